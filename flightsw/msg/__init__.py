@@ -1,0 +1,23 @@
+"""Message contracts of the vehicle: every message type is defined here, once.
+
+``import flightsw.msg`` registers every type; the bus looks types up by topic.
+"""
+from flightsw.msg.codec import (
+    REASONS,
+    Decoder,
+    Envelope,
+    MessageError,
+    decode,
+    encode,
+)
+from flightsw.msg.health import AppHealth, AppTiming, HealthStatus
+from flightsw.msg.registry import all_types, lookup
+from flightsw.msg.schema import Field, Message
+from flightsw.msg.sensors import CameraFrame
+from flightsw.msg.timing import TimeTone
+
+__all__ = [
+    "REASONS", "Decoder", "Envelope", "MessageError", "decode", "encode",
+    "AppHealth", "AppTiming", "HealthStatus", "CameraFrame", "TimeTone",
+    "Field", "Message", "all_types", "lookup",
+]

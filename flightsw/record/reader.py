@@ -1,0 +1,67 @@
+"""Reading a run folder back: messages one by one, or a topic as numpy arrays."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import msgpack
+import numpy as np
+
+
+class Recording:
+    def __init__(self, run_dir: Path):
+        self.run_dir = Path(run_dir)
+        self.schema = msgpack.unpackb((self.run_dir / "schema.msgpack").read_bytes())
+
+    def messages(self, truth: bool = False) -> Iterator[list]:
+        """Yield ``[topic, [version, seq, t_ns, source], values, blobs]`` in bus order."""
+        path = self.run_dir / ("truth.msgpack" if truth else "bus.msgpack")
+        with open(path, "rb") as f:
+            yield from msgpack.Unpacker(f, raw=False, max_buffer_size=1 << 30)
+
+    def topics(self) -> dict[str, int]:
+        """Message count per topic, flight and truth."""
+        counts: dict[str, int] = {}
+        for truth in (False, True):
+            for topic, *_ in self.messages(truth):
+                counts[topic] = counts.get(topic, 0) + 1
+        return counts
+
+    def arrays(self, topic: str) -> dict[str, np.ndarray]:
+        """One topic as columns: ``t_ns``, ``seq``, ``source`` and one array per field.
+
+        ``vec`` fields stack to (n, *shape); ``array`` fields stack to (n, *shape)
+        when every recorded blob has the same shape, else an object array
+        (``None`` where the blob was decimated).
+        """
+        spec = self.schema[topic]
+        rows = [m for m in self.messages(spec["truth"]) if m[0] == topic]
+        out: dict[str, np.ndarray] = {
+            "t_ns": np.array([r[1][2] for r in rows], dtype=np.int64),
+            "seq": np.array([r[1][1] for r in rows], dtype=np.int64),
+            "source": np.array([r[1][3] for r in rows], dtype=object),
+        }
+        for i, (name, kind, _unit, _doc, shape) in enumerate(spec["fields"]):
+            values = [r[2][i] for r in rows]
+            if kind == "vec":
+                out[name] = np.array(values, dtype=np.float64).reshape(len(rows), *shape)
+            elif kind == "array":
+                out[name] = _stack_blobs(values, [r[3] for r in rows])
+            elif kind == "str":
+                out[name] = np.array(values, dtype=object)
+            else:
+                out[name] = np.array(values, dtype={"f64": np.float64, "i64": np.int64,
+                                                    "bool": bool}[kind])
+        return out
+
+
+def _stack_blobs(descs: list, blobs: list) -> np.ndarray:
+    arrays = []
+    for (dtype, shape, index), b in zip(descs, blobs):
+        arrays.append(np.frombuffer(b[index], dtype=dtype).reshape(shape) if b else None)
+    shapes = {a.shape for a in arrays if a is not None}
+    if arrays and None not in arrays and len(shapes) == 1:
+        return np.stack(arrays)
+    out = np.empty(len(arrays), dtype=object)
+    out[:] = arrays
+    return out

@@ -1,0 +1,152 @@
+"""One app in its own process, on the ZeroMQ bus, stepping when the time master says.
+
+Started by the launcher as ``python -m flightsw.runtime.node '<json config>'``;
+the config names the app, its class and parameters, its boot count, the
+launcher's control endpoint, its own PUB endpoint and, for each publisher it
+listens to, that publisher's endpoint and the topics wanted from it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import deque
+
+import msgpack
+import zmq
+
+from flightsw.bus.zmq_transport import is_probe, make_pub, make_sub, send_frames
+from flightsw.runtime.runner import AppRunner
+from flightsw.runtime.topology import AppSpec
+
+COLLECT_TIMEOUT_S = 5.0
+
+
+class Node:
+    def __init__(self, cfg: dict):
+        spec = AppSpec(cfg["name"], cfg["cls"], cfg.get("params", {}), cfg.get("rate_hz"))
+        self.name = spec.name
+        self.runner = AppRunner(spec.build(cfg["seed"]), boot=cfg["boot"],
+                                deadline_ns=cfg.get("deadline_ns"))
+        self.ctx = zmq.Context()
+        hwm = cfg.get("hwm", 1000)
+        self.pub = make_pub(self.ctx, cfg["pub"], hwm)
+        self.subs = {p: make_sub(self.ctx, ep, topics, hwm)
+                     for p, (ep, topics) in sorted(cfg["publishers"].items())}
+        self.by_socket = {s: p for p, s in self.subs.items()}
+        self.held = {p: deque() for p in self.subs}
+        self.ctl = self.ctx.socket(zmq.DEALER)
+        self.ctl.setsockopt(zmq.IDENTITY, self.name.encode())
+        self.ctl.setsockopt(zmq.LINGER, 1000)
+        self.ctl.connect(cfg["control"])
+        self.poller = zmq.Poller()
+        for s in self.subs.values():
+            self.poller.register(s, zmq.POLLIN)
+        self._seen: set[str] = set()
+        self._flush: dict[str, int] = {}
+
+    def send(self, *msg) -> None:
+        self.ctl.send(msgpack.packb(msg))
+
+    # -- handshake ----------------------------------------------------------------
+    def on_sync(self, rnd: int, keep: dict) -> None:
+        if rnd == 0:
+            self._seen = set()
+            self._flush = {p: n for p, n in keep.items() if p in self.subs}
+        send_frames(self.pub, [b"_sync\0", msgpack.packb([rnd, self.name])])
+        for p, sock in self.subs.items():
+            while True:
+                try:
+                    frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    break
+                self._sort_during_sync(p, frames)
+        self.send("SYNCED", rnd, sorted(self._seen))
+
+    def _sort_during_sync(self, p: str, frames) -> None:
+        if is_probe(frames):
+            self._seen.add(p)
+            self._flush.pop(p, None)
+        elif p in self._flush:
+            # Messages of a restarted publisher that precede its first probe: the first
+            # `keep` were acknowledged by the launcher (valid), the rest are what the
+            # dead incarnation sent after its last acknowledged step.
+            if self._flush[p] > 0:
+                self._flush[p] -= 1
+                self.held[p].append(frames)
+            else:
+                self.runner.inputs_dropped += 1
+        else:
+            self.held[p].append(frames)
+
+    # -- a step -------------------------------------------------------------------
+    def collect(self, expect: dict) -> list:
+        """Exactly the expected number of data messages from each publisher."""
+        raw = []
+        need = {}
+        for p, n in expect.items():
+            held = self.held.get(p)
+            if held is None:
+                continue
+            while n and held:
+                raw.append(held.popleft())
+                n -= 1
+            if n:
+                need[p] = n
+        deadline = time.monotonic() + COLLECT_TIMEOUT_S
+        while need:
+            for p in list(need):
+                sock = self.subs[p]
+                while need.get(p):
+                    try:
+                        frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                    except zmq.Again:
+                        break
+                    if is_probe(frames):
+                        continue
+                    raw.append(frames)
+                    need[p] -= 1
+                if not need[p]:
+                    del need[p]
+            if not need:
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.runner.inputs_dropped += sum(need.values())
+                break
+            self.poller.poll(min(remaining, 0.1) * 1000)
+        return raw
+
+    def on_step(self, t_ns: int, expect: dict) -> None:
+        raw = self.collect(expect)
+        counts: dict[str, int] = {}
+        for frames in self.runner.run_step(t_ns, raw):
+            if send_frames(self.pub, frames):
+                topic = bytes(frames[0])[:-1].decode("ascii")
+                counts[topic] = counts.get(topic, 0) + 1
+            else:
+                self.runner.outputs_dropped += 1
+        self.send("DONE", t_ns, counts)
+
+    def serve(self) -> None:
+        self.send("HELLO", self.name, self.runner.boot, os.getpid())
+        while True:
+            cmd = msgpack.unpackb(self.ctl.recv())
+            if cmd[0] == "STEP":
+                self.on_step(cmd[1], cmd[2])
+            elif cmd[0] == "SYNC":
+                self.on_sync(cmd[1], cmd[2])
+            elif cmd[0] == "STOP":
+                break
+        self.pub.close(linger=1000)
+        self.ctx.destroy(linger=0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    Node(json.loads(argv[0])).serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Hosting of one app: decode its inputs, step it, encode its outputs, count everything.
+
+The same AppRunner runs an app in the in-process scheduler and in its own
+process over ZeroMQ, so both topologies apply identical validation, ordering
+and health accounting.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from collections import Counter
+
+import numpy as np
+
+from flightsw.msg import REASONS, AppHealth, AppTiming, Decoder, MessageError, encode
+from flightsw.msg.codec import decode_envelope, decode_payload
+from flightsw.runtime.app import NS_PER_S, App, Inbox
+
+
+class AppRunner:
+    """Runs one app's steps and keeps its health counters.
+
+    ``run_step(t_ns, raw)`` takes the wire frames delivered since the previous
+    step and returns the wire frames the step produced (including the
+    runtime's own health reports, every ``report_period_ns`` of sim time).
+    """
+
+    def __init__(self, app: App, boot: int = 0, report_period_ns: int = NS_PER_S,
+                 deadline_ns: int | None = None):
+        self.app = app
+        self.boot = boot
+        self.report_period_ns = report_period_ns
+        self.deadline_ns = app.period_ns if deadline_ns is None else deadline_ns
+        self.topics = {m.TOPIC for m in app.SUBSCRIBES}
+        self.publishes = set(app.PUBLISHES)
+        self.decoder = Decoder()
+        self.steps = 0
+        self.inputs_dropped = 0
+        self.outputs_rejected = 0
+        self.outputs_dropped = 0
+        self.step_faults = 0
+        self.deadline_misses = 0
+        self.last_error = ""
+        self._seq: Counter[str] = Counter()
+        self._last_seq: dict[tuple[str, str], int] = {}
+        self._step_ns: list[int] = []
+        self._next_report_ns = 0
+        app.reset()
+
+    # -- inputs ----------------------------------------------------------------------
+    def _decode_inputs(self, raw: list) -> list:
+        received = []
+        for frames in raw:
+            try:
+                env, cls = decode_envelope(frames)
+                if env.topic not in self.topics:
+                    raise MessageError("unknown_topic", f"{env.topic} not subscribed by {self.app.name}")
+                msg = decode_payload(cls, frames[2], frames[3:])
+            except MessageError as exc:
+                self.decoder.rejected[exc.reason] += 1
+                self.last_error = str(exc)[:200]
+                continue
+            except Exception as exc:
+                self.decoder.rejected["malformed"] += 1
+                self.last_error = f"internal decode error: {type(exc).__name__}"[:200]
+                continue
+            self.decoder.accepted += 1
+            self._count_gap(env)
+            received.append((env, msg))
+        received.sort(key=lambda em: (em[0].t_ns, em[0].source, em[0].topic, em[0].seq))
+        return received
+
+    def _count_gap(self, env) -> None:
+        key = (env.source, env.topic)
+        last = self._last_seq.get(key)
+        if last is not None and env.seq > last + 1:
+            self.inputs_dropped += env.seq - last - 1
+        self._last_seq[key] = env.seq
+
+    # -- outputs ---------------------------------------------------------------------
+    def _encode(self, msg, t_ns: int) -> list | None:
+        cls = type(msg)
+        try:
+            frames = encode(msg, self._seq[cls.TOPIC], t_ns, self.app.name)
+        except MessageError as exc:
+            self.outputs_rejected += 1
+            self.last_error = f"output {cls.TOPIC}: {exc}"[:200]
+            return None
+        self._seq[cls.TOPIC] += 1
+        return frames
+
+    def _encode_outputs(self, outputs, t_ns: int) -> list:
+        wire = []
+        for msg in outputs:
+            if type(msg) not in self.publishes:
+                self.outputs_rejected += 1
+                self.last_error = f"undeclared output {type(msg).__name__}"[:200]
+                continue
+            frames = self._encode(msg, t_ns)
+            if frames is not None:
+                wire.append(frames)
+        return wire
+
+    # -- the step ----------------------------------------------------------------------
+    def run_step(self, t_ns: int, raw: list) -> list:
+        inbox = Inbox(self._decode_inputs(raw))
+        t0 = time.perf_counter_ns()
+        try:
+            outputs = self.app.step(t_ns, inbox) or []
+        except Exception as exc:
+            outputs = []
+            self.step_faults += 1
+            self.last_error = f"step: {type(exc).__name__}: {exc}"[:200]
+            tb = traceback.extract_tb(exc.__traceback__)
+            if tb:
+                self.last_error = f"{self.last_error} @{tb[-1].name}:{tb[-1].lineno}"[:200]
+        dt = time.perf_counter_ns() - t0
+        self._step_ns.append(dt)
+        if dt > self.deadline_ns:
+            self.deadline_misses += 1
+        self.steps += 1
+        wire = self._encode_outputs(outputs, t_ns)
+        if t_ns >= self._next_report_ns:
+            wire.extend(self._reports(t_ns))
+            self._next_report_ns = t_ns + self.report_period_ns
+        return wire
+
+    def _reports(self, t_ns: int) -> list:
+        rejected = [self.decoder.rejected[r] for r in REASONS]
+        health = AppHealth(
+            app=self.app.name, boot=self.boot, steps=self.steps,
+            inputs_accepted=self.decoder.accepted, inputs_rejected=rejected,
+            inputs_dropped=self.inputs_dropped, outputs_rejected=self.outputs_rejected,
+            outputs_dropped=self.outputs_dropped, step_faults=self.step_faults,
+            last_error=self.last_error,
+        )
+        us = np.asarray(self._step_ns, dtype=np.float64) / 1e3
+        timing = AppTiming(
+            app=self.app.name, steps=len(us),
+            step_median_us=float(np.median(us)) if len(us) else 0.0,
+            step_p99_us=float(np.percentile(us, 99)) if len(us) else 0.0,
+            step_max_us=float(us.max()) if len(us) else 0.0,
+            deadline_misses=self.deadline_misses,
+        )
+        self._step_ns.clear()
+        return [f for f in (self._encode(health, t_ns), self._encode(timing, t_ns)) if f]

@@ -1,0 +1,28 @@
+"""When each app steps: rate-monotonic release times on the integer-nanosecond sim clock."""
+from __future__ import annotations
+
+
+class Schedule:
+    """Release times of a set of apps, each stepping every ``period_ns`` from t = 0.
+
+    Ticks are the union of the apps' release times, so a 0.01 Hz app costs
+    nothing between its releases and a run over days visits only the instants
+    at which some app has work.
+    """
+
+    def __init__(self, periods_ns: dict[str, int], t0_ns: int = 0):
+        if any(p <= 0 for p in periods_ns.values()):
+            raise ValueError("periods must be positive")
+        self.periods_ns = dict(periods_ns)
+        self._next = {name: t0_ns for name in periods_ns}
+
+    def next_tick(self) -> int:
+        return min(self._next.values())
+
+    def pop_due(self) -> tuple[int, list[str]]:
+        """The next tick and the apps released at it (sorted by name); advance them."""
+        t = self.next_tick()
+        due = sorted(n for n, tn in self._next.items() if tn == t)
+        for n in due:
+            self._next[n] = t + self.periods_ns[n]
+        return t, due

@@ -1,0 +1,49 @@
+"""A topology: which apps fly, with which parameters — the same for both ways of running."""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from flightsw.runtime.app import App
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """One app instance: its name, its class as ``"module:Class"``, rate and parameters."""
+
+    name: str
+    cls: str
+    params: dict[str, Any] = field(default_factory=dict)
+    rate_hz: float | None = None
+
+    def app_class(self) -> type[App]:
+        module, _, qualname = self.cls.partition(":")
+        if not module or not qualname:
+            raise ValueError(f"app {self.name}: class must be 'module:Class', got {self.cls!r}")
+        obj = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+        if not (isinstance(obj, type) and issubclass(obj, App)):
+            raise ValueError(f"app {self.name}: {self.cls} is not an App")
+        return obj
+
+    def build(self, seed: int) -> App:
+        return self.app_class()(self.name, self.params, seed=seed, rate_hz=self.rate_hz)
+
+
+def check_topology(specs: list[AppSpec]) -> None:
+    """Names unique and short, and every subscribed topic has a publisher."""
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate app names in {names}")
+    for n in names:
+        if not n or len(n) > 32 or not n.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"bad app name {n!r}")
+    classes = {s.name: s.app_class() for s in specs}
+    published = {m.TOPIC for c in classes.values() for m in c.PUBLISHES}
+    published |= {"health.app", "health.app_timing"}
+    for name, c in classes.items():
+        orphan = [m.TOPIC for m in c.SUBSCRIBES if m.TOPIC not in published]
+        if orphan:
+            raise ValueError(f"app {name} subscribes to {orphan}, which no app publishes")

@@ -1,0 +1,147 @@
+"""``rpo``: run a scenario on the bench (in one process or as processes over ZeroMQ), inspect runs."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from flightsw.record import Recording
+from flightsw.runtime.launcher import ProcessRun
+from flightsw.runtime.scheduler import InProcessRun
+from hil import scenario as scenarios
+
+NS_PER_S = 1_000_000_000
+
+
+def run_scenario(sc: scenarios.Scenario, out: Path, topology: str = "zmq",
+                 transport: str = "ipc", pace: float | None = None, progress: bool = True) -> dict:
+    """Run ``sc`` and write its run folder; return the summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    t_end = int(round(sc.duration_s * NS_PER_S))
+    if topology == "inproc":
+        run = InProcessRun(sc.apps, sc.seed, out, sc.blobs_every)
+    elif topology == "zmq":
+        run = ProcessRun(sc.apps, sc.seed, out, transport=transport, pace=pace,
+                         blobs_every=sc.blobs_every)
+    else:
+        raise ValueError(f"topology must be 'inproc' or 'zmq', got {topology!r}")
+    bar = tqdm(total=round(sc.duration_s), unit="sim s", disable=not progress,
+               bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} sim s [{elapsed}<{remaining}]")
+    wall0 = time.monotonic()
+    try:
+        run.run(t_end, on_tick=lambda t: bar.update(t / NS_PER_S - bar.n))
+    finally:
+        bar.close()
+        run.close()
+    wall_s = time.monotonic() - wall0
+    summary = {
+        "scenario": sc.name, "seed": sc.seed, "topology": topology,
+        "sim_s": sc.duration_s, "wall_s": round(wall_s, 3),
+        "realtime_factor": round(sc.duration_s / wall_s, 1) if wall_s > 0 else None,
+        "events": [vars(e) for e in getattr(run, "events", [])],
+    }
+    summary.update(_from_recording(Recording(out)))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _from_recording(rec: Recording) -> dict:
+    """Figures every run reports: messages per topic, last health, app step timing."""
+    counts = rec.topics()
+    out: dict = {"messages": counts}
+    if counts.get("health.status"):
+        st = rec.arrays("health.status")
+        out["health"] = {"mode": str(st["mode"][-1]), "restarts": int(st["restarts"][-1]),
+                         "stale_apps": str(st["stale_apps"][-1])}
+    if counts.get("health.app_timing"):
+        tm = rec.arrays("health.app_timing")
+        out["step_time_us"] = {
+            app: {"median": float(tm["step_median_us"][tm["app"] == app][-1]),
+                  "p99": float(tm["step_p99_us"][tm["app"] == app][-1])}
+            for app in sorted(set(tm["app"]))
+        }
+    return out
+
+
+def _print_timing(summary: dict) -> None:
+    timing = summary.get("step_time_us", {})
+    if timing:
+        print(f"{'app':<16}{'median us':>12}{'p99 us':>12}")
+        for app, t in timing.items():
+            print(f"{app:<16}{t['median']:>12.1f}{t['p99']:>12.1f}")
+
+
+def cmd_run(args) -> int:
+    sc = scenarios.load(args.scenario)
+    if args.seed is not None or args.duration_s is not None:
+        sc = scenarios.Scenario(sc.name, sc.seed if args.seed is None else args.seed,
+                                sc.duration_s if args.duration_s is None else args.duration_s,
+                                sc.apps, sc.blobs_every, sc.source)
+    out = Path(args.out) if args.out else Path("runs") / f"{sc.name}-s{sc.seed}"
+    summary = run_scenario(sc, out, args.topology, args.transport, args.pace,
+                           progress=not args.quiet)
+    _print_timing(summary)
+    print(f"run folder: {out}")
+    print(json.dumps({k: summary[k] for k in ("scenario", "seed", "topology", "sim_s",
+                                              "wall_s", "realtime_factor")}))
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    rec = Recording(Path(args.run_dir))
+    if args.topic:
+        cols = rec.arrays(args.topic)
+        n = len(cols["t_ns"])
+        print(f"{args.topic}: {n} messages")
+        for name, col in cols.items():
+            show = col[-1] if n else None
+            print(f"  {name:<24} shape={getattr(col, 'shape', None)} last={show!r}"[:160])
+        return 0
+    print(f"{'topic':<32}{'messages':>10}")
+    for topic, n in sorted(rec.topics().items()):
+        print(f"{topic:<32}{n:>10}")
+    return 0
+
+
+def cmd_list(_args) -> int:
+    for name in scenarios.builtin_names():
+        print(name)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="rpo", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="run a scenario (built-in name or TOML path)")
+    r.add_argument("scenario")
+    r.add_argument("--topology", choices=("zmq", "inproc"), default="zmq",
+                   help="one process per app over ZeroMQ (default), or all in one process")
+    r.add_argument("--transport", default="ipc", help="ipc (default) or tcp://HOST:PORT")
+    r.add_argument("--pace", type=float, default=None,
+                   help="pace to wall clock at this multiple of real time (default: lockstep, "
+                        "as fast as possible)")
+    r.add_argument("--seed", type=int, default=None)
+    r.add_argument("--duration-s", type=float, default=None)
+    r.add_argument("--out", default=None, help="run folder (default runs/<scenario>-s<seed>)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+    i = sub.add_parser("inspect", help="summarise a run folder's recording")
+    i.add_argument("run_dir")
+    i.add_argument("--topic", default=None, help="show one topic's columns")
+    i.set_defaults(func=cmd_inspect)
+    ls = sub.add_parser("list", help="list built-in scenarios")
+    ls.set_defaults(func=cmd_list)
+    args = ap.parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as exc:
+        print(f"rpo: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Scenarios: TOML files naming the run, its seed and duration, and the apps that fly.
+
+Format::
+
+    [run]
+    name = "runtime-check"      # the scenario's name
+    seed = 1                    # every random draw of the run derives from it
+    duration_s = 60.0           # sim time to run
+
+    [[apps]]                    # one table per app, in any order
+    name = "health"
+    cls = "flightsw.health:HealthApp"
+    rate_hz = 1.0               # optional: overrides the app's default rate
+    params = { monitored = "timecard" }
+
+    [record]
+    blobs_every = { "sensor.camera.frame" = 10 }   # optional: keep every 10th frame's pixels
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from flightsw.runtime.topology import AppSpec
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    seed: int
+    duration_s: float
+    apps: list[AppSpec]
+    blobs_every: dict[str, int] = field(default_factory=dict)
+    source: str = ""
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files("hil.scenarios").iterdir()
+                  if p.name.endswith(".toml"))
+
+
+def load(name_or_path: str) -> Scenario:
+    """Load a built-in scenario by name, or a TOML file by path; validate it."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        text, source = path.read_text(), str(path)
+    else:
+        res = resources.files("hil.scenarios") / f"{name_or_path}.toml"
+        if not res.is_file():
+            raise ValueError(f"no scenario {name_or_path!r}; built-in: {builtin_names()}")
+        text, source = res.read_text(), f"builtin:{name_or_path}"
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{source}: not valid TOML: {exc}") from None
+    return parse(doc, source)
+
+
+def parse(doc: dict, source: str = "") -> Scenario:
+    run = doc.get("run")
+    if not isinstance(run, dict):
+        raise ValueError(f"{source}: missing [run] table")
+    unknown = set(doc) - {"run", "apps", "record"}
+    if unknown:
+        raise ValueError(f"{source}: unknown tables {sorted(unknown)}")
+    name, seed, duration = run.get("name"), run.get("seed"), run.get("duration_s")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{source}: run.name must be a non-empty string")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"{source}: run.seed must be a non-negative integer")
+    if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not duration > 0:
+        raise ValueError(f"{source}: run.duration_s must be a positive number")
+    apps = []
+    for i, a in enumerate(doc.get("apps", [])):
+        if not isinstance(a, dict) or set(a) - {"name", "cls", "rate_hz", "params"}:
+            raise ValueError(f"{source}: apps[{i}] must have name, cls, and optional "
+                             "rate_hz, params")
+        apps.append(AppSpec(a["name"], a["cls"], dict(a.get("params", {})), a.get("rate_hz")))
+    if not apps:
+        raise ValueError(f"{source}: no [[apps]]")
+    blobs_every = dict(doc.get("record", {}).get("blobs_every", {}))
+    return Scenario(name, seed, float(duration), apps, blobs_every, source)
