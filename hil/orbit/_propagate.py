@@ -1,0 +1,119 @@
+"""Numba kernel of the truth orbit propagator: fixed-step 8th-order Runge-Kutta.
+
+The method is the 8th-order solution of Dormand and Prince's 8(7) pair, the 12-stage tableau
+of DOP853 (Hairer, Norsett & Wanner, "Solving Ordinary Differential Equations I", 2nd ed.,
+1993, Sec. II.10; coefficients as in Hairer's dop853.f). It is used at a fixed step: the plant
+advances in equal substeps no longer than `max_substep_s`, which keeps a run deterministic and
+bit-reproducible regardless of how the caller slices time. The accuracy that the step buys is
+measured in tests/hil/test_orbit.py against a tolerance-controlled reference.
+
+The right-hand side is autonomous (gravity and drag depend on position and velocity only,
+thrust is held constant over the call), so the stage times c_i are not needed.
+"""
+
+import numpy as np
+from numba import njit
+
+from hil.orbit.forces import drag_accel, gravity_accel
+
+_A = np.zeros((12, 12))
+_A[1, :1] = [0.05260015195876773]
+_A[2, :2] = [0.0197250569845379, 0.0591751709536137]
+_A[3, :3] = [0.02958758547680685, 0.0, 0.08876275643042054]
+_A[4, :4] = [0.2413651341592667, 0.0, -0.8845494793282861, 0.924834003261792]
+_A[5, :5] = [0.037037037037037035, 0.0, 0.0, 0.17082860872947386, 0.12546768756682242]
+_A[6, :6] = [0.037109375, 0.0, 0.0, 0.17025221101954405, 0.06021653898045596, -0.017578125]
+_A[7, :7] = [0.03709200011850479, 0.0, 0.0, 0.17038392571223998, 0.10726203044637328,
+             -0.015319437748624402, 0.008273789163814023]
+_A[8, :8] = [0.6241109587160757, 0.0, 0.0, -3.3608926294469414, -0.868219346841726,
+             27.59209969944671, 20.154067550477894, -43.48988418106996]
+_A[9, :9] = [0.47766253643826434, 0.0, 0.0, -2.4881146199716677, -0.590290826836843,
+             21.230051448181193, 15.279233632882423, -33.28821096898486, -0.020331201708508627]
+_A[10, :10] = [-0.9371424300859873, 0.0, 0.0, 5.186372428844064, 1.0914373489967295,
+               -8.149787010746927, -18.52006565999696, 22.739487099350505, 2.4936055526796523,
+               -3.0467644718982196]
+_A[11, :11] = [2.273310147516538, 0.0, 0.0, -10.53449546673725, -2.0008720582248625,
+               -17.9589318631188, 27.94888452941996, -2.8589982771350235, -8.87285693353063,
+               12.360567175794303, 0.6433927460157636]
+_B = np.array([0.054293734116568765, 0.0, 0.0, 0.0, 0.0, 4.450312892752409, 1.8915178993145003,
+               -5.801203960010585, 0.3111643669578199, -0.1521609496625161, 0.20136540080403034,
+               0.04471061572777259])
+_N_STAGES = 12
+
+
+@njit(cache=True)
+def _state_derivative(y, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, out):
+    """d/dt [r, v] = [v, gravity + drag + thrust], written into `out` (6,)."""
+    gx, gy, gz = gravity_accel(y[0], y[1], y[2], j2)
+    dx, dy, dz = drag_accel(y[0], y[1], y[2], y[3], y[4], y[5], inv_ballistic)
+    out[0] = y[3]
+    out[1] = y[4]
+    out[2] = y[5]
+    out[3] = gx + dx + thrust_x
+    out[4] = gy + dy + thrust_y
+    out[5] = gz + dz + thrust_z
+
+
+@njit(cache=True)
+def _rk8_step(y, h, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, k, y_stage):
+    """Advance `y` (6,) in place by one RK8 step of length `h` (s); `k`, `y_stage` are scratch."""
+    _state_derivative(y, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, k[0])
+    for s in range(1, _N_STAGES):
+        for c in range(6):
+            acc = 0.0
+            for j in range(s):
+                acc += _A[s, j] * k[j, c]
+            y_stage[c] = y[c] + h * acc
+        _state_derivative(y_stage, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, k[s])
+    for c in range(6):
+        acc = 0.0
+        for s in range(_N_STAGES):
+            acc += _B[s] * k[s, c]
+        y[c] += h * acc
+
+
+OK = 0
+NON_FINITE_INPUT = 1
+STARTS_INSIDE_EARTH = 2
+ENDS_INSIDE_EARTH = 3
+
+
+@njit(cache=True)
+def propagate_states_kernel(states, dt_s, thrust_accel, inv_ballistic, j2, max_substep_s,
+                            min_radius_m, out):
+    """Write into `out` (n, 6) the states (n, 6) [r (m), v (m/s)] ECI after `dt_s` (s).
+
+    `thrust_accel` (n, 3) m/s^2 ECI is held constant over the call, `inv_ballistic` (n,) is
+    C_D A / m (m^2/kg, 0 = no drag), `j2` the zonal coefficient (0 = two-body). The interval is
+    split into ceil(|dt| / max_substep_s) equal substeps; dt_s = 0 copies. Input checks live here
+    so that the plant's per-step call stays in compiled code: returns OK, NON_FINITE_INPUT,
+    STARTS_INSIDE_EARTH or ENDS_INSIDE_EARTH (a radius below `min_radius_m`).
+    """
+    n = states.shape[0]
+    for i in range(n):
+        for c in range(6):
+            if not np.isfinite(states[i, c]):
+                return NON_FINITE_INPUT
+        for c in range(3):
+            if not np.isfinite(thrust_accel[i, c]):
+                return NON_FINITE_INPUT
+        if _radius(states[i]) < min_radius_m:
+            return STARTS_INSIDE_EARTH
+    n_substeps = int(np.ceil(abs(dt_s) / max_substep_s))
+    h = dt_s / n_substeps if n_substeps > 0 else 0.0
+    k = np.empty((_N_STAGES, 6))
+    y_stage = np.empty(6)
+    for i in range(n):
+        y = out[i]
+        y[:] = states[i]
+        for _ in range(n_substeps):
+            _rk8_step(y, h, thrust_accel[i, 0], thrust_accel[i, 1], thrust_accel[i, 2],
+                      inv_ballistic[i], j2, k, y_stage)
+        if not _radius(y) >= min_radius_m:
+            return ENDS_INSIDE_EARTH
+    return OK
+
+
+@njit(cache=True)
+def _radius(y):
+    return np.sqrt(y[0] * y[0] + y[1] * y[1] + y[2] * y[2])
