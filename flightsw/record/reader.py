@@ -60,7 +60,7 @@ def _stack_blobs(descs: list, blobs: list) -> np.ndarray:
     for (dtype, shape, index), b in zip(descs, blobs):
         arrays.append(np.frombuffer(b[index], dtype=dtype).reshape(shape) if b else None)
     shapes = {a.shape for a in arrays if a is not None}
-    if arrays and None not in arrays and len(shapes) == 1:
+    if arrays and all(a is not None for a in arrays) and len(shapes) == 1:
         return np.stack(arrays)
     out = np.empty(len(arrays), dtype=object)
     out[:] = arrays

@@ -37,6 +37,15 @@ def schema_table() -> dict:
     }
 
 
+def _bin_header(n: int) -> bytes:
+    """msgpack bin 8/16/32 header, so a blob is written straight from its buffer."""
+    if n < 1 << 8:
+        return b"\xc4" + n.to_bytes(1, "big")
+    if n < 1 << 16:
+        return b"\xc5" + n.to_bytes(2, "big")
+    return b"\xc6" + n.to_bytes(4, "big")
+
+
 class Recorder:
     """Appends wire messages to a run folder, one tick at a time, in bus order."""
 
@@ -76,7 +85,7 @@ class Recorder:
         out.write(self._packer.pack_array_header(len(blobs)))
         for b in blobs:
             mv = memoryview(b).cast("B")
-            out.write(self._packer.pack_bin_header(mv.nbytes))
+            out.write(_bin_header(mv.nbytes))
             out.write(mv)
 
     def close(self) -> None:

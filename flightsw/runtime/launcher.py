@@ -250,12 +250,10 @@ class ProcessRun:
         """Step the released apps; return how many messages each published."""
         sent_at = time.monotonic()
         for n in due:
-            expect = {q: c for q, c in self.pending[n].items() if c}
-            try:
-                self._send(n, "STEP", t, expect)
-            except zmq.ZMQError:
+            if self.procs[n].popen.poll() is not None:
                 self._restart(n, "exit")
-                continue
+            expect = {q: c for q, c in self.pending[n].items() if c}
+            self._send(n, "STEP", t, expect)
             self.pending[n].clear()
         waiting = set(due)
         published: dict[str, int] = {}

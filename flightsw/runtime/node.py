@@ -7,8 +7,10 @@ listens to, that publisher's endpoint and the topics wanted from it.
 """
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
+import signal
 import sys
 import time
 from collections import deque
@@ -144,6 +146,8 @@ class Node:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # An operator (or the launcher) can ask a hung app where it is: kill -USR1 <pid>.
+    faulthandler.register(signal.SIGUSR1)
     argv = sys.argv[1:] if argv is None else argv
     Node(json.loads(argv[0])).serve()
 

@@ -1,0 +1,63 @@
+"""A crashed app process is reported and restarted by the launcher, and the run goes on."""
+import os
+import signal
+
+import numpy as np
+
+from flightsw.record import Recording
+from flightsw.runtime.launcher import ProcessRun
+from flightsw.runtime.topology import AppSpec
+
+NS = 1_000_000_000
+
+SPECS = [
+    AppSpec("camera", "runtime_test_apps:FrameSource"),
+    AppSpec("timecard", "hil.clock:TimeCard", rate_hz=10.0),
+    AppSpec("consumer", "runtime_test_apps:FrameConsumer"),
+    AppSpec("health", "flightsw.health:HealthApp",
+            {"monitored": "camera,timecard,consumer,health", "stale_after_s": 2.5}),
+]
+
+
+def test_killed_app_process_is_reported_restarted_and_the_run_goes_on(tmp_path):
+    run = ProcessRun(SPECS, 3, tmp_path)
+    try:
+        run.run(3 * NS)
+        old_pid = run.procs["consumer"].popen.pid
+        os.kill(old_pid, signal.SIGKILL)
+        run.procs["consumer"].popen.wait()
+        run.run(8 * NS)
+        new_pid = run.procs["consumer"].popen.pid
+    finally:
+        run.close()
+    assert new_pid != old_pid
+    whats = [(e.app, e.what) for e in run.events]
+    assert ("consumer", "crashed") in whats and ("consumer", "restarted") in whats
+
+    rec = Recording(tmp_path)
+    summary = rec.arrays("test.frame_summary")
+    # the consumer kept publishing after the restart, up to the end of the run
+    assert summary["t_ns"].max() == 8 * NS
+    after = summary["t_ns"] > 4 * NS
+    assert (summary["frames"][after][1:] > 0).all()
+    health = rec.arrays("health.app")
+    consumer = health["app"] == "consumer"
+    assert health["boot"][consumer].max() == 1
+    status = rec.arrays("health.status")
+    assert status["restarts"][-1] == 1
+    assert status["stale_apps"][-1] == ""
+
+
+def test_app_killed_while_idle_between_steps_is_restarted_before_its_next_step(tmp_path):
+    specs = [AppSpec("slow", "runtime_test_apps:FrameConsumer", rate_hz=0.5), *SPECS[:2]]
+    run = ProcessRun(specs, 4, tmp_path)
+    try:
+        run.run(1 * NS)
+        run.kill("slow")
+        run.procs["slow"].popen.wait()
+        run.run(6 * NS)
+    finally:
+        run.close()
+    s = Recording(tmp_path).arrays("test.frame_summary")
+    np.testing.assert_array_equal(s["t_ns"], [0, 2 * NS, 4 * NS, 6 * NS])
+    assert [(e.app, e.what) for e in run.events] == [("slow", "crashed"), ("slow", "restarted")]
