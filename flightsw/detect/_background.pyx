@@ -1,0 +1,329 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled kernels of the sky-background mesh (SExtractor approach).
+
+Bertin & Arnouts 1996, A&AS 117, 393, section 3.1: the frame is cut into boxes,
+each box's pixel histogram is clipped iteratively at +-3 sigma around its
+median, the clipped mean (uncrowded box) or the mode estimate
+2.5 * median - 1.5 * mean (crowded box) is the box background, the clipped
+sigma its noise; the mesh is median-filtered and interpolated back.
+
+The numpy references for these kernels are in ``reference.py``.
+"""
+from libc.math cimport sqrt, floor, ceil, fabs
+from libc.stdlib cimport malloc, free
+from libc.stdint cimport uint16_t, uint8_t
+
+import numpy as np
+
+ctypedef fused pixel_t:
+    uint16_t
+    float
+
+cdef double CLIP_SIGMA = 3.0
+# Ratio of the converged 3-sigma-clipped standard deviation to the true one
+# for normal noise: the fixed point t = sqrt(v(3 t)), v the variance of a
+# unit normal truncated at +-3t.  Dividing by it unbiases the box RMS.
+cdef double CLIPPED_SIGMA_RATIO = 0.98482
+cdef double CROWDED_SIGMA_DROP = 0.2
+cdef enum:
+    MAX_BINS = 256
+    MAX_CLIP_ITERATIONS = 32
+cdef double HALF_RANGE_SIGMA = 8.0
+cdef double BINS_PER_SIGMA = 4.0
+
+
+cdef inline void _swap(double* a, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
+    cdef double t = a[i]
+    a[i] = a[j]
+    a[j] = t
+
+
+cdef double _select(double* a, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    """k-th smallest of a[0:n] (Hoare's quickselect, median-of-three pivot); permutes a."""
+    cdef Py_ssize_t lo = 0, hi = n - 1, i, j, mid
+    cdef double pivot
+    while hi > lo:
+        mid = lo + (hi - lo) // 2
+        if a[mid] < a[lo]:
+            _swap(a, mid, lo)
+        if a[hi] < a[lo]:
+            _swap(a, hi, lo)
+        if a[hi] < a[mid]:
+            _swap(a, hi, mid)
+        pivot = a[mid]
+        i = lo
+        j = hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                _swap(a, i, j)
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            return a[k]
+    return a[k]
+
+
+cdef double _median(double* a, Py_ssize_t n) noexcept nogil:
+    """Median of a[0:n] as numpy defines it (mean of the two middle values for even n)."""
+    cdef double upper = _select(a, n, n // 2)
+    cdef double lower
+    cdef Py_ssize_t i
+    if n % 2:
+        return upper
+    # After selection every element left of n//2 is <= upper: the lower middle is their maximum.
+    lower = a[0]
+    for i in range(1, n // 2):
+        if a[i] > lower:
+            lower = a[i]
+    return 0.5 * (lower + upper)
+
+
+cdef int _box_statistics(const pixel_t[:, ::1] frame, Py_ssize_t y0, Py_ssize_t y1,
+                         Py_ssize_t x0, Py_ssize_t x1, Py_ssize_t step, Py_ssize_t coarse_step,
+                         double saturation, bint integer_valued,
+                         double* scratch, long* hist, double* out) noexcept nogil:
+    """Clipped-histogram background and RMS of one box; 0 if the box has too few valid pixels.
+
+    A coarse subsample fixes the histogram's centre (median) and bin width
+    (normalised median absolute deviation); the pixels on a `step` lattice fill
+    the histogram, which is then clipped at +-3 sigma around its median until
+    the cuts stop moving.  Integer frames use whole-DN bins so grouping never
+    aliases the quantisation.  out = (background, rms).
+    """
+    cdef Py_ssize_t y, x, n = 0, i, nbins, b, lcut, hcut, new_lcut, new_hcut, it
+    cdef Py_ssize_t n_samples = 0, n_valid = 0
+    cdef double v, m0, s0, width, lo, inv_width, sheppard
+    cdef double cnt, s1, s2, c, mean, var, sig, med, half, cum, sig_first = 0.0
+
+    y = y0
+    while y < y1:
+        x = x0
+        while x < x1:
+            v = frame[y, x]
+            if v < saturation:
+                scratch[n] = v
+                n += 1
+            x += coarse_step
+        y += coarse_step
+    if n < 5:
+        return 0
+    m0 = _median(scratch, n)
+    for i in range(n):
+        scratch[i] = fabs(scratch[i] - m0)
+    s0 = 1.4826 * _median(scratch, n)
+
+    if integer_valued:
+        width = floor(s0 / BINS_PER_SIGMA)
+        if width < 1.0:
+            width = 1.0
+        lo = floor(m0) + 0.5
+        sheppard = (1.0 - 1.0 / (width * width)) / 12.0
+    else:
+        width = s0 / BINS_PER_SIGMA
+        if width <= 0.0:
+            width = 1e-6 * fabs(m0) if m0 != 0.0 else 1e-12
+        lo = m0
+        sheppard = 1.0 / 12.0
+    nbins = 2 * <Py_ssize_t>ceil(HALF_RANGE_SIGMA * s0 / width)
+    if nbins < 2:
+        nbins = 2
+    if nbins > MAX_BINS:
+        nbins = MAX_BINS
+    lo = lo - (nbins // 2) * width
+    inv_width = 1.0 / width
+
+    for b in range(nbins):
+        hist[b] = 0
+    y = y0
+    while y < y1:
+        x = x0
+        while x < x1:
+            v = frame[y, x]
+            n_samples += 1
+            if v < saturation:
+                n_valid += 1
+                v = (v - lo) * inv_width
+                if v >= 0.0 and v < nbins:
+                    hist[<Py_ssize_t>v] += 1
+            x += step
+        y += step
+    if 2 * n_valid < n_samples:
+        return 0
+
+    lcut = 0
+    hcut = nbins
+    for it in range(MAX_CLIP_ITERATIONS):
+        cnt = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        for b in range(lcut, hcut):
+            c = hist[b]
+            cnt += c
+            s1 += c * (b + 0.5)
+            s2 += c * (b + 0.5) * (b + 0.5)
+        if cnt < 3.0:
+            return 0
+        mean = s1 / cnt
+        var = s2 / cnt - mean * mean - sheppard
+        sig = sqrt(var) if var > 0.0 else 0.0
+        half = 0.5 * cnt
+        cum = 0.0
+        b = lcut
+        while cum + hist[b] < half:
+            cum += hist[b]
+            b += 1
+        med = b + (half - cum) / hist[b]
+        if it == 0:
+            sig_first = sig
+        new_lcut = <Py_ssize_t>ceil(med - CLIP_SIGMA * sig - 0.5)
+        new_hcut = <Py_ssize_t>floor(med + CLIP_SIGMA * sig - 0.5) + 1
+        if new_lcut < 0:
+            new_lcut = 0
+        if new_hcut > nbins:
+            new_hcut = nbins
+        if new_hcut <= new_lcut:
+            new_hcut = new_lcut + 1
+        if new_lcut == lcut and new_hcut == hcut:
+            break
+        lcut = new_lcut
+        hcut = new_hcut
+
+    if sig_first > 0.0 and (sig_first - sig) / sig_first >= CROWDED_SIGMA_DROP:
+        out[0] = lo + width * (2.5 * med - 1.5 * mean)
+    else:
+        out[0] = lo + width * mean
+    out[1] = width * sig / CLIPPED_SIGMA_RATIO
+    return 1
+
+
+def mesh_statistics(const pixel_t[:, ::1] frame, const Py_ssize_t[::1] edges_y,
+                    const Py_ssize_t[::1] edges_x, Py_ssize_t step, double saturation,
+                    bint integer_valued):
+    """Background, RMS (DN) and validity of every mesh box.
+
+    Box (j, i) spans rows edges_y[j]:edges_y[j+1] and columns
+    edges_x[i]:edges_x[i+1]; pixels at or above `saturation` are excluded.
+    Returns (background, rms, valid) arrays of shape (len(edges_y)-1, len(edges_x)-1).
+    """
+    cdef Py_ssize_t ny = edges_y.shape[0] - 1, nx = edges_x.shape[0] - 1, j, i
+    cdef Py_ssize_t coarse_step = 4 * step
+    cdef Py_ssize_t max_box = 1
+    for j in range(ny):
+        for i in range(nx):
+            max_box = max(max_box, (edges_y[j + 1] - edges_y[j]) * (edges_x[i + 1] - edges_x[i]))
+    bkg = np.zeros((ny, nx), dtype=np.float64)
+    rms = np.zeros((ny, nx), dtype=np.float64)
+    valid = np.zeros((ny, nx), dtype=np.uint8)
+    cdef double[:, ::1] bkg_v = bkg
+    cdef double[:, ::1] rms_v = rms
+    cdef uint8_t[:, ::1] valid_v = valid
+    cdef double* scratch = <double*>malloc(max_box * sizeof(double))
+    cdef long* hist = <long*>malloc(MAX_BINS * sizeof(long))
+    cdef double out[2]
+    if scratch == NULL or hist == NULL:
+        free(scratch)
+        free(hist)
+        raise MemoryError("background mesh scratch")
+    with nogil:
+        for j in range(ny):
+            for i in range(nx):
+                if _box_statistics(frame, edges_y[j], edges_y[j + 1], edges_x[i], edges_x[i + 1],
+                                   step, coarse_step, saturation, integer_valued,
+                                   scratch, hist, out):
+                    bkg_v[j, i] = out[0]
+                    rms_v[j, i] = out[1]
+                    valid_v[j, i] = 1
+    free(scratch)
+    free(hist)
+    return bkg, rms, valid
+
+
+def fill_invalid(double[:, ::1] mesh, uint8_t[:, ::1] valid):
+    """Replace invalid boxes, in place, by the mean of their valid 8-neighbours, growing inwards.
+
+    Each sweep fills only boxes that touch a box valid before the sweep, so the
+    result does not depend on scan order.  Returns False if no box is valid.
+    """
+    cdef Py_ssize_t ny = mesh.shape[0], nx = mesh.shape[1], j, i, dj, di, jj, ii
+    cdef Py_ssize_t remaining = 0, count
+    cdef double total
+    cdef uint8_t[:, ::1] known = np.array(valid, dtype=np.uint8)
+    cdef uint8_t[:, ::1] grown
+    for j in range(ny):
+        for i in range(nx):
+            remaining += known[j, i] == 0
+    if remaining == ny * nx:
+        return False
+    while remaining:
+        grown = np.array(known, dtype=np.uint8)
+        for j in range(ny):
+            for i in range(nx):
+                if known[j, i]:
+                    continue
+                count = 0
+                total = 0.0
+                for dj in range(-1, 2):
+                    for di in range(-1, 2):
+                        jj = j + dj
+                        ii = i + di
+                        if 0 <= jj < ny and 0 <= ii < nx and known[jj, ii]:
+                            total += mesh[jj, ii]
+                            count += 1
+                if count:
+                    mesh[j, i] = total / count
+                    grown[j, i] = 1
+                    remaining -= 1
+        known = grown
+    return True
+
+
+def median_filter_mesh(const double[:, ::1] mesh):
+    """3x3 median filter of the mesh; at the border the median of the boxes that exist."""
+    cdef Py_ssize_t ny = mesh.shape[0], nx = mesh.shape[1], j, i, dj, di, jj, ii, n
+    out = np.empty((ny, nx), dtype=np.float64)
+    cdef double[:, ::1] out_v = out
+    cdef double window[9]
+    for j in range(ny):
+        for i in range(nx):
+            n = 0
+            for dj in range(-1, 2):
+                for di in range(-1, 2):
+                    jj = j + dj
+                    ii = i + di
+                    if 0 <= jj < ny and 0 <= ii < nx:
+                        window[n] = mesh[jj, ii]
+                        n += 1
+            out_v[j, i] = _median(window, n)
+    return out
+
+
+def interpolate_mesh_columns(const double[:, ::1] mesh, const double[::1] centres_x,
+                             Py_ssize_t width):
+    """Each mesh row linearly interpolated to every column 0..width-1 (float32, DN).
+
+    Beyond the outermost box centres the value is held constant.  Rows are
+    later blended in y by the kernels, which makes the whole map bilinear.
+    """
+    cdef Py_ssize_t ny = mesh.shape[0], nx = mesh.shape[1], j, i, x
+    cdef double t
+    out = np.empty((ny, width), dtype=np.float32)
+    cdef float[:, ::1] out_v = out
+    for j in range(ny):
+        i = 0
+        for x in range(width):
+            while i < nx - 1 and x >= centres_x[i + 1]:
+                i += 1
+            if i == nx - 1 or x <= centres_x[i]:
+                out_v[j, x] = mesh[j, i]
+            else:
+                t = (x - centres_x[i]) / (centres_x[i + 1] - centres_x[i])
+                out_v[j, x] = (1.0 - t) * mesh[j, i] + t * mesh[j, i + 1]
+    return out

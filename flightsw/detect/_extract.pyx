@@ -1,0 +1,622 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled kernels of point-source extraction: matched-filter threshold, labelling, measurement.
+
+Pixel coordinates are 0-based with pixel centres on integers, x the column.
+Backgrounds and RMS arrive as mesh rows already interpolated along x
+(``_background.interpolate_mesh_columns``) and are blended along y here, so
+the full-resolution maps are never stored.  The numpy references for these
+kernels are in ``reference.py``.
+"""
+from libc.math cimport sqrt, floor, ceil, fabs, exp, erf, atan2, M_SQRT1_2, M_PI, NAN
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memset
+from libc.stdint cimport uint16_t, uint8_t, uint64_t, int32_t
+
+import numpy as np
+
+ctypedef fused pixel_t:
+    uint16_t
+    float
+
+cdef enum:
+    FLAG_SATURATED = 1
+    FLAG_EDGE = 2
+    FLAG_CENTROID_ISOPHOTAL = 4
+    MAX_FIT_ITERATIONS = 12
+
+# A source is fitted as a point source while its isophotal major axis is at
+# most this many PSF sigmas; larger ones (streaks, resolved bodies) keep the
+# isophotal first moment.
+cdef double COMPACT_A_PSF = 2.0
+cdef double FIT_TOLERANCE_PX = 1e-4
+cdef double FIT_MAX_SHIFT_PX = 1.5
+
+
+cdef inline void _row_blend(Py_ssize_t y, const double[::1] centres_y, Py_ssize_t* j0,
+                            Py_ssize_t* j1, float* t) noexcept nogil:
+    """Mesh rows bracketing image row y and the linear weight of the second one."""
+    cdef Py_ssize_t n = centres_y.shape[0], j = 0
+    while j < n - 1 and y >= centres_y[j + 1]:
+        j += 1
+    j0[0] = j
+    if j == n - 1 or y <= centres_y[j]:
+        j1[0] = j
+        t[0] = 0.0
+    else:
+        j1[0] = j + 1
+        t[0] = <float>((y - centres_y[j]) / (centres_y[j + 1] - centres_y[j]))
+
+
+cdef void _kernel_coverage(const float[::1] kernel, Py_ssize_t length, float* total,
+                           float* norm) noexcept nogil:
+    """Per position along an axis, the sum and the 2-norm of the kernel taps inside the frame."""
+    cdef Py_ssize_t r = (kernel.shape[0] - 1) // 2, p, i, q
+    cdef double s, s2
+    for p in range(length):
+        s = 0.0
+        s2 = 0.0
+        for i in range(-r, r + 1):
+            q = p + i
+            if 0 <= q < length:
+                s += kernel[i + r]
+                s2 += kernel[i + r] * kernel[i + r]
+        total[p] = <float>s
+        norm[p] = <float>sqrt(s2)
+
+
+cdef struct RunBuffer:
+    int32_t* runs
+    float* peak
+    Py_ssize_t n
+    Py_ssize_t capacity
+
+
+cdef int _push_run(RunBuffer* buf, int32_t y, int32_t x0, int32_t x1, float peak) noexcept nogil:
+    cdef int32_t* runs
+    cdef float* pk
+    if buf.n == buf.capacity:
+        runs = <int32_t*>realloc(buf.runs, 2 * buf.capacity * 3 * sizeof(int32_t))
+        if runs == NULL:
+            return 0
+        buf.runs = runs
+        pk = <float*>realloc(buf.peak, 2 * buf.capacity * sizeof(float))
+        if pk == NULL:
+            return 0
+        buf.peak = pk
+        buf.capacity *= 2
+    buf.runs[3 * buf.n] = y
+    buf.runs[3 * buf.n + 1] = x0
+    buf.runs[3 * buf.n + 2] = x1
+    buf.peak[buf.n] = peak
+    buf.n += 1
+    return 1
+
+
+cdef inline void _filter_row(const float* padded, float* out, const float[::1] kernel,
+                             Py_ssize_t r, Py_ssize_t width) noexcept nogil:
+    """out[x] = sum_i kernel[i] padded[x + i] for a symmetric kernel (padded has r zeros each side)."""
+    cdef Py_ssize_t x, i
+    cdef float k0 = kernel[r], ki
+    for x in range(width):
+        out[x] = k0 * padded[x + r]
+    for i in range(1, r + 1):
+        ki = kernel[r + i]
+        for x in range(width):
+            out[x] += ki * (padded[x + r - i] + padded[x + r + i])
+
+
+def threshold_runs(const pixel_t[:, ::1] frame, const float[::1] kernel,
+                   const float[:, ::1] bkg_cols, const float[:, ::1] rms_cols,
+                   const double[::1] centres_y, double threshold_sigma):
+    """Runs of pixels whose matched-filter significance exceeds threshold_sigma.
+
+    The frame is correlated with the separable symmetric kernel (zero outside
+    the frame).  At pixel p the significance is
+        (sum_i k_i I_{p+i} - B_p sum_i k_i) / (sigma_p sqrt(sum_i k_i^2)),
+    sums over taps inside the frame, B and sigma the background and its RMS
+    (the PSF-weighted flux estimate over its noise: the matched filter of
+    North 1943 / SExtractor's FILTER).  One streaming pass: a ring of 2r+1
+    horizontally filtered rows, no full-frame temporaries.
+
+    Returns (runs, peak): runs an int32 (n, 3) array of (row, first column,
+    last column) in raster order, peak the highest significance in each run.
+    The frame must be finite (the caller validates it).
+    """
+    cdef Py_ssize_t height = frame.shape[0], width = frame.shape[1]
+    cdef Py_ssize_t r = (kernel.shape[0] - 1) // 2, ring_len = 2 * r + 1
+    cdef Py_ssize_t nmesh = bkg_cols.shape[0], j, x, y_in, y_out, i, start, mask_len
+    cdef Py_ssize_t j0, j1
+    cdef float t, ay, ny, u = <float>threshold_sigma, k0 = kernel[r], ki, best, s
+    cdef const float* above
+    cdef const float* below
+    cdef float* row_out
+    cdef bint failed = False
+
+    mask_len = (width + 8) // 8 * 8
+    cdef float* padded = <float*>malloc((width + 2 * r) * sizeof(float))
+    cdef float* ring = <float*>malloc(ring_len * width * sizeof(float))
+    cdef float* zero_row = <float*>malloc(width * sizeof(float))
+    cdef float* filtered = <float*>malloc(width * sizeof(float))
+    cdef float* bterm = <float*>malloc(width * sizeof(float))
+    cdef float* sterm = <float*>malloc(width * sizeof(float))
+    cdef float* cover_x = <float*>malloc(width * sizeof(float))
+    cdef float* norm_x = <float*>malloc(width * sizeof(float))
+    cdef float* cover_y = <float*>malloc(height * sizeof(float))
+    cdef float* norm_y = <float*>malloc(height * sizeof(float))
+    cdef float* pb = <float*>malloc(nmesh * width * sizeof(float))
+    cdef float* ps = <float*>malloc(nmesh * width * sizeof(float))
+    cdef uint8_t* mask = <uint8_t*>malloc(mask_len)
+    cdef RunBuffer buf
+    buf.n = 0
+    buf.capacity = 1024
+    buf.runs = <int32_t*>malloc(buf.capacity * 3 * sizeof(int32_t))
+    buf.peak = <float*>malloc(buf.capacity * sizeof(float))
+    cdef const float** rows = <const float**>malloc(ring_len * sizeof(float*))
+    if (padded == NULL or ring == NULL or zero_row == NULL or filtered == NULL or bterm == NULL
+            or sterm == NULL or cover_x == NULL or norm_x == NULL or cover_y == NULL
+            or norm_y == NULL or pb == NULL or ps == NULL or mask == NULL or buf.runs == NULL
+            or buf.peak == NULL or rows == NULL):
+        failed = True
+    else:
+        with nogil:
+            memset(padded, 0, (width + 2 * r) * sizeof(float))
+            memset(zero_row, 0, width * sizeof(float))
+            memset(mask, 0, mask_len)
+            _kernel_coverage(kernel, width, cover_x, norm_x)
+            _kernel_coverage(kernel, height, cover_y, norm_y)
+            # Column factors folded into the mesh rows once per frame.
+            for j in range(nmesh):
+                for x in range(width):
+                    pb[j * width + x] = bkg_cols[j, x] * cover_x[x]
+                    ps[j * width + x] = rms_cols[j, x] * norm_x[x]
+
+            for y_in in range(height + r):
+                if y_in < height:
+                    for x in range(width):
+                        padded[x + r] = <float>frame[y_in, x]
+                    _filter_row(padded, ring + (y_in % ring_len) * width, kernel, r, width)
+                y_out = y_in - r
+                if y_out < 0:
+                    continue
+                for i in range(-r, r + 1):
+                    if 0 <= y_out + i < height:
+                        rows[i + r] = ring + ((y_out + i) % ring_len) * width
+                    else:
+                        rows[i + r] = zero_row
+                row_out = filtered
+                above = rows[r]
+                for x in range(width):
+                    row_out[x] = k0 * above[x]
+                for i in range(1, r + 1):
+                    ki = kernel[r + i]
+                    above = rows[r - i]
+                    below = rows[r + i]
+                    for x in range(width):
+                        row_out[x] += ki * (above[x] + below[x])
+
+                _row_blend(y_out, centres_y, &j0, &j1, &t)
+                ay = cover_y[y_out]
+                ny = norm_y[y_out]
+                above = pb + j0 * width
+                below = pb + j1 * width
+                for x in range(width):
+                    bterm[x] = ay * (above[x] + t * (below[x] - above[x]))
+                above = ps + j0 * width
+                below = ps + j1 * width
+                for x in range(width):
+                    sterm[x] = ny * (above[x] + t * (below[x] - above[x]))
+                for x in range(width):
+                    mask[x] = filtered[x] > bterm[x] + u * sterm[x]
+
+                x = 0
+                while x < width:
+                    if x % 8 == 0 and (<uint64_t*>(mask + x))[0] == 0:
+                        x += 8
+                        continue
+                    if not mask[x]:
+                        x += 1
+                        continue
+                    start = x
+                    best = (filtered[x] - bterm[x]) / sterm[x]
+                    while mask[x]:
+                        s = (filtered[x] - bterm[x]) / sterm[x]
+                        if s > best:
+                            best = s
+                        x += 1
+                    if not _push_run(&buf, <int32_t>y_out, <int32_t>start, <int32_t>(x - 1), best):
+                        failed = True
+                        break
+                if failed:
+                    break
+
+    runs = np.empty((buf.n, 3), dtype=np.int32)
+    peak = np.empty(buf.n, dtype=np.float32)
+    cdef int32_t[:, ::1] runs_v = runs
+    cdef float[::1] peak_v = peak
+    if not failed:
+        for i in range(buf.n):
+            runs_v[i, 0] = buf.runs[3 * i]
+            runs_v[i, 1] = buf.runs[3 * i + 1]
+            runs_v[i, 2] = buf.runs[3 * i + 2]
+            peak_v[i] = buf.peak[i]
+    free(padded); free(ring); free(zero_row); free(filtered); free(bterm); free(sterm)
+    free(cover_x); free(norm_x); free(cover_y); free(norm_y); free(pb); free(ps); free(mask)
+    free(buf.runs); free(buf.peak); free(rows)
+    if failed:
+        raise MemoryError("threshold_runs buffers")
+    return runs, peak
+
+
+cdef Py_ssize_t _find(int32_t* parent, Py_ssize_t i) noexcept nogil:
+    cdef Py_ssize_t root = i, nxt
+    while parent[root] != root:
+        root = parent[root]
+    while parent[i] != root:
+        nxt = parent[i]
+        parent[i] = <int32_t>root
+        i = nxt
+    return root
+
+
+cdef inline void _union(int32_t* parent, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """Join two sets, keeping the earlier run as root so roots come first in raster order."""
+    a = _find(parent, a)
+    b = _find(parent, b)
+    if a < b:
+        parent[b] = <int32_t>a
+    elif b < a:
+        parent[a] = <int32_t>b
+
+
+def label_runs(const int32_t[:, ::1] runs):
+    """8-connected component label of each run (0-based, numbered in raster order of first pixel).
+
+    Runs must be in raster order, as threshold_runs gives them.  Two runs on
+    adjacent rows are connected when their column spans overlap after widening
+    one by a pixel each side (diagonal contact).  Union-find with path
+    compression (Tarjan 1975) over runs.  Returns (labels int32 array, count).
+    """
+    cdef Py_ssize_t n = runs.shape[0], i, prev_start = 0, prev_end = 0, cur_start = 0, k, jp
+    cdef int32_t y
+    labels = np.empty(n, dtype=np.int32)
+    cdef int32_t[::1] labels_v = labels
+    cdef int32_t* parent = <int32_t*>malloc((n + 1) * sizeof(int32_t))
+    cdef int32_t count = 0
+    if parent == NULL:
+        raise MemoryError("label_runs")
+    with nogil:
+        for i in range(n):
+            parent[i] = <int32_t>i
+        while cur_start < n:
+            y = runs[cur_start, 0]
+            i = cur_start
+            while i < n and runs[i, 0] == y:
+                i += 1
+            # Runs of row y are [cur_start, i); those of row y-1, if any, [prev_start, prev_end).
+            if prev_end > prev_start and runs[prev_start, 0] == y - 1:
+                jp = prev_start
+                for k in range(cur_start, i):
+                    while jp < prev_end and runs[jp, 2] < runs[k, 1] - 1:
+                        jp += 1
+                    while jp < prev_end and runs[jp, 1] <= runs[k, 2] + 1:
+                        _union(parent, k, jp)
+                        jp += 1
+                    if jp > prev_start:
+                        jp -= 1
+            prev_start = cur_start
+            prev_end = i
+            cur_start = i
+        for i in range(n):
+            if _find(parent, i) == i:
+                labels_v[i] = count
+                count += 1
+            else:
+                labels_v[i] = labels_v[parent[i]]
+    free(parent)
+    return labels, count
+
+
+cdef struct Moments:
+    double flux
+    double peak
+    double sw
+    double swx
+    double swy
+    double swxx
+    double swyy
+    double swxy
+    double xref
+    double yref
+    Py_ssize_t npix
+    int flags
+
+
+cdef inline void _edge_integrals(double xc, double sigma, Py_ssize_t first, Py_ssize_t count,
+                                 double* p, double* dp) noexcept nogil:
+    """Pixel-integrated unit Gaussian on pixels first..first+count-1 and its derivative in xc.
+
+    p[i] = Phi((c + 1/2 - xc)/sigma) - Phi((c - 1/2 - xc)/sigma) for pixel centre c,
+    dp[i] = d p[i] / d xc = (phi(lo) - phi(hi)) / sigma.
+    """
+    cdef Py_ssize_t i
+    cdef double u, cdf_lo, cdf_hi, pdf_lo, pdf_hi
+    cdef double inv = 1.0 / sigma, norm = 1.0 / sqrt(2.0 * M_PI)
+    u = (first - 0.5 - xc) * inv
+    cdf_lo = 0.5 * erf(u * M_SQRT1_2)
+    pdf_lo = norm * exp(-0.5 * u * u)
+    for i in range(count):
+        u = (first + i + 0.5 - xc) * inv
+        cdf_hi = 0.5 * erf(u * M_SQRT1_2)
+        pdf_hi = norm * exp(-0.5 * u * u)
+        p[i] = cdf_hi - cdf_lo
+        dp[i] = (pdf_lo - pdf_hi) * inv
+        cdf_lo = cdf_hi
+        pdf_lo = pdf_hi
+
+
+cdef bint _solve3(double* m, double* g, double* d) noexcept nogil:
+    """Solve the symmetric 3x3 system m d = g (m row-major) by Cramer's rule; False if singular."""
+    cdef double c00 = m[4] * m[8] - m[5] * m[7]
+    cdef double c01 = m[5] * m[6] - m[3] * m[8]
+    cdef double c02 = m[3] * m[7] - m[4] * m[6]
+    cdef double det = m[0] * c00 + m[1] * c01 + m[2] * c02
+    if not (fabs(det) > 0.0):
+        return False
+    d[0] = (g[0] * c00 + m[1] * (g[2] * m[5] - g[1] * m[8]) + m[2] * (g[1] * m[7] - g[2] * m[4])) / det
+    d[1] = (m[0] * (g[1] * m[8] - g[2] * m[5]) + g[0] * c01 + m[2] * (g[2] * m[3] - g[1] * m[6])) / det
+    d[2] = (m[0] * (g[2] * m[4] - g[1] * m[7]) + m[1] * (g[1] * m[6] - g[2] * m[3]) + g[0] * c02) / det
+    return True
+
+
+cdef bint _fit_point_source(const pixel_t[:, ::1] frame, const float[:, ::1] bkg_cols,
+                            const double[::1] centres_y, double sigma, double x_start,
+                            double y_start, double* scratch, double* out) noexcept nogil:
+    """Least-squares fit of a pixel-integrated Gaussian PSF (known sigma) to the background-
+    subtracted pixels in a (2r+1)^2 window: Gauss-Newton on (x, y, flux).
+
+    With uniform background-dominated noise this is the maximum-likelihood
+    estimate, whose variance reaches the Cramer-Rao bound.  The separable PSF
+    makes every normal-equation sum a product of 1-D sums.  Only the pixels
+    inside the frame are used, so sources cut by the edge stay unbiased.
+    out = (x, y, flux); False if the fit fails or wanders off its window.
+    """
+    cdef Py_ssize_t height = frame.shape[0], width = frame.shape[1]
+    cdef Py_ssize_t r = <Py_ssize_t>ceil(3.0 * sigma) + 1
+    cdef Py_ssize_t cx = <Py_ssize_t>floor(x_start + 0.5), cy = <Py_ssize_t>floor(y_start + 0.5)
+    cdef Py_ssize_t x0 = max(cx - r, 0), x1 = min(cx + r + 1, width)
+    cdef Py_ssize_t y0 = max(cy - r, 0), y1 = min(cy + r + 1, height)
+    cdef Py_ssize_t nwx = x1 - x0, nwy = y1 - y0, i, jrow, x, it, j0, j1
+    cdef float t
+    cdef double* win = scratch
+    cdef double* px = scratch + nwx * nwy
+    cdef double* dpx = px + nwx
+    cdef double* py = dpx + nwx
+    cdef double* dpy = py + nwy
+    cdef double* vp = dpy + nwy
+    cdef double* vdp = vp + nwy
+    cdef double xc = x_start, yc = y_start, flux
+    cdef double sxx, sxdx, sdxdx, syy, sydy, sdydy, a, bx, by, b0, b1
+    cdef double m[9]
+    cdef double g[3]
+    cdef double d[3]
+    if nwx < 3 or nwy < 3:
+        return False
+    for jrow in range(nwy):
+        _row_blend(y0 + jrow, centres_y, &j0, &j1, &t)
+        for i in range(nwx):
+            x = x0 + i
+            b0 = bkg_cols[j0, x]
+            b1 = bkg_cols[j1, x]
+            win[jrow * nwx + i] = <double>frame[y0 + jrow, x] - (b0 + t * (b1 - b0))
+
+    flux = 0.0
+    for it in range(MAX_FIT_ITERATIONS + 1):
+        _edge_integrals(xc, sigma, x0, nwx, px, dpx)
+        _edge_integrals(yc, sigma, y0, nwy, py, dpy)
+        sxx = 0.0; sxdx = 0.0; sdxdx = 0.0
+        for i in range(nwx):
+            sxx += px[i] * px[i]
+            sxdx += px[i] * dpx[i]
+            sdxdx += dpx[i] * dpx[i]
+        syy = 0.0; sydy = 0.0; sdydy = 0.0
+        for i in range(nwy):
+            syy += py[i] * py[i]
+            sydy += py[i] * dpy[i]
+            sdydy += dpy[i] * dpy[i]
+        for jrow in range(nwy):
+            a = 0.0
+            bx = 0.0
+            for i in range(nwx):
+                a += win[jrow * nwx + i] * px[i]
+                bx += win[jrow * nwx + i] * dpx[i]
+            vp[jrow] = a
+            vdp[jrow] = bx
+        a = 0.0
+        bx = 0.0
+        by = 0.0
+        for jrow in range(nwy):
+            a += py[jrow] * vp[jrow]
+            bx += py[jrow] * vdp[jrow]
+            by += dpy[jrow] * vp[jrow]
+        if it == 0:
+            # Linear flux at the starting position seeds the Gauss-Newton iteration.
+            flux = a / (sxx * syy)
+            if not (flux > 0.0):
+                return False
+        m[0] = sxx * syy
+        m[1] = flux * sxdx * syy
+        m[2] = flux * sxx * sydy
+        m[3] = m[1]
+        m[4] = flux * flux * sdxdx * syy
+        m[5] = flux * flux * sxdx * sydy
+        m[6] = m[2]
+        m[7] = m[5]
+        m[8] = flux * flux * sxx * sdydy
+        g[0] = a - flux * m[0]
+        g[1] = flux * bx - flux * m[1]
+        g[2] = flux * by - flux * m[2]
+        if not _solve3(m, g, d):
+            return False
+        d[1] = max(-1.0, min(1.0, d[1]))
+        d[2] = max(-1.0, min(1.0, d[2]))
+        flux += d[0]
+        xc += d[1]
+        yc += d[2]
+        if not (flux > 0.0) or fabs(xc - x_start) > FIT_MAX_SHIFT_PX or fabs(yc - y_start) > FIT_MAX_SHIFT_PX:
+            return False
+        if fabs(d[1]) < FIT_TOLERANCE_PX and fabs(d[2]) < FIT_TOLERANCE_PX:
+            out[0] = xc
+            out[1] = yc
+            out[2] = flux
+            return True
+    return False
+
+
+def measure_sources(const pixel_t[:, ::1] frame, const int32_t[:, ::1] runs,
+                    const int32_t[::1] labels, Py_ssize_t nlabels, const float[::1] run_peak,
+                    const float[:, ::1] bkg_cols, const double[::1] centres_y,
+                    double psf_sigma, double saturation, Py_ssize_t min_npix):
+    """Measure every labelled component of at least min_npix pixels.
+
+    Over the footprint (the component's pixels), on background-subtracted
+    values v: flux = sum v, peak = max v, npix, the peak significance of the
+    detection, and intensity-weighted (max(v, 0)) first and second moments.
+    a, b, theta follow from the second moments (Bertin & Arnouts 1996, sec.
+    4.1.4; theta from +x towards +y, radians).  Compact unsaturated sources
+    (a <= 2 psf_sigma) take their position and flux_psf from a Gaussian PSF
+    fit; the others keep the isophotal centroid and flag it.
+
+    Returns a dict of equal-length arrays, components in label order.
+    """
+    cdef Py_ssize_t height = frame.shape[0], width = frame.shape[1]
+    cdef Py_ssize_t nruns = runs.shape[0], i, k, x, y, lab, nkept = 0, o, j0, j1
+    cdef Py_ssize_t r_fit = <Py_ssize_t>ceil(3.0 * psf_sigma) + 1
+    cdef Py_ssize_t side = 2 * r_fit + 1
+    cdef float t
+    cdef double v, pix, b0, b1, dx, dy, mxx, myy, mxy, half_sum, root, xi, yi
+    cdef double fit[3]
+    cdef Moments* mom = <Moments*>malloc((nlabels + 1) * sizeof(Moments))
+    cdef double* scratch = <double*>malloc((side * side + 6 * side) * sizeof(double))
+    if mom == NULL or scratch == NULL:
+        free(mom)
+        free(scratch)
+        raise MemoryError("measure_sources")
+    with nogil:
+        for lab in range(nlabels):
+            mom[lab].flux = 0.0
+            mom[lab].peak = -1e300
+            mom[lab].sw = 0.0
+            mom[lab].swx = 0.0
+            mom[lab].swy = 0.0
+            mom[lab].swxx = 0.0
+            mom[lab].swyy = 0.0
+            mom[lab].swxy = 0.0
+            mom[lab].npix = 0
+            mom[lab].flags = 0
+            mom[lab].xref = -1.0
+            mom[lab].yref = 0.0
+        for k in range(nruns):
+            lab = labels[k]
+            y = runs[k, 0]
+            if mom[lab].xref < 0.0:
+                # Moments about the first pixel keep the sums well conditioned.
+                mom[lab].xref = runs[k, 1]
+                mom[lab].yref = y
+            _row_blend(y, centres_y, &j0, &j1, &t)
+            if y == 0 or y == height - 1 or runs[k, 1] == 0 or runs[k, 2] == width - 1:
+                mom[lab].flags |= FLAG_EDGE
+            for x in range(runs[k, 1], runs[k, 2] + 1):
+                pix = frame[y, x]
+                if pix >= saturation:
+                    mom[lab].flags |= FLAG_SATURATED
+                b0 = bkg_cols[j0, x]
+                b1 = bkg_cols[j1, x]
+                v = pix - (b0 + t * (b1 - b0))
+                mom[lab].flux += v
+                if v > mom[lab].peak:
+                    mom[lab].peak = v
+                mom[lab].npix += 1
+                if v > 0.0:
+                    dx = x - mom[lab].xref
+                    dy = y - mom[lab].yref
+                    mom[lab].sw += v
+                    mom[lab].swx += v * dx
+                    mom[lab].swy += v * dy
+                    mom[lab].swxx += v * dx * dx
+                    mom[lab].swyy += v * dy * dy
+                    mom[lab].swxy += v * dx * dy
+        for lab in range(nlabels):
+            if mom[lab].npix >= min_npix:
+                nkept += 1
+
+    out_x = np.empty(nkept, dtype=np.float64)
+    out_y = np.empty(nkept, dtype=np.float64)
+    out_flux = np.empty(nkept, dtype=np.float64)
+    out_flux_psf = np.empty(nkept, dtype=np.float64)
+    out_npix = np.empty(nkept, dtype=np.int32)
+    out_peak = np.empty(nkept, dtype=np.float32)
+    out_snr = np.full(nkept, -np.inf, dtype=np.float32)
+    out_a = np.empty(nkept, dtype=np.float32)
+    out_b = np.empty(nkept, dtype=np.float32)
+    out_theta = np.empty(nkept, dtype=np.float32)
+    out_flags = np.empty(nkept, dtype=np.uint16)
+    cdef double[::1] ox = out_x, oy = out_y, of = out_flux, ofp = out_flux_psf
+    cdef int32_t[::1] on = out_npix
+    cdef float[::1] opk = out_peak, osnr = out_snr, oa = out_a, ob = out_b, oth = out_theta
+    cdef uint16_t[::1] ofl = out_flags
+    cdef int32_t* slot = <int32_t*>malloc((nlabels + 1) * sizeof(int32_t))
+    if slot == NULL:
+        free(mom)
+        free(scratch)
+        raise MemoryError("measure_sources")
+    with nogil:
+        o = 0
+        for lab in range(nlabels):
+            if mom[lab].npix < min_npix:
+                slot[lab] = -1
+                continue
+            slot[lab] = <int32_t>o
+            if mom[lab].sw > 0.0:
+                xi = mom[lab].swx / mom[lab].sw
+                yi = mom[lab].swy / mom[lab].sw
+                mxx = mom[lab].swxx / mom[lab].sw - xi * xi
+                myy = mom[lab].swyy / mom[lab].sw - yi * yi
+                mxy = mom[lab].swxy / mom[lab].sw - xi * yi
+            else:
+                xi = 0.0
+                yi = 0.0
+                mxx = 0.0
+                myy = 0.0
+                mxy = 0.0
+            half_sum = 0.5 * (mxx + myy)
+            root = sqrt(0.25 * (mxx - myy) * (mxx - myy) + mxy * mxy)
+            oa[o] = <float>sqrt(max(half_sum + root, 0.0))
+            ob[o] = <float>sqrt(max(half_sum - root, 0.0))
+            oth[o] = <float>(0.5 * atan2(2.0 * mxy, mxx - myy))
+            ox[o] = mom[lab].xref + xi
+            oy[o] = mom[lab].yref + yi
+            of[o] = mom[lab].flux
+            ofp[o] = NAN
+            on[o] = <int32_t>mom[lab].npix
+            opk[o] = <float>mom[lab].peak
+            ofl[o] = <uint16_t>(mom[lab].flags | FLAG_CENTROID_ISOPHOTAL)
+            if (not (mom[lab].flags & FLAG_SATURATED) and oa[o] <= COMPACT_A_PSF * psf_sigma
+                    and _fit_point_source(frame, bkg_cols, centres_y, psf_sigma, ox[o], oy[o],
+                                          scratch, fit)):
+                ox[o] = fit[0]
+                oy[o] = fit[1]
+                ofp[o] = fit[2]
+                ofl[o] = <uint16_t>mom[lab].flags
+            o += 1
+        for k in range(nruns):
+            o = slot[labels[k]]
+            if o >= 0 and run_peak[k] > osnr[o]:
+                osnr[o] = run_peak[k]
+    free(slot)
+    free(mom)
+    free(scratch)
+    return {
+        "x": out_x, "y": out_y, "flux": out_flux, "flux_psf": out_flux_psf, "npix": out_npix,
+        "peak": out_peak, "snr": out_snr, "a": out_a, "b": out_b, "theta": out_theta,
+        "flags": out_flags,
+    }
