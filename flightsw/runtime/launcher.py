@@ -31,6 +31,7 @@ from flightsw.runtime.schedule import Schedule
 from flightsw.runtime.topology import AppSpec, check_topology
 
 RUNTIME_TOPICS = ("health.app", "health.app_timing")
+RECV_SLICE_MS = 50  # how often a wait for a node wakes to check on the node processes
 
 
 class LaunchError(RuntimeError):
@@ -84,6 +85,10 @@ class ProcessRun:
                 wanted = sorted(p.topics_in & q.topics_out)
                 if wanted:
                     p.publishers[q_name] = wanted
+        self.subscribers_of: dict[str, list[str]] = defaultdict(list)
+        for name, p in self.procs.items():
+            for topic in p.topics_in:
+                self.subscribers_of[topic].append(name)
         # pending[s][p]: messages p published (acknowledged) that s has not consumed yet
         self.pending: dict[str, dict[str, int]] = {n: defaultdict(int) for n in self.procs}
         self.schedule = Schedule({n: p.period_ns for n, p in self.procs.items()})
@@ -93,6 +98,7 @@ class ProcessRun:
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self.router.setsockopt(zmq.LINGER, 0)
+        self.router.setsockopt(zmq.RCVTIMEO, RECV_SLICE_MS)
         self.router.bind(self.control_ep)
         self.rec_subs = {n: make_sub(self.ctx, ep, None, hwm) for n, ep in self.pub_eps.items()}
         self.t_ns = 0
@@ -124,10 +130,14 @@ class ProcessRun:
                 return name, msg
         deadline = time.monotonic() + timeout_s
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not self.router.poll(remaining * 1000):
-                return None
-            ident, payload = self.router.recv_multipart()
+            try:
+                # a blocking receive bounded by RCVTIMEO: cheaper than poll-then-receive,
+                # which matters on the lockstep path
+                ident, payload = self.router.recv_multipart()
+            except zmq.Again:
+                if time.monotonic() >= deadline:
+                    return None
+                continue
             name, msg = ident.decode(), msgpack.unpackb(payload)
             if msg[0] == kind:
                 return name, msg
@@ -250,10 +260,12 @@ class ProcessRun:
         """Step the released apps; return how many messages each published."""
         sent_at = time.monotonic()
         for n in due:
-            if self.procs[n].popen.poll() is not None:
-                self._restart(n, "exit")
             expect = {q: c for q, c in self.pending[n].items() if c}
-            self._send(n, "STEP", t, expect)
+            try:
+                self._send(n, "STEP", t, expect)
+            except zmq.ZMQError:  # the app's process is gone (ROUTER_MANDATORY)
+                self._restart(n, "exit")
+                self._send(n, "STEP", t, {})
             self.pending[n].clear()
         waiting = set(due)
         published: dict[str, int] = {}
@@ -275,10 +287,9 @@ class ProcessRun:
             waiting.discard(name)
             counts = msg[2]
             published[name] = sum(counts.values())
-            for s, p in self.procs.items():
-                n_for_s = sum(c for topic, c in counts.items() if topic in p.topics_in)
-                if n_for_s:
-                    self.pending[s][name] += n_for_s
+            for topic, c in counts.items():
+                for s in self.subscribers_of.get(topic, ()):
+                    self.pending[s][name] += c
         return published
 
     def _record(self, published: dict[str, int]) -> None:

@@ -1,0 +1,223 @@
+"""Benchmark of the ZeroMQ bus against raw pyzmq, measured in the same run.
+
+1. Lockstep cycle (time master -> app -> time master): our launcher stepping one app
+   process, tick after tick, against a raw pyzmq REQ/REP round trip carrying the same
+   bytes (the STEP command and the DONE reply). Target: median within 1.3x of raw.
+2. Camera frame throughput (1024x1024 uint16) over ipc://: our codec and sockets
+   (envelope + msgpack payload + the pixels as a separate frame sent without copy,
+   validated zero-copy decode at the receiver) against raw pyzmq PUB/SUB sending the
+   same buffer without copy. Target: within 1.2x of raw.
+
+Prints a table, then one JSON object of the figures as the last line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import zmq
+
+from flightsw.bus.zmq_transport import make_pub, make_sub, send_frames
+from flightsw.msg import CameraFrame, Decoder, encode
+from flightsw.runtime.app import App
+from flightsw.runtime.launcher import ProcessRun
+from flightsw.runtime.topology import AppSpec
+
+FRAME_SHAPE = (1024, 1024)
+STEP_BYTES = msgpack.packb(["STEP", 123_000_000, {}])
+DONE_BYTES = msgpack.packb(["DONE", 123_000_000, {}])
+
+
+class Idle(App):
+    """An app with nothing to do: what is left of a tick is the bus and the runtime."""
+
+    RATE_HZ = 1000.0
+
+    def step(self, t_ns, inbox):
+        return []
+
+
+# -- lockstep cycle ------------------------------------------------------------------------
+def raw_reqrep_cycle_us(n: int, ipc_dir: str) -> np.ndarray:
+    ep = f"ipc://{ipc_dir}/raw-reqrep"
+    server = subprocess.Popen([sys.executable, __file__, "--role", "rep", "--endpoint", ep,
+                               "--n", str(n)])
+    ctx = zmq.Context()
+    req = ctx.socket(zmq.REQ)
+    req.connect(ep)
+    out = np.empty(n)
+    for i in range(n):
+        t0 = time.perf_counter_ns()
+        req.send(STEP_BYTES)
+        req.recv()
+        out[i] = (time.perf_counter_ns() - t0) / 1e3
+    server.wait()
+    ctx.destroy(linger=0)
+    return out
+
+
+def serve_rep(endpoint: str, n: int) -> None:
+    ctx = zmq.Context()
+    rep = ctx.socket(zmq.REP)
+    rep.bind(endpoint)
+    for _ in range(n):
+        msgpack.unpackb(rep.recv())
+        rep.send(DONE_BYTES)
+    ctx.destroy(linger=1000)
+
+
+def our_lockstep_cycle_us(n: int) -> np.ndarray:
+    run = ProcessRun([AppSpec("idle", "bench_bus:Idle")], seed=0, run_dir=None)
+    run.start()
+    stamps = np.empty(n + 1)
+    k = 0
+
+    def on_tick(_t):
+        nonlocal k
+        stamps[k] = time.perf_counter_ns()
+        k += 1
+
+    try:
+        run.run(n * 1_000_000, on_tick=on_tick)  # n + 1 ticks of 1 ms
+    finally:
+        run.close()
+    return np.diff(stamps) / 1e3
+
+
+# -- frame throughput --------------------------------------------------------------------------
+def frame() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 4096, FRAME_SHAPE, dtype=np.uint16)
+
+
+def publish_frames(endpoint: str, n: int, kind: str) -> None:
+    """Sender process: wait for the subscriber's go, then send n frames as fast as accepted."""
+    ctx = zmq.Context()
+    img = frame()
+    if kind == "ours":
+        pub = make_pub(ctx, endpoint, hwm=16)
+    else:
+        pub = ctx.socket(zmq.PUB)
+        pub.setsockopt(zmq.SNDHWM, 16)
+        pub.setsockopt(zmq.XPUB_NODROP, 1)
+        pub.bind(endpoint)
+    go = ctx.socket(zmq.PULL)
+    go.bind(endpoint + ".go")
+    while not go.poll(10):  # the subscriber says go once it hears our probes
+        send_frames(pub, [b"_sync\0", b""]) if kind == "ours" else pub.send(b"_sync")
+    go.recv()
+    for i in range(n):
+        if kind == "ours":
+            msg = CameraFrame(frame_id=i, t_exposure_start_ns=i, exposure_s=0.1,
+                              gain_e_per_dn=2.0, image=img)
+            frames = encode(msg, i, i, "camera")
+            while not send_frames(pub, frames):
+                time.sleep(0)
+        else:
+            while True:
+                try:
+                    pub.send(img, zmq.NOBLOCK, copy=False)
+                    break
+                except zmq.Again:
+                    time.sleep(0)
+    time.sleep(0.5)
+    ctx.destroy(linger=2000)
+
+
+def receive_frames(n: int, kind: str, ipc_dir: str) -> float:
+    """Frames per second at the subscriber, first frame to last."""
+    ep = f"ipc://{ipc_dir}/frames-{kind}"
+    sender = subprocess.Popen([sys.executable, __file__, "--role", f"pub-{kind}",
+                               "--endpoint", ep, "--n", str(n)])
+    ctx = zmq.Context()
+    if kind == "ours":
+        sub = make_sub(ctx, ep, ["sensor.camera.frame"], hwm=16)
+    else:
+        sub = ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.RCVHWM, 16)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.connect(ep)
+    while True:  # subscription handshake: wait for a probe, then say go
+        if bytes(sub.recv_multipart(copy=False)[0]).startswith(b"_sync"):
+            break
+    go = ctx.socket(zmq.PUSH)
+    go.connect(ep + ".go")
+    go.send(b"go")
+    decoder = Decoder()
+    got = 0
+    checksum = 0
+    while got < n:
+        frames = sub.recv_multipart(copy=False)
+        if bytes(frames[0]).startswith(b"_sync"):
+            continue
+        if got == 0:
+            t0 = time.perf_counter()
+        if kind == "ours":
+            _env, msg = decoder(frames)
+            img = msg.image
+        else:
+            img = np.frombuffer(frames[0].buffer, dtype=np.uint16).reshape(FRAME_SHAPE)
+        checksum += int(img[512, 512])
+        got += 1
+    dt = time.perf_counter() - t0
+    sender.wait()
+    ctx.destroy(linger=0)
+    assert decoder.n_rejected == 0
+    return (n - 1) / dt
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--role", default="main")
+    ap.add_argument("--endpoint", default="")
+    ap.add_argument("--n", type=int, default=0)
+    ap.add_argument("--cycles", type=int, default=5000)
+    ap.add_argument("--frames", type=int, default=400)
+    args = ap.parse_args()
+    if args.role == "rep":
+        return serve_rep(args.endpoint, args.n)
+    if args.role.startswith("pub-"):
+        return publish_frames(args.endpoint, args.n, args.role[4:])
+
+    ipc_dir = tempfile.mkdtemp(prefix="rpo-bench-")
+    raw_cycle = raw_reqrep_cycle_us(args.cycles, ipc_dir)
+    our_cycle = our_lockstep_cycle_us(args.cycles)
+    raw_fps = receive_frames(args.frames, "raw", ipc_dir)
+    our_fps = receive_frames(args.frames, "ours", ipc_dir)
+    raw_fps2 = receive_frames(args.frames, "raw", ipc_dir)
+    our_fps2 = receive_frames(args.frames, "ours", ipc_dir)
+    raw_fps, our_fps = max(raw_fps, raw_fps2), max(our_fps, our_fps2)
+
+    mb = FRAME_SHAPE[0] * FRAME_SHAPE[1] * 2 / 1e6
+    fig = {
+        "cycle_median_us": float(np.median(our_cycle)),
+        "cycle_p99_us": float(np.percentile(our_cycle, 99)),
+        "raw_reqrep_median_us": float(np.median(raw_cycle)),
+        "raw_reqrep_p99_us": float(np.percentile(raw_cycle, 99)),
+        "frames_per_s": our_fps,
+        "raw_frames_per_s": raw_fps,
+    }
+    fig["cycle_ratio"] = fig["cycle_median_us"] / fig["raw_reqrep_median_us"]
+    fig["frame_slowdown"] = raw_fps / our_fps
+    fig["cycle_target_met"] = fig["cycle_ratio"] <= 1.3
+    fig["frame_target_met"] = fig["frame_slowdown"] <= 1.2
+    print(f"{'measure':<44}{'ours':>12}{'raw pyzmq':>12}{'ratio':>8}{'target':>8}")
+    print(f"{'lockstep cycle median (us)':<44}{fig['cycle_median_us']:>12.1f}"
+          f"{fig['raw_reqrep_median_us']:>12.1f}{fig['cycle_ratio']:>8.2f}{'<=1.3':>8}")
+    print(f"{'lockstep cycle p99 (us)':<44}{fig['cycle_p99_us']:>12.1f}"
+          f"{fig['raw_reqrep_p99_us']:>12.1f}"
+          f"{fig['cycle_p99_us'] / fig['raw_reqrep_p99_us']:>8.2f}{'':>8}")
+    print(f"{'1024x1024 uint16 frames/s over ipc':<44}{our_fps:>12.0f}{raw_fps:>12.0f}"
+          f"{fig['frame_slowdown']:>8.2f}{'<=1.2':>8}")
+    print(f"{'  (MB/s)':<44}{our_fps * mb:>12.0f}{raw_fps * mb:>12.0f}")
+    print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in fig.items()}))
+
+
+if __name__ == "__main__":
+    main()
