@@ -78,6 +78,16 @@ cdef double TOL_SINGULAR = 1e-12
 # Consecutive degenerate steps before Bland's rule takes over.
 cdef int DEGENERATE_RUN_FOR_BLAND = 6
 
+# The same numbers for the numpy reference implementation.
+TOLERANCES = {
+    "pivot": TOL_PIVOT,
+    "primal": TOL_PRIMAL,
+    "dual": TOL_DUAL,
+    "feasibility_rtol": FEASIBILITY_RTOL,
+    "singular": TOL_SINGULAR,
+    "degenerate_run_for_bland": DEGENERATE_RUN_FOR_BLAND,
+}
+
 
 cdef class SimplexAllocator:
     """Allocation solver for one geometry B (6 x N) and bounds u_max (N,).
