@@ -13,11 +13,17 @@ from flightsw.msg.codec import (
 from flightsw.msg.health import AppHealth, AppTiming, HealthStatus
 from flightsw.msg.registry import all_types, lookup
 from flightsw.msg.schema import Field, Message
-from flightsw.msg.sensors import CameraFrame
+from flightsw.msg.actuators import ThrusterCommand, WheelTorqueCommand
+from flightsw.msg.ground import TargetCue
+from flightsw.msg.sensors import (CameraFrame, GnssFix, GyroRate, RangefinderRange,
+                                  StarTrackerAttitude)
 from flightsw.msg.timing import TimeTone
+from flightsw.msg.truth import TruthState
 
 __all__ = [
     "REASONS", "Decoder", "Envelope", "MessageError", "decode", "encode",
     "AppHealth", "AppTiming", "HealthStatus", "CameraFrame", "TimeTone",
+    "StarTrackerAttitude", "GyroRate", "GnssFix", "RangefinderRange",
+    "ThrusterCommand", "WheelTorqueCommand", "TargetCue", "TruthState",
     "Field", "Message", "all_types", "lookup",
 ]

@@ -1,0 +1,28 @@
+"""Commands from the flight software to the actuators' interfaces."""
+from flightsw.msg.schema import Field, Message
+
+N_THRUSTERS = 12
+N_WHEELS = 4
+
+
+class ThrusterCommand(Message):
+    """Valve on-times for the next control period, one per thruster of the RCS."""
+
+    TOPIC = "act.thrusters"
+    VERSION = 1
+    FIELDS = (
+        Field.u64("t_start_ns", "ns", "sim time the firing window opens"),
+        Field.vec("on_time_s", "s", f"on-time of each of the {N_THRUSTERS} valves in the window",
+                  N_THRUSTERS, lo=0.0, hi=10.0),
+    )
+
+
+class WheelTorqueCommand(Message):
+    """Motor torque for each reaction wheel, held until the next command."""
+
+    TOPIC = "act.wheels"
+    VERSION = 1
+    FIELDS = (
+        Field.vec("torque_Nm", "N m", f"motor torque of each of the {N_WHEELS} wheels",
+                  N_WHEELS, lo=-1.0, hi=1.0),
+    )
