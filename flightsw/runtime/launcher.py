@@ -85,6 +85,8 @@ class ProcessRun:
                 wanted = sorted(p.topics_in & q.topics_out)
                 if wanted:
                     p.publishers[q_name] = wanted
+        self._ident = {n: n.encode() for n in self.procs}
+        self._names = {i: n for n, i in self._ident.items()}
         self.subscribers_of: dict[str, list[str]] = defaultdict(list)
         for name, p in self.procs.items():
             for topic in p.topics_in:
@@ -138,13 +140,13 @@ class ProcessRun:
                 if time.monotonic() >= deadline:
                     return None
                 continue
-            name, msg = ident.decode(), msgpack.unpackb(payload)
+            name, msg = self._names.get(ident) or ident.decode(), msgpack.unpackb(payload)
             if msg[0] == kind:
                 return name, msg
             self._control_held.append((name, msg))
 
     def _send(self, name: str, *msg) -> None:
-        self.router.send_multipart([name.encode(), msgpack.packb(msg)])
+        self.router.send_multipart([self._ident[name], msgpack.packb(msg)])
 
     def _await_hellos(self, names: set[str], timeout_s: float = 60.0) -> None:
         waiting = set(names)

@@ -49,6 +49,8 @@ class AppRunner:
 
     # -- inputs ----------------------------------------------------------------------
     def _decode_inputs(self, raw: list) -> list:
+        if not raw:
+            return []
         received = []
         for frames in raw:
             try:

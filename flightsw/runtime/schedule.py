@@ -14,15 +14,17 @@ class Schedule:
         if any(p <= 0 for p in periods_ns.values()):
             raise ValueError("periods must be positive")
         self.periods_ns = dict(periods_ns)
-        self._next = {name: t0_ns for name in periods_ns}
+        self._names = sorted(periods_ns)
+        self._next = {name: t0_ns for name in self._names}
 
     def next_tick(self) -> int:
         return min(self._next.values())
 
     def pop_due(self) -> tuple[int, list[str]]:
         """The next tick and the apps released at it (sorted by name); advance them."""
-        t = self.next_tick()
-        due = sorted(n for n, tn in self._next.items() if tn == t)
+        nxt = self._next
+        t = min(nxt.values())
+        due = [n for n in self._names if nxt[n] == t]
         for n in due:
-            self._next[n] = t + self.periods_ns[n]
+            nxt[n] = t + self.periods_ns[n]
         return t, due
