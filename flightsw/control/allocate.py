@@ -435,10 +435,12 @@ def pulse_widths(u_N, u_nominal_N, period_s, min_on_s, quantum_s, carry_Ns):
     quanta) becomes zero or the minimum on-time, whichever is nearer; and no on-time
     exceeds the whole quanta in a period. The impulse demanded but not delivered is
     carried to the next period (first-order sigma-delta, i.e. error-feedback
-    quantisation), so the delivered impulse never lags or leads the commanded impulse
-    by more than u_nominal * max(min on-time, quantum) / 2 and the average over many
-    periods converges to the command. Demand beyond a full-period firing is dropped,
-    not carried beyond half a quantum, so a saturated valve does not wind up.
+    quantisation). While u_N <= u_nominal_N (1 - max(min on-time, quantum) / (2 period)),
+    which leaves room in the period for the carry, the delivered impulse never lags or
+    leads the commanded impulse by more than u_nominal * max(min on-time, quantum) / 2,
+    so the average over many periods converges to the command. Demand beyond a
+    full-period firing is dropped, not carried beyond half a quantum, so a saturated
+    valve does not wind up.
     """
     u_N = np.array(u_N, dtype=np.float64)
     carry_Ns = np.array(carry_Ns, dtype=np.float64)
