@@ -1,0 +1,352 @@
+"""The camera: renders a frame of the sky, the target and the bright bodies as the detector reads it.
+
+    camera = Camera(CameraParams(), StarSky.load(epoch_jyear=2026.0, sky_key=...), q_CB=...)
+    frame, truth = camera.render(Scene(q_BN=..., r_sun_N=..., r_earth_N=..., target=Target(...)), rng)
+
+frame is uint16 (n_rows x n_cols) DN. truth (plant side only) lists every rendered source with
+its mid-exposure pixel position and expected electrons, the target's geometry, the background
+and stray light, hot pixels and cosmic rays.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from hil.camera.catalog import StarCatalog, sky_catalog
+from hil.camera.defects import cosmic_rays, hot_pixels
+from hil.camera.faint_stars import FaintStars
+from hil.camera.frames import dcm_from_quaternion
+from hil.camera.params import CameraParams
+from hil.camera.photometry import (
+    lambert_sphere_vmag,
+    photon_flux_from_surface_brightness,
+    sun_photon_flux_per_m2_s,
+)
+from hil.camera.projection import project_substeps, rotation_over
+from hil.camera.psf import GaussianPsf
+from hil.camera.readout import PlanarBackground, read_out
+from hil.camera.resolved import add_lambert_sphere, apparent_radius_rad, lambert_radiance_e_per_sr
+from hil.camera.stray_light import (
+    EARTH_ALBEDO,
+    EARTH_RADIUS_M,
+    MOON_ALBEDO,
+    MOON_RADIUS_M,
+    half_diagonal_fov_rad,
+    off_axis_angle_rad,
+    sphere_irradiance_photons_per_m2_s,
+    stray_light_plane,
+    sum_planes,
+)
+
+SPEED_OF_LIGHT_M_S = 299792458.0
+SOURCE_CATALOG, SOURCE_FAINT, SOURCE_TARGET = 0, 1, 2
+RESOLVED_MIN_RADIUS_PX = 0.5  # below this apparent radius the target is drawn as a point source
+MAX_SUBSTEPS = 64
+SMEAR_STEP_PX = 0.5
+_STAMP_MARGIN_PX = 16
+
+
+def _vector(name, value, shape=(3,)):
+    v = np.asarray(value, dtype=float)
+    if v.shape != shape or not np.all(np.isfinite(v)):
+        raise ValueError(f"{name} must be a finite array of shape {shape}")
+    return v
+
+
+@dataclass(frozen=True)
+class Target:
+    """The target: position and velocity relative to the camera in N [m, m/s], a Lambertian sphere."""
+
+    r_TC_N: np.ndarray
+    v_TC_N: np.ndarray = (0.0, 0.0, 0.0)
+    radius_m: float = 1.0
+    albedo: float = 0.2
+
+    def __post_init__(self):
+        object.__setattr__(self, "r_TC_N", _vector("r_TC_N", self.r_TC_N))
+        object.__setattr__(self, "v_TC_N", _vector("v_TC_N", self.v_TC_N))
+        if not 0 < self.radius_m < np.linalg.norm(self.r_TC_N):
+            raise ValueError("target radius must be positive and smaller than its range")
+        if not 0 < self.albedo <= 1:
+            raise ValueError("target albedo must lie in (0, 1]")
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What the camera looks at during one exposure (mid-exposure values).
+
+    q_BN: body attitude (scalar-first Euler parameters); omega_BN_B: body rate [rad/s];
+    r_sun_N, r_earth_N, r_moon_N: Sun, Earth centre and Moon relative to the camera, in N [m];
+    v_observer_N: camera velocity relative to the solar-system barycentre [m/s], for the
+    stellar aberration of star positions (None: no aberration).
+    """
+
+    q_BN: np.ndarray
+    r_sun_N: np.ndarray
+    r_earth_N: np.ndarray
+    omega_BN_B: np.ndarray = (0.0, 0.0, 0.0)
+    r_moon_N: np.ndarray | None = None
+    target: Target | None = None
+    v_observer_N: np.ndarray | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "q_BN", _vector("q_BN", self.q_BN, (4,)))
+        object.__setattr__(self, "omega_BN_B", _vector("omega_BN_B", self.omega_BN_B))
+        object.__setattr__(self, "r_sun_N", _vector("r_sun_N", self.r_sun_N))
+        object.__setattr__(self, "r_earth_N", _vector("r_earth_N", self.r_earth_N))
+        if np.linalg.norm(self.r_earth_N) <= EARTH_RADIUS_M:
+            raise ValueError("the camera must be outside the Earth")
+        if self.r_moon_N is not None:
+            object.__setattr__(self, "r_moon_N", _vector("r_moon_N", self.r_moon_N))
+        if self.v_observer_N is not None:
+            object.__setattr__(self, "v_observer_N", _vector("v_observer_N", self.v_observer_N))
+            if np.linalg.norm(self.v_observer_N) >= 1e6:
+                raise ValueError("v_observer_N must be a velocity well below c")
+
+
+class StarSky:
+    """The star field: the real catalogue plus the deterministic faint population."""
+
+    def __init__(self, catalog: StarCatalog, faint: FaintStars):
+        self.catalog = catalog
+        self.faint = faint
+
+    @classmethod
+    def load(cls, epoch_jyear: float, sky_key: int, faint_limit_v_mag: float = 17.0):
+        catalog = sky_catalog(epoch_jyear)
+        return cls(catalog, FaintStars(catalog, sky_key, faint_limit_v_mag))
+
+
+class Camera:
+    """A camera mounted on the body with attitude q_CB (camera frame relative to body frame)."""
+
+    def __init__(self, params: CameraParams, sky: StarSky, q_CB=(1.0, 0.0, 0.0, 0.0)):
+        self.params = params
+        self.sky = sky
+        self.C_CB = dcm_from_quaternion(q_CB)
+        self.psf = GaussianPsf(params.psf_sigma_px)
+        self.hot = hot_pixels(params)
+        self._signal = np.zeros((params.n_rows, params.n_cols), dtype=np.float32)
+        self._half_diagonal_rad = half_diagonal_fov_rad(params)
+
+    def render_limit_v_mag(self):
+        """Faintest star drawn individually: one giving faint_star_min_electrons per exposure."""
+        return float(self.params.vmag_for_electrons(max(self.params.faint_star_min_electrons, 1e-6)))
+
+    def render(self, scene: Scene, rng: np.random.Generator):
+        """Render one exposure. Returns (frame uint16, truth dict)."""
+        p = self.params
+        C_CN = self.C_CB @ dcm_from_quaternion(scene.q_BN)
+        omega_CN_C = self.C_CB @ scene.omega_BN_B
+        n_steps = self._substeps(omega_CN_C, C_CN, scene.target)
+        dt = (np.arange(n_steps) + 0.5) / n_steps * p.exposure_s - 0.5 * p.exposure_s
+        C_steps = np.stack([rotation_over(omega_CN_C, t) @ C_CN for t in dt])
+
+        signal = self._signal
+        signal.fill(0.0)
+        bodies = self._bodies(scene, C_CN)
+        stars = self._render_stars(scene, C_CN, C_steps, bodies, signal)
+        target = self._render_target(scene, C_CN, C_steps, dt, signal)
+        for body in bodies:
+            if body["in_field"] and body["sunlit"]:
+                add_lambert_sphere(
+                    signal, p, body["r_C"], body["radius_m"], body["sun_C"],
+                    lambert_radiance_e_per_sr(p, body["albedo"], body["sun_flux"]), n_sub=1, blur=False,
+                )
+        background, parts = self._background(scene, C_CN, bodies)
+        rays = cosmic_rays(p, rng)
+        index = np.concatenate([self.hot.flat_index, rays.flat_index])
+        extra = np.concatenate([self.hot.extra_dark_e_per_s * p.exposure_s, np.zeros(len(rays.flat_index))])
+        deposit = np.concatenate([np.zeros(len(self.hot.flat_index)), rays.deposit_e])
+        key = int(rng.integers(0, 2**63))
+        frame = read_out(signal, background, p, key, index, extra, deposit)
+
+        sources = _concat_sources([stars, target["source"]] if target["source"] is not None else [stars])
+        truth = {
+            "C_CN": C_CN,
+            "n_substeps": n_steps,
+            "sources": sources,
+            "target": target["info"],
+            "background_e_per_px": background.level_e,
+            "background": background,
+            "background_parts_e_per_px": parts,
+            "blinded": bool(background.level_e >= p.full_well_e),
+            "hot_pixels": self.hot,
+            "cosmic_rays": rays,
+            "render_limit_v_mag": self.render_limit_v_mag(),
+        }
+        return frame, truth
+
+    def _substeps(self, omega_CN_C, C_CN, target):
+        """Sub-steps so that nothing moves more than SMEAR_STEP_PX between two of them."""
+        p = self.params
+        smear = p.exposure_s * (
+            p.focal_length_px * math.hypot(omega_CN_C[0], omega_CN_C[1])
+            + abs(omega_CN_C[2]) * 0.5 * math.hypot(p.n_rows, p.n_cols)
+        )
+        if target is not None:
+            r = np.linalg.norm(target.r_TC_N)
+            v_perp = np.linalg.norm(np.cross(target.v_TC_N, target.r_TC_N / r))
+            smear += p.exposure_s * p.focal_length_px * v_perp / r
+        return int(min(MAX_SUBSTEPS, max(1, math.ceil(smear / SMEAR_STEP_PX))))
+
+    def _bodies(self, scene, C_CN):
+        """Earth and Moon as seen from the camera: direction, angular radius, whether in the field."""
+        bodies = []
+        for name, r_N, radius, albedo in (
+            ("earth", scene.r_earth_N, EARTH_RADIUS_M, EARTH_ALBEDO),
+            ("moon", scene.r_moon_N, MOON_RADIUS_M, MOON_ALBEDO),
+        ):
+            if r_N is None:
+                continue
+            r_C = C_CN @ r_N
+            rho = apparent_radius_rad(radius, np.linalg.norm(r_N))
+            to_sun = scene.r_sun_N - r_N
+            bodies.append({
+                "name": name,
+                "r_N": r_N,
+                "r_C": r_C,
+                "u_N": r_N / np.linalg.norm(r_N),
+                "radius_m": radius,
+                "albedo": albedo,
+                "angular_radius_rad": rho,
+                "off_axis_rad": off_axis_angle_rad(r_C, rho),
+                "in_field": off_axis_angle_rad(r_C, rho) < self._half_diagonal_rad,
+                "sunlit": True,
+                "sun_C": C_CN @ (to_sun / np.linalg.norm(to_sun)),
+                "sun_flux": sun_photon_flux_per_m2_s(np.linalg.norm(to_sun)),
+            })
+        return bodies
+
+    def _star_directions(self, scene, C_CN, radius):
+        p = self.params
+        axis_N = C_CN[2]
+        cat_index = self.sky.catalog.cone(axis_N, radius)
+        u_faint, m_faint = self.sky.faint.cone(axis_N, radius, self.render_limit_v_mag())
+        u_N = np.concatenate([self.sky.catalog.u_N[cat_index], u_faint])
+        v_mag = np.concatenate([self.sky.catalog.v_mag[cat_index], m_faint])
+        kind = np.concatenate([np.full(len(cat_index), SOURCE_CATALOG), np.full(len(m_faint), SOURCE_FAINT)])
+        cat = np.concatenate([cat_index, np.full(len(m_faint), -1)])
+        if scene.v_observer_N is not None:
+            # stellar aberration to first order in v/c (e.g. Seidelmann 1992, Explanatory Supplement, 3.25)
+            u_N = u_N + scene.v_observer_N / SPEED_OF_LIGHT_M_S
+            u_N /= np.linalg.norm(u_N, axis=1, keepdims=True)
+        return u_N, v_mag, kind, cat
+
+    def _render_stars(self, scene, C_CN, C_steps, bodies, signal):
+        p = self.params
+        sweep = max(np.linalg.norm(C_steps[0][2] - C_steps[-1][2]), 0.0)
+        radius = self._half_diagonal_rad + sweep + _STAMP_MARGIN_PX / p.focal_length_px
+        u_N, v_mag, kind, cat = self._star_directions(scene, C_CN, radius)
+        visible = np.ones(len(v_mag), dtype=bool)
+        for body in bodies:
+            visible &= u_N @ body["u_N"] < math.cos(body["angular_radius_rad"])
+        u_N, v_mag, kind, cat = u_N[visible], v_mag[visible], kind[visible], cat[visible]
+        x0, y0 = p.principal_point_px
+        m = _STAMP_MARGIN_PX
+        keep, xs, ys = project_substeps(
+            C_steps, np.ascontiguousarray(u_N), p.focal_length_px, x0, y0, -m, p.n_cols - 1 + m, -m, p.n_rows - 1 + m
+        )
+        electrons = p.electrons_from_vmag(v_mag[keep])
+        n_steps = len(C_steps)
+        # sorted by row so that consecutive stamps touch neighbouring memory
+        order = np.argsort(ys[:, n_steps // 2], kind="stable")
+        self.psf.add_point_sources(
+            signal, xs[order], ys[order], np.repeat(electrons[order, None] / n_steps, n_steps, axis=1)
+        )
+        x_mid, y_mid = _mid_exposure_positions(C_CN, u_N[keep], p)
+        return {
+            "x_px": x_mid, "y_px": y_mid, "electrons": electrons, "v_mag": v_mag[keep],
+            "kind": kind[keep], "catalog_index": cat[keep],
+        }
+
+    def _render_target(self, scene, C_CN, C_steps, dt, signal):
+        p = self.params
+        target = scene.target
+        if target is None:
+            return {"source": None, "info": None}
+        r_N = target.r_TC_N
+        range_m = float(np.linalg.norm(r_N))
+        to_sun = scene.r_sun_N - r_N
+        cos_phase = float(to_sun @ -r_N / (np.linalg.norm(to_sun) * range_m))
+        phase = math.acos(max(-1.0, min(1.0, cos_phase)))
+        sunlit = not _in_earth_shadow(r_N - scene.r_earth_N, to_sun)
+        rho = apparent_radius_rad(target.radius_m, range_m)
+        r_C = C_CN @ r_N
+        x0, y0 = p.principal_point_px
+        info = {
+            "range_m": range_m, "phase_rad": phase, "sunlit": sunlit, "angular_radius_rad": rho,
+            "apparent_radius_px": p.focal_length_px * math.tan(rho),
+            "v_mag": float(lambert_sphere_vmag(target.radius_m, range_m, target.albedo, phase, np.linalg.norm(to_sun))),
+            "x_px": x0 + p.focal_length_px * r_C[0] / r_C[2] if r_C[2] > 0 else np.nan,
+            "y_px": y0 + p.focal_length_px * r_C[1] / r_C[2] if r_C[2] > 0 else np.nan,
+            "resolved": is_resolved(p, rho),
+            "electrons": 0.0,
+        }
+        if not sunlit or r_C[2] <= 0:
+            return {"source": None, "info": info}
+        if info["resolved"]:
+            sun_C = C_CN @ (to_sun / np.linalg.norm(to_sun))
+            drawn = add_lambert_sphere(
+                signal, p, r_C, target.radius_m, sun_C,
+                lambert_radiance_e_per_sr(p, target.albedo, sun_photon_flux_per_m2_s(np.linalg.norm(to_sun))),
+            )
+            info["electrons"] = drawn["electrons"]
+            return {"source": None, "info": info}
+        electrons = float(p.electrons_from_vmag(info["v_mag"]))
+        info["electrons"] = electrons
+        positions = np.stack([C @ (r_N + target.v_TC_N * t) for C, t in zip(C_steps, dt)])
+        xs = x0 + p.focal_length_px * positions[:, 0] / positions[:, 2]
+        ys = y0 + p.focal_length_px * positions[:, 1] / positions[:, 2]
+        self.psf.add_point_sources(signal, xs[None, :], ys[None, :], np.full((1, len(dt)), electrons / len(dt)))
+        source = {
+            "x_px": np.array([info["x_px"]]), "y_px": np.array([info["y_px"]]), "electrons": np.array([electrons]),
+            "v_mag": np.array([info["v_mag"]]), "kind": np.array([SOURCE_TARGET]), "catalog_index": np.array([-1]),
+        }
+        return {"source": source, "info": info}
+
+    def _background(self, scene, C_CN, bodies):
+        """Planar background [e-/px/exposure]: dark, sky, unresolved stars and stray light."""
+        p = self.params
+        collect = p.electrons_per_photon_per_m2
+        pixel_sr = p.pixel_solid_angle_sr
+        sky = photon_flux_from_surface_brightness(p.sky_v_mag_per_arcsec2, pixel_sr) * collect
+        unresolved_v0 = self.sky.faint.unresolved_flux_v0_units_per_deg2(C_CN[2], self.render_limit_v_mag())
+        unresolved = unresolved_v0 * p.v0_photon_flux_per_m2_s * pixel_sr * (180.0 / math.pi) ** 2 * collect
+        parts = {"dark": p.dark_current_e_per_s * p.exposure_s, "sky": float(sky), "unresolved_stars": unresolved}
+        planes = [PlanarBackground(sum(parts.values()))]
+        sun_C = C_CN @ scene.r_sun_N
+        sun_plane = stray_light_plane(
+            sun_C, off_axis_angle_rad(sun_C), sun_photon_flux_per_m2_s(np.linalg.norm(scene.r_sun_N)), p
+        )
+        parts["stray_sun"] = sun_plane.level_e
+        planes.append(sun_plane)
+        for body in bodies:
+            e = sphere_irradiance_photons_per_m2_s(body["r_N"], scene.r_sun_N, body["radius_m"], body["albedo"])
+            plane = stray_light_plane(body["r_C"], body["off_axis_rad"], e, p)
+            parts["stray_" + body["name"]] = plane.level_e
+            planes.append(plane)
+        return sum_planes(planes), parts
+
+
+def is_resolved(params: CameraParams, angular_radius_rad):
+    """Whether a body of this angular radius is drawn as a disk rather than a point."""
+    return params.focal_length_px * math.tan(angular_radius_rad) >= RESOLVED_MIN_RADIUS_PX
+
+
+def _in_earth_shadow(r_from_earth_N, to_sun_N):
+    """Cylindrical Earth-shadow test (Vallado 2013, Fundamentals of Astrodynamics, algorithm 34)."""
+    s = to_sun_N / np.linalg.norm(to_sun_N)
+    along = float(r_from_earth_N @ s)
+    return along < 0 and np.linalg.norm(r_from_earth_N - along * s) < EARTH_RADIUS_M
+
+
+def _mid_exposure_positions(C_CN, u_N, params: CameraParams):
+    u_C = u_N @ C_CN.T
+    x0, y0 = params.principal_point_px
+    return x0 + params.focal_length_px * u_C[:, 0] / u_C[:, 2], y0 + params.focal_length_px * u_C[:, 1] / u_C[:, 2]
+
+
+def _concat_sources(parts):
+    return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}

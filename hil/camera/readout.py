@@ -1,0 +1,93 @@
+"""Detector readout: expected electrons -> Poisson photo/dark electrons, cosmic-ray charge,
+full-well saturation, Gaussian read noise, gain, bias, ADC rounding and clipping, uint16 DN.
+
+DN = clip(round((min(N + D, full_well) + read_noise * Z) / gain + bias), 0, 2^bits - 1), with
+N ~ Poisson(expected electrons), D the deposited cosmic-ray charge and Z ~ N(0, 1). The flat-field
+variance in DN^2 is therefore (mean + read_noise^2) / gain^2 + 1/12 (Janesick 2007, Photon
+Transfer, ch. 2 and 4).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hil.camera import _readout
+from hil.camera.params import CameraParams
+from hil.camera.rng import NORMAL_QUANTILES
+
+
+@dataclass(frozen=True)
+class PlanarBackground:
+    """Mean background electrons per pixel: level_e + slope_x_e * (x - x0) + slope_y_e * (y - y0)."""
+
+    level_e: float
+    slope_x_e: float = 0.0
+    slope_y_e: float = 0.0
+
+    def row_and_column_terms(self, params: CameraParams):
+        x0, y0 = params.principal_point_px
+        rows = self.level_e + self.slope_y_e * (np.arange(params.n_rows) - y0)
+        cols = self.slope_x_e * (np.arange(params.n_cols) - x0)
+        return rows, cols
+
+    def image(self, params: CameraParams):
+        rows, cols = self.row_and_column_terms(params)
+        return rows[:, None] + cols[None, :]
+
+
+TABLE_MAX_FLAT_MEAN_E = 1000.0  # above this the DN table costs more than drawing every pixel
+DN_GUIDE_SIZE = 1024
+
+
+def read_out(signal_e, background: PlanarBackground, params: CameraParams, key, pixel_index=None,
+             pixel_extra_mean_e=None, pixel_deposit_e=None, out=None):
+    """uint16 frame from the source image signal_e (float32 electrons) and the planar background.
+
+    pixel_index / pixel_extra_mean_e / pixel_deposit_e list the pixels with extra dark charge
+    (hot pixels) or deposited charge (cosmic rays). key: 64-bit stream key of this frame.
+    """
+    if signal_e.shape != (params.n_rows, params.n_cols) or signal_e.dtype != np.float32:
+        raise ValueError("signal_e must be float32 with the camera's shape")
+    rows, cols = background.row_and_column_terms(params)
+    flat = float(np.min(rows) + np.min(cols))
+    if flat < 0:
+        raise ValueError("background must be non-negative over the frame")
+    rest_rows, rest_cols = rows - np.min(rows), cols - np.min(cols)
+    if out is None:
+        out = np.empty((params.n_rows, params.n_cols), dtype=np.uint16)
+    settings = (
+        NORMAL_QUANTILES, float(params.full_well_e), float(params.read_noise_e), 1.0 / params.gain_e_per_dn,
+        float(params.bias_dn), float(params.adc_max_dn),
+    )
+    key = np.uint64(key)
+    if flat <= TABLE_MAX_FLAT_MEAN_E:
+        d_lo, cdf, _ = _readout.dn_table(
+            flat, float(params.read_noise_e), float(params.gain_e_per_dn), float(params.bias_dn),
+            float(params.adc_max_dn), float(params.full_well_e), DN_GUIDE_SIZE,
+        )
+        threshold, alias = _readout.alias_table(np.diff(cdf, prepend=0.0))
+        _readout.read_out(signal_e, flat, rest_rows, rest_cols, d_lo, threshold, alias, key, *settings, out)
+    else:
+        _readout.read_out_explicit(signal_e, flat, rest_rows, rest_cols, key, *settings, out)
+    if pixel_index is not None and len(pixel_index):
+        index = np.asarray(pixel_index, dtype=np.int64)
+        extra = np.zeros(len(index)) if pixel_extra_mean_e is None else np.asarray(pixel_extra_mean_e, float)
+        deposit = np.zeros(len(index)) if pixel_deposit_e is None else np.asarray(pixel_deposit_e, float)
+        _readout.read_out_pixels(index, extra, deposit, signal_e, flat, rest_rows, rest_cols, key, *settings, out)
+    return out
+
+
+def read_out_reference(mean_e, deposit_e, params: CameraParams, rng: np.random.Generator):
+    """Plain-numpy reference readout of a full mean-electron image (float64) with numpy's samplers."""
+    photo = rng.poisson(mean_e).astype(float)
+    electrons = np.minimum(photo + deposit_e, params.full_well_e)
+    dn = np.floor(
+        (electrons + params.read_noise_e * rng.standard_normal(mean_e.shape)) / params.gain_e_per_dn
+        + params.bias_dn + 0.5
+    )
+    return np.clip(dn, 0, params.adc_max_dn).astype(np.uint16)
+
+
+def flat_field_variance_dn2(mean_e, params: CameraParams):
+    """Model variance [DN^2] of an unsaturated flat field of mean_e electrons per pixel."""
+    return (mean_e + params.read_noise_e**2) / params.gain_e_per_dn**2 + 1.0 / 12.0

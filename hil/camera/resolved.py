@@ -1,0 +1,78 @@
+"""Resolved bodies: a sunlit Lambertian sphere (target close in, the Moon, the Earth) drawn pixel by pixel.
+
+Each pixel integrates, over sub-samples, the radiance L = albedo E_sun cos(i) / pi of the
+surface its rays hit, times the sub-sample solid angle; the illuminated fraction and the
+terminator follow from the geometry. Summed over the disk this reproduces the Lambert-sphere
+magnitude of photometry.lambert_sphere_vmag (the integral that formula comes from).
+"""
+
+import math
+
+import numpy as np
+
+from hil.camera import _resolved
+from hil.camera.params import CameraParams
+
+
+def apparent_radius_rad(radius_m, range_m):
+    """Angular radius of a sphere seen from range_m (to its centre): asin(R / d)."""
+    if not 0 < radius_m < range_m:
+        raise ValueError("need 0 < radius_m < range_m")
+    return math.asin(radius_m / range_m)
+
+
+def lambert_radiance_e_per_sr(params: CameraParams, albedo, sun_photon_flux_per_m2_s):
+    """Electrons per exposure per steradian of a surface facing the Sun (cos i = 1): a E / pi, collected."""
+    return albedo * sun_photon_flux_per_m2_s / math.pi * params.electrons_per_photon_per_m2
+
+
+def psf_kernel_1d(sigma_px):
+    """Pixel-integrated Gaussian weights at integer offsets -h..h, h = ceil(5 sigma), summing to 1."""
+    h = max(1, math.ceil(5.0 * sigma_px))
+    edges = (np.arange(-h, h + 2) - 0.5) / (sigma_px * math.sqrt(2.0))
+    cdf = 0.5 * (1.0 + np.vectorize(math.erf)(edges))
+    w = np.diff(cdf)
+    return w / w.sum()
+
+
+def add_lambert_sphere(image, params: CameraParams, centre_C, radius_m, sun_C, radiance_e_per_sr, n_sub=4, blur=True):
+    """Add a sphere (centre_C [m] in the camera frame) to image (float32, in place).
+
+    sun_C: unit vector from the sphere towards the Sun, in C. Returns a dict with the centre
+    pixel (x_px, y_px), apparent_radius_px (f tan(asin(R/d))) and electrons added to the frame.
+    """
+    centre_C = np.asarray(centre_C, dtype=float)
+    range_m = float(np.linalg.norm(centre_C))
+    rho = apparent_radius_rad(radius_m, range_m)
+    f = params.focal_length_px
+    x0, y0 = params.principal_point_px
+    info = {"x_px": np.nan, "y_px": np.nan, "apparent_radius_px": f * math.tan(rho), "electrons": 0.0}
+    if centre_C[2] <= 0 and math.acos(max(-1.0, min(1.0, centre_C[2] / range_m))) > math.pi / 2 + rho:
+        return info
+    kernel = psf_kernel_1d(params.psf_sigma_px) if blur else np.ones(1)
+    margin = len(kernel) // 2 + 2
+    if centre_C[2] > 0:
+        info["x_px"] = x0 + f * centre_C[0] / centre_C[2]
+        info["y_px"] = y0 + f * centre_C[1] / centre_C[2]
+    # bounding box of the disk's image: the cone of half-angle rho around the centre direction
+    axis = centre_C / range_m
+    theta_c = math.acos(max(-1.0, min(1.0, axis[2])))
+    if theta_c + rho >= math.radians(89.0):
+        row0, row1, col0, col1 = 0, params.n_rows, 0, params.n_cols
+    else:
+        reach = f * (math.tan(theta_c + rho) - math.tan(max(theta_c - rho, 0.0)))
+        cx, cy = info["x_px"], info["y_px"]
+        half = 0.5 * reach + f * math.tan(rho) + margin
+        col0, col1 = max(0, int(cx - half)), min(params.n_cols, int(cx + half) + 2)
+        row0, row1 = max(0, int(cy - half)), min(params.n_rows, int(cy + half) + 2)
+    if row0 >= row1 or col0 >= col1:
+        return info
+    patch = _resolved.lambert_sphere_patch(
+        row0, col0, row1 - row0, col1 - col0, f, x0, y0, centre_C, float(radius_m), np.asarray(sun_C, float), n_sub
+    )
+    patch *= radiance_e_per_sr
+    if blur:
+        patch = _resolved.blur_separable(patch, kernel)
+    image[row0:row1, col0:col1] += patch.astype(np.float32)
+    info["electrons"] = float(patch.sum())
+    return info
