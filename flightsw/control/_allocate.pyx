@@ -32,11 +32,10 @@ methods of the Devex LP code*, Math. Prog. 5, 1973, for the two-pass ratio test)
 
 Columns are scaled by u_max (variables become v_j = u_j / u_max_j in [0, 1]) and by a
 single wrench scale, so that the absolute tolerances below apply to O(1) numbers.
-Every work array is allocated when the geometry or the bounds are set; a solve
-allocates nothing.
+Every work array is carved from two blocks allocated once, when the solver is built
+for a geometry; changing the bounds or solving allocates nothing.
 """
-import numpy as np
-
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport fabs, INFINITY, isfinite
 
 cdef enum:
@@ -108,7 +107,7 @@ cdef class SimplexAllocator:
     cdef int n_var
     cdef double scale
     cdef double authority
-    cdef object _storage
+    cdef double* B
     cdef double* u_max
     cdef double* weight
     cdef int* active
@@ -131,90 +130,102 @@ cdef class SimplexAllocator:
     cdef int* perm
     cdef double* rhs
     cdef bint step_failed
+    # The two blocks every array above lives in, allocated once per geometry.
+    cdef double* real_block
+    cdef int* int_block
 
-    def __init__(self, B, u_max, weight, int max_iterations):
-        B = np.ascontiguousarray(B, dtype=np.float64)
-        if B.ndim != 2 or B.shape[0] != M:
-            raise ValueError(f"B must have shape (6, N), got {B.shape}")
-        weight = np.ascontiguousarray(weight, dtype=np.float64)
-        if weight.shape != (M,) or not np.all(weight > 0.0):
-            raise ValueError("weight must be 6 positive numbers")
-        n = B.shape[1]
+    def __cinit__(self, const double[:, ::1] B, const double[::1] u_max, const double[::1] weight,
+                  int max_iterations):
+        cdef Py_ssize_t i, j, n = B.shape[1], ld = B.shape[1] + 2 * M
+        cdef double largest_weight = 0.0
+        cdef double* cursor
+        cdef int* int_cursor
+        if B.shape[0] != M:
+            raise ValueError(f"B must have shape (6, N), got ({B.shape[0]}, {B.shape[1]})")
+        if weight.shape[0] != M:
+            raise ValueError("weight must have 6 entries")
+        for i in range(M):
+            if not (isfinite(weight[i]) and weight[i] > 0.0):
+                raise ValueError("weight must be 6 finite positive numbers")
+            largest_weight = max(largest_weight, weight[i])
         self.n_thrusters = n
         self.max_iterations = max_iterations
-        self.ld = n + 2 * M
-        arrays = {
-            "B": B.copy(),
-            "u_max": np.zeros(n),
-            "weight": weight / np.max(weight),
-            "active": np.zeros(n, dtype=np.intc),
-            "A": np.zeros((M, self.ld)),
-            "ub": np.zeros(self.ld),
-            "cost_phase1": np.zeros(self.ld),
-            "cost_phase2": np.zeros(self.ld),
-            "cost": np.zeros(self.ld),
-            "b": np.zeros(M),
-            "T": np.zeros((M, self.ld)),
-            "beta": np.zeros(M),
-            "d": np.zeros(self.ld),
-            "basis": np.zeros(M, dtype=np.intc),
-            "state": np.zeros(self.ld, dtype=np.intc),
-            "move": np.zeros(self.ld),
-            "lu": np.zeros((M, M)),
-            "perm": np.zeros(M, dtype=np.intc),
-            "rhs": np.zeros(M),
-        }
-        self._storage = arrays
-        self.u_max = _dptr(arrays["u_max"])
-        self.weight = _dptr(arrays["weight"])
-        self.active = _iptr(arrays["active"])
-        self.A = _dptr(arrays["A"])
-        self.ub = _dptr(arrays["ub"])
-        self.cost_phase1 = _dptr(arrays["cost_phase1"])
-        self.cost_phase2 = _dptr(arrays["cost_phase2"])
-        self.cost = _dptr(arrays["cost"])
-        self.b = _dptr(arrays["b"])
-        self.T = _dptr(arrays["T"])
-        self.beta = _dptr(arrays["beta"])
-        self.d = _dptr(arrays["d"])
-        self.basis = _iptr(arrays["basis"])
-        self.state = _iptr(arrays["state"])
-        self.move = _dptr(arrays["move"])
-        self.lu = _dptr(arrays["lu"])
-        self.perm = _iptr(arrays["perm"])
-        self.rhs = _dptr(arrays["rhs"])
+        self.ld = ld
+        self.real_block = <double*> PyMem_Malloc(
+            (M * n + n + M + 2 * M * ld + 6 * ld + 3 * M + M * M) * sizeof(double))
+        self.int_block = <int*> PyMem_Malloc((n + 2 * M + ld) * sizeof(int))
+        if self.real_block == NULL or self.int_block == NULL:
+            raise MemoryError()
+        cursor = self.real_block
+        self.B = _take(&cursor, M * n)
+        self.u_max = _take(&cursor, n)
+        self.weight = _take(&cursor, M)
+        self.A = _take(&cursor, M * ld)
+        self.T = _take(&cursor, M * ld)
+        self.ub = _take(&cursor, ld)
+        self.cost_phase1 = _take(&cursor, ld)
+        self.cost_phase2 = _take(&cursor, ld)
+        self.cost = _take(&cursor, ld)
+        self.d = _take(&cursor, ld)
+        self.move = _take(&cursor, ld)
+        self.b = _take(&cursor, M)
+        self.beta = _take(&cursor, M)
+        self.rhs = _take(&cursor, M)
+        self.lu = _take(&cursor, M * M)
+        int_cursor = self.int_block
+        self.active = int_cursor
+        self.basis = int_cursor + n
+        self.perm = int_cursor + n + M
+        self.state = int_cursor + n + 2 * M
+        for i in range(M):
+            self.weight[i] = weight[i] / largest_weight
+            for j in range(n):
+                self.B[i * n + j] = B[i, j]
         self.set_u_max(u_max)
 
-    def set_u_max(self, u_max):
+    def __dealloc__(self):
+        PyMem_Free(self.real_block)
+        PyMem_Free(self.int_block)
+
+    def set_u_max(self, const double[::1] u_max):
         """Set the thrust upper bounds (N); a zero bound removes that thruster."""
-        u_max = np.ascontiguousarray(u_max, dtype=np.float64)
-        if u_max.shape != (self.n_thrusters,) or not np.all(u_max >= 0.0):
-            raise ValueError(f"u_max must be {self.n_thrusters} non-negative numbers")
-        store = self._storage
-        store["u_max"][:] = u_max
-        active = np.flatnonzero(u_max > 0.0)
-        na = active.size
+        cdef Py_ssize_t i, j, k, n = self.n_thrusters, na = 0, ld = self.ld
+        cdef double largest = 0.0, largest_bound = 0.0, column_weight
+        if u_max.shape[0] != n:
+            raise ValueError(f"u_max must have {n} entries, got {u_max.shape[0]}")
+        for j in range(n):
+            if not (isfinite(u_max[j]) and u_max[j] >= 0.0):
+                raise ValueError("u_max must be finite and >= 0")
+        for j in range(n):
+            self.u_max[j] = u_max[j]
+            if u_max[j] > 0.0:
+                self.active[na] = j
+                na += 1
+                largest_bound = max(largest_bound, u_max[j])
+                for i in range(M):
+                    largest = max(largest, fabs(self.B[i * n + j]) * u_max[j])
         self.n_active = na
         self.n_var = na + 2 * M
-        store["active"][:na] = active
-        columns = store["B"][:, active] * u_max[active]
-        largest = np.max(np.abs(columns)) if na else 0.0
         self.scale = largest if largest > 0.0 else 1.0
-        A = store["A"]
-        A[:] = 0.0
-        A[:, :na] = columns / self.scale
-        A[:, na:na + M] = np.eye(M)
-        A[:, na + M:na + 2 * M] = -np.eye(M)
-        weight = store["weight"]
-        self.authority = float(np.max(weight @ np.abs(A[:, :na]))) if na else 0.0
-        cost1 = store["cost_phase1"]
-        cost2 = store["cost_phase2"]
-        cost1[:] = 0.0
-        cost2[:] = 0.0
-        cost1[na:na + M] = weight
-        cost1[na + M:na + 2 * M] = weight
-        if na:
-            cost2[:na] = u_max[active] / np.max(u_max[active])
+        self.authority = 0.0
+        for i in range(M * ld):
+            self.A[i] = 0.0
+        for k in range(na):
+            j = self.active[k]
+            column_weight = 0.0
+            for i in range(M):
+                self.A[i * ld + k] = self.B[i * n + j] * u_max[j] / self.scale
+                column_weight += self.weight[i] * fabs(self.A[i * ld + k])
+            self.authority = max(self.authority, column_weight)
+            self.cost_phase1[k] = 0.0
+            self.cost_phase2[k] = u_max[j] / largest_bound
+        for i in range(M):
+            self.A[i * ld + na + i] = 1.0
+            self.A[i * ld + na + M + i] = -1.0
+            self.cost_phase1[na + i] = self.weight[i]
+            self.cost_phase1[na + M + i] = self.weight[i]
+            self.cost_phase2[na + i] = 0.0
+            self.cost_phase2[na + M + i] = 0.0
 
     def solve(self, const double[::1] wrench, double[::1] u_out):
         """Allocate ``wrench`` (6,) into ``u_out`` (N,, N); return the status code."""
@@ -563,13 +574,8 @@ cdef inline void _axpy(double* y, const double* x, double a, Py_ssize_t n) noexc
             y[j] += a * x[j]
 
 
-cdef double* _dptr(array):
-    """Data pointer of a C-contiguous float64 array (kept alive by its owner)."""
-    cdef double[::1] flat = array.reshape(-1)
-    return &flat[0] if flat.shape[0] else NULL
-
-
-cdef int* _iptr(array):
-    """Data pointer of a C-contiguous C-int array (kept alive by its owner)."""
-    cdef int[::1] flat = array.reshape(-1)
-    return &flat[0] if flat.shape[0] else NULL
+cdef inline double* _take(double** cursor, Py_ssize_t count) noexcept:
+    """Carve ``count`` doubles off a preallocated block."""
+    cdef double* start = cursor[0]
+    cursor[0] += count
+    return start

@@ -101,7 +101,7 @@ def _validated_geometry(B, u_max, wrench_weights):
     B = np.array(B, dtype=np.float64, order="C")
     if B.ndim != 2 or B.shape[0] != WRENCH_SIZE or B.shape[1] == 0:
         raise ValueError(f"B must have shape (6, N) with N >= 1, got {B.shape}")
-    if not np.all(np.isfinite(B)):
+    if not np.isfinite(B).all():
         raise ValueError("B must be finite")
     u_max = _validated_bounds(u_max, B.shape[1])
     if wrench_weights is None:
@@ -109,7 +109,7 @@ def _validated_geometry(B, u_max, wrench_weights):
     wrench_weights = np.array(wrench_weights, dtype=np.float64)
     if wrench_weights.shape != (WRENCH_SIZE,):
         raise ValueError(f"wrench_weights must have shape (6,), got {wrench_weights.shape}")
-    if not np.all(np.isfinite(wrench_weights) & (wrench_weights > 0.0)):
+    if not (np.isfinite(wrench_weights).all() and (wrench_weights > 0.0).all()):
         raise ValueError("wrench_weights must be finite and positive")
     return B, u_max, wrench_weights
 
@@ -118,9 +118,9 @@ def _validated_bounds(u_max, n_thrusters: int) -> np.ndarray:
     u_max = np.array(u_max, dtype=np.float64)
     if u_max.shape != (n_thrusters,):
         raise ValueError(f"u_max must have shape ({n_thrusters},), got {u_max.shape}")
-    if not np.all(np.isfinite(u_max)):
+    if not np.isfinite(u_max).all():
         raise ValueError("u_max must be finite")
-    if np.any(u_max < 0.0):
+    if (u_max < 0.0).any():
         raise ValueError("u_max must be >= 0 (0 marks a thruster failed off)")
     return u_max
 
@@ -129,7 +129,7 @@ def _validated_wrench(wrench) -> np.ndarray:
     wrench = np.array(wrench, dtype=np.float64)
     if wrench.shape != (WRENCH_SIZE,):
         raise ValueError(f"wrench must have shape (6,), got {wrench.shape}")
-    if not np.all(np.isfinite(wrench)):
+    if not np.isfinite(wrench).all():
         raise ValueError("wrench must be finite")
     return wrench
 
@@ -139,13 +139,13 @@ def _default_max_iterations(n_thrusters: int) -> int:
     return 50 + 10 * (n_thrusters + 2 * WRENCH_SIZE)
 
 
-def _result(B, wrench, wrench_weights, status, u, iterations) -> AllocationResult:
+def _result(B, wrench, wrench_weights, status, u, objective, iterations) -> AllocationResult:
     achievable = B @ u
     error = wrench - achievable
     return AllocationResult(
         status=AllocationStatus(status),
         u=u,
-        objective=float(np.sum(u)),
+        objective=float(objective),
         iterations=int(iterations),
         achievable_wrench=achievable,
         wrench_error=error,
@@ -181,10 +181,14 @@ class Allocator:
 
     def solve(self, wrench) -> AllocationResult:
         """Allocate ``wrench`` (force N, torque N m, body frame); never raises if unreachable."""
-        wrench = _validated_wrench(wrench)
+        wrench = np.array(wrench, dtype=np.float64)
+        if wrench.shape != (WRENCH_SIZE,):
+            raise ValueError(f"wrench must have shape (6,), got {wrench.shape}")
         u = np.empty(self.n_thrusters)
+        # The kernel rejects a non-finite wrench with a ValueError before solving.
         status = self._kernel.solve(wrench, u)
-        return _result(self.B, wrench, self.wrench_weights, status, u, self._kernel.iterations)
+        kernel = self._kernel
+        return _result(self.B, wrench, self.wrench_weights, status, u, kernel.objective, kernel.iterations)
 
     def solve_into(self, wrench, u_out) -> int:
         """Low-level entry for a hot loop: no copies, no result object.
@@ -234,7 +238,7 @@ def allocate_reference(B, wrench, u_max, wrench_weights=None, max_iterations=Non
     if max_iterations is None:
         max_iterations = _default_max_iterations(n)
     status, u, iterations = _ReferenceSimplex(B, wrench, u_max, wrench_weights, max_iterations).solve()
-    return _result(B, wrench, wrench_weights, status, u, iterations)
+    return _result(B, wrench, wrench_weights, status, u, np.sum(u), iterations)
 
 
 class _ReferenceSimplex:

@@ -51,7 +51,7 @@ def build_B(positions_B_m, directions_B, cg_B_m) -> np.ndarray:
     if cg_B_m.shape != (3,) or not np.all(np.isfinite(cg_B_m)):
         raise ValueError(f"cg_B_m must be a finite 3-vector, got shape {cg_B_m.shape}")
     lever_B_m = positions_B_m - cg_B_m
-    return np.vstack([directions_B.T, np.cross(lever_B_m, directions_B).T])
+    return np.ascontiguousarray(np.vstack([directions_B.T, np.cross(lever_B_m, directions_B).T]))
 
 
 def _as_vectors(values, name: str) -> np.ndarray:
