@@ -292,31 +292,46 @@ def fill_invalid(double[:, ::1] mesh, uint8_t[:, ::1] valid):
 
 
 def median_filter_mesh(const double[:, ::1] mesh):
-    """3x3 median filter of the mesh; at the border the median of the boxes that exist."""
-    cdef Py_ssize_t ny = mesh.shape[0], nx = mesh.shape[1], j, i, dj, di, jj, ii, n
+    """3x3 median filter of the mesh, padded by linear extrapolation (odd reflection).
+
+    The padding 2 m[0] - m[1] makes a linear gradient a fixed point of the
+    filter at the border too, where a median of the partial window would pull
+    the edge boxes towards the interior.
+    """
+    cdef Py_ssize_t ny = mesh.shape[0], nx = mesh.shape[1], j, i, dj, di, n
+    padded = np.empty((ny + 2, nx + 2), dtype=np.float64)
+    cdef double[:, ::1] p = padded
     out = np.empty((ny, nx), dtype=np.float64)
     cdef double[:, ::1] out_v = out
     cdef double window[9]
     for j in range(ny):
         for i in range(nx):
+            p[j + 1, i + 1] = mesh[j, i]
+    for j in range(1, ny + 1):
+        p[j, 0] = 2.0 * p[j, 1] - p[j, 2] if nx > 1 else p[j, 1]
+        p[j, nx + 1] = 2.0 * p[j, nx] - p[j, nx - 1] if nx > 1 else p[j, nx]
+    for i in range(nx + 2):
+        p[0, i] = 2.0 * p[1, i] - p[2, i] if ny > 1 else p[1, i]
+        p[ny + 1, i] = 2.0 * p[ny, i] - p[ny - 1, i] if ny > 1 else p[ny, i]
+    for j in range(ny):
+        for i in range(nx):
             n = 0
-            for dj in range(-1, 2):
-                for di in range(-1, 2):
-                    jj = j + dj
-                    ii = i + di
-                    if 0 <= jj < ny and 0 <= ii < nx:
-                        window[n] = mesh[jj, ii]
-                        n += 1
-            out_v[j, i] = _median(window, n)
+            for dj in range(3):
+                for di in range(3):
+                    window[n] = p[j + dj, i + di]
+                    n += 1
+            out_v[j, i] = _median(window, 9)
     return out
 
 
 def interpolate_mesh_columns(const double[:, ::1] mesh, const double[::1] centres_x,
-                             Py_ssize_t width):
+                             Py_ssize_t width, bint extrapolate=True):
     """Each mesh row linearly interpolated to every column 0..width-1 (float32, DN).
 
-    Beyond the outermost box centres the value is held constant.  Rows are
-    later blended in y by the kernels, which makes the whole map bilinear.
+    Beyond the outermost box centres the end segments are extrapolated
+    linearly (a linear gradient is reproduced up to the frame edge), or with
+    extrapolate=False held constant (for the RMS, which must stay positive).  Rows
+    are later blended in y by the kernels, which makes the whole map bilinear.
     """
     cdef Py_ssize_t ny = mesh.shape[0], nx = mesh.shape[1], j, i, x
     cdef double t
@@ -325,11 +340,13 @@ def interpolate_mesh_columns(const double[:, ::1] mesh, const double[::1] centre
     for j in range(ny):
         i = 0
         for x in range(width):
-            while i < nx - 1 and x >= centres_x[i + 1]:
+            while i < nx - 2 and x >= centres_x[i + 1]:
                 i += 1
-            if i == nx - 1 or x <= centres_x[i]:
-                out_v[j, x] = mesh[j, i]
+            if nx == 1:
+                out_v[j, x] = mesh[j, 0]
             else:
                 t = (x - centres_x[i]) / (centres_x[i + 1] - centres_x[i])
+                if not extrapolate:
+                    t = min(max(t, 0.0), 1.0)
                 out_v[j, x] = (1.0 - t) * mesh[j, i] + t * mesh[j, i + 1]
     return out

@@ -34,17 +34,22 @@ cdef double FIT_MAX_SHIFT_PX = 1.5
 
 cdef inline void _row_blend(Py_ssize_t y, const double[::1] centres_y, Py_ssize_t* j0,
                             Py_ssize_t* j1, float* t) noexcept nogil:
-    """Mesh rows bracketing image row y and the linear weight of the second one."""
+    """Mesh rows bracketing image row y and the linear weight of the second one.
+
+    Beyond the outer box centres the end pair is extrapolated (t < 0 or t > 1),
+    matching interpolate_mesh_columns along x.
+    """
     cdef Py_ssize_t n = centres_y.shape[0], j = 0
-    while j < n - 1 and y >= centres_y[j + 1]:
+    if n == 1:
+        j0[0] = 0
+        j1[0] = 0
+        t[0] = 0.0
+        return
+    while j < n - 2 and y >= centres_y[j + 1]:
         j += 1
     j0[0] = j
-    if j == n - 1 or y <= centres_y[j]:
-        j1[0] = j
-        t[0] = 0.0
-    else:
-        j1[0] = j + 1
-        t[0] = <float>((y - centres_y[j]) / (centres_y[j + 1] - centres_y[j]))
+    j1[0] = j + 1
+    t[0] = <float>((y - centres_y[j]) / (centres_y[j + 1] - centres_y[j]))
 
 
 cdef void _kernel_coverage(const float[::1] kernel, Py_ssize_t length, float* total,
@@ -187,7 +192,9 @@ def threshold_runs(const pixel_t[:, ::1] frame, const float[::1] kernel,
         (sum_i k_i I_{p+i} - B_p sum_i k_i) / (sigma_p sqrt(sum_i k_i^2)),
     sums over taps inside the frame, B and sigma the background and its RMS
     (the PSF-weighted flux estimate over its noise: the matched filter of
-    North 1943 / SExtractor's FILTER).  One streaming pass: a ring of 2r+1
+    North 1943 / SExtractor's FILTER).  B is bilinear in the mesh and
+    extrapolated beyond the outer box centres, sigma held constant there.
+    One streaming pass: a ring of 2r+1
     horizontally filtered rows, no full-frame temporaries.
 
     Returns (runs, peak): runs an int32 (n, 3) array of (row, first column,
@@ -198,7 +205,7 @@ def threshold_runs(const pixel_t[:, ::1] frame, const float[::1] kernel,
     cdef Py_ssize_t r = (kernel.shape[0] - 1) // 2, ring_len = 2 * r + 1
     cdef Py_ssize_t nmesh = bkg_cols.shape[0], j, x, y_in, y_out, i, start, mask_len
     cdef Py_ssize_t j0, j1
-    cdef float t, ay, ny, u = <float>threshold_sigma, best, s, interior_norm
+    cdef float t, ts, ay, ny, u = <float>threshold_sigma, best, s, interior_norm
     cdef const float* above
     cdef const float* below
     cdef bint failed = False
@@ -258,7 +265,9 @@ def threshold_runs(const pixel_t[:, ::1] frame, const float[::1] kernel,
                         rows[i + r] = zero_row
                 _filter_column(rows, filtered, kernel, r, width)
                 _row_blend(y_out, centres_y, &j0, &j1, &t)
-                if r <= y_out < height - r:
+                # The RMS is held constant beyond the outer box centres (t clamped).
+                ts = min(max(t, <float>0.0), <float>1.0)
+                if r <= y_out < height - r and t == ts:
                     # Interior row: thresholds precomputed per mesh row, blended in y.
                     above = thr + j0 * width
                     below = thr + j1 * width
@@ -269,7 +278,7 @@ def threshold_runs(const pixel_t[:, ::1] frame, const float[::1] kernel,
                     ny = norm_y[y_out]
                     for x in range(width):
                         bterm[x] = ay * (pb[j0 * width + x] + t * (pb[j1 * width + x] - pb[j0 * width + x]))
-                        bterm[x] += u * ny * (ps[j0 * width + x] + t * (ps[j1 * width + x] - ps[j0 * width + x]))
+                        bterm[x] += u * ny * (ps[j0 * width + x] + ts * (ps[j1 * width + x] - ps[j0 * width + x]))
                     for x in range(width):
                         mask[x] = filtered[x] > bterm[x]
                 ay = cover_y[y_out]
@@ -287,7 +296,7 @@ def threshold_runs(const pixel_t[:, ::1] frame, const float[::1] kernel,
                     best = -1e30
                     while mask[x]:
                         s = ((filtered[x] - ay * (pb[j0 * width + x] + t * (pb[j1 * width + x] - pb[j0 * width + x])))
-                             / (ny * (ps[j0 * width + x] + t * (ps[j1 * width + x] - ps[j0 * width + x]))))
+                             / (ny * (ps[j0 * width + x] + ts * (ps[j1 * width + x] - ps[j0 * width + x]))))
                         if s > best:
                             best = s
                         x += 1

@@ -27,7 +27,8 @@ class BackgroundMesh:
     bkg_dn, rms_dn: (ny, nx) mesh values; centres_y, centres_x: box centres in
     pixel coordinates (0-based, pixel centres on integers).  bkg_cols and
     rms_cols are the mesh rows interpolated to every column (float32,
-    (ny, width)); the kernels blend them along y.
+    (ny, width)); the kernels blend them along y.  Beyond the outer box
+    centres the background is extrapolated linearly, the RMS held constant.
     """
 
     bkg_dn: np.ndarray
@@ -73,5 +74,5 @@ def estimate_background(frame: np.ndarray, mesh_px: int = 64, sample_step: int =
     return BackgroundMesh(
         bkg_dn=bkg, rms_dn=rms, centres_y=centres_y, centres_x=centres_x,
         bkg_cols=_background.interpolate_mesh_columns(bkg, centres_x, width),
-        rms_cols=_background.interpolate_mesh_columns(rms, centres_x, width),
+        rms_cols=_background.interpolate_mesh_columns(rms, centres_x, width, False),
     )

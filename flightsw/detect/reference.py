@@ -108,23 +108,39 @@ def fill_invalid(mesh, valid):
 
 
 def median_filter_mesh(mesh):
-    """Reference of _background.median_filter_mesh: 3x3 median over the boxes that exist."""
-    padded = np.pad(mesh.astype(np.float64), 1, constant_values=np.nan)
+    """Reference of _background.median_filter_mesh: 3x3 median after odd-reflection padding."""
+    padded = np.pad(mesh.astype(np.float64), 1, mode="reflect", reflect_type="odd")
+    if mesh.shape[0] == 1:
+        padded[[0, 2], :] = padded[1, :]
+    if mesh.shape[1] == 1:
+        padded[:, [0, 2]] = padded[:, [1]]
     windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3))
-    return np.nanmedian(windows.reshape(mesh.shape + (9,)), axis=-1)
+    return np.median(windows.reshape(mesh.shape + (9,)), axis=-1)
 
 
-def interpolate_mesh_columns(mesh, centres_x, width):
-    """Reference of _background.interpolate_mesh_columns (np.interp holds the ends constant)."""
+def interpolate_linear(x, centres, values, extrapolate=True):
+    """Piecewise-linear through (centres, values); ends extrapolated or (np.interp) held."""
+    if not extrapolate:
+        return np.interp(x, centres, values)
+    if len(centres) == 1:
+        return np.full(np.shape(x), values[0], dtype=np.float64)
+    i = np.clip(np.searchsorted(centres, x, side="right") - 1, 0, len(centres) - 2)
+    t = (x - centres[i]) / (centres[i + 1] - centres[i])
+    return (1 - t) * values[i] + t * values[i + 1]
+
+
+def interpolate_mesh_columns(mesh, centres_x, width, extrapolate=True):
+    """Reference of _background.interpolate_mesh_columns."""
     x = np.arange(width)
-    return np.array([np.interp(x, centres_x, row) for row in mesh])
+    return np.array([interpolate_linear(x, centres_x, row, extrapolate) for row in mesh])
 
 
-def full_map(mesh, centres_y, centres_x, shape):
-    """Bilinear full-resolution map of a mesh (constant beyond the outer box centres)."""
-    cols = interpolate_mesh_columns(mesh, centres_x, shape[1])
+def full_map(mesh, centres_y, centres_x, shape, extrapolate=True):
+    """Bilinear full-resolution map of a mesh; beyond the outer centres extrapolated or held."""
+    cols = interpolate_mesh_columns(mesh, centres_x, shape[1], extrapolate)
     y = np.arange(shape[0])
-    return np.array([np.interp(y, centres_y, cols[:, x]) for x in range(shape[1])]).T
+    return np.array([interpolate_linear(y, centres_y, cols[:, x], extrapolate)
+                     for x in range(shape[1])]).T
 
 
 def significance_map(frame, kernel, bkg_map, rms_map):

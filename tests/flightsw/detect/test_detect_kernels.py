@@ -75,13 +75,14 @@ def test_median_filter_mesh_equals_reference(seed, ny, nx):
                                reference.median_filter_mesh(mesh), rtol=0, atol=1e-12)
 
 
-def test_interpolate_mesh_columns_equals_reference():
+@pytest.mark.parametrize("extrapolate", [True, False])
+def test_interpolate_mesh_columns_equals_reference(extrapolate):
     rng = np.random.default_rng(5)
     mesh = rng.normal(100.0, 5.0, size=(3, 6))
     centres = box_centres(mesh_edges(300, 50))
-    got = _background.interpolate_mesh_columns(mesh, centres, 300)
-    np.testing.assert_allclose(got, reference.interpolate_mesh_columns(mesh, centres, 300),
-                               rtol=1e-6)
+    got = _background.interpolate_mesh_columns(mesh, centres, 300, extrapolate)
+    want = reference.interpolate_mesh_columns(mesh, centres, 300, extrapolate)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.uint16, np.float32])
@@ -93,7 +94,7 @@ def test_threshold_runs_equal_the_reference_significance_mask(dtype, psf_sigma):
     runs, peak = _extract.threshold_runs(frame, kernel, mesh.bkg_cols, mesh.rms_cols,
                                          mesh.centres_y, 4.0)
     bkg = reference.full_map(mesh.bkg_dn, mesh.centres_y, mesh.centres_x, frame.shape)
-    rms = reference.full_map(mesh.rms_dn, mesh.centres_y, mesh.centres_x, frame.shape)
+    rms = reference.full_map(mesh.rms_dn, mesh.centres_y, mesh.centres_x, frame.shape, False)
     significance = reference.significance_map(frame, kernel, bkg, rms)
     got = reference.runs_to_mask(runs, frame.shape)
     disagree = got != (significance > 4.0)
