@@ -2,12 +2,17 @@
 
 Force model (hil.orbit.forces): two-body + J2, optional drag in a co-rotating exponential
 atmosphere, optional thrust acceleration held constant over the call. Integrator
-(hil.orbit._propagate): fixed-step 8th-order Runge-Kutta in equal substeps of at most
-`max_substep_s`; with the default 30 s the position error after 24 h of coast is well under a
-metre in LEO (tests/hil/test_orbit.py measures it against a tolerance-controlled reference).
+(hil.orbit._propagate), fixed-step so that a run is reproducible bit for bit: a call of at most
+`RK4_MAX_STEP_S` (the plant's 1-10 Hz ticks) is one classic RK4 step; a longer call is cut into
+equal 8th-order Runge-Kutta substeps of at most `max_substep_s`. Over 24 h in LEO, without
+drag, either stays within a millimetre of a tolerance-controlled reference (1 Hz ticks or 30 s
+substeps; tests/hil/test_orbit.py measures it); with drag, within a few millimetres, except
+that on orbits crossing the density table's band edges, where the density has kinks, the
+reference itself is only good to ~0.1 m.
 
-`propagate` is the one-spacecraft interface; `propagate_states` is the plant's step: it advances
-an (n, 6) state array, each spacecraft with its own thrust and drag, in one compiled call.
+`propagate` is the one-spacecraft interface; `Orbits` holds the plant's spacecraft and steps
+them all, each with its own thrust and drag, in one compiled call (`propagate_states` is the
+same as a function of an (n, 6) state array).
 """
 
 import math
@@ -20,6 +25,7 @@ from hil.orbit import _propagate as _kernel
 from hil.orbit._propagate import propagate_states_kernel
 
 DEFAULT_MAX_SUBSTEP_S = 30.0
+RK4_MAX_STEP_S = 2.0
 
 _POLAR_RADIUS_M = R_EARTH_M * (1.0 - FLATTENING_EARTH)
 
@@ -67,34 +73,65 @@ def propagate(r_N, v_N, dt_s, *, drag=None, accel_N=None):
 
 def propagate_states(states_N, dt_s, *, accel_N=None, drag=None, j2=J2_EARTH,
                      max_substep_s=DEFAULT_MAX_SUBSTEP_S):
-    """States (n, 6) [r_N (m), v_N (m/s)] of n spacecraft after `dt_s` seconds.
+    """States (n, 6) [r_N (m), v_N (m/s)] of n spacecraft after `dt_s` seconds (a new array).
 
-    accel_N: (n, 3) thrust accelerations (m/s^2, ECI) held over the interval, or None.
-    drag: None (no drag for any), one `Drag` for all, or a sequence of n `Drag`-or-None.
-    j2: zonal coefficient (0 for pure two-body). max_substep_s: longest internal RK8 step.
-    Returns a new (n, 6) array; raises ValueError on malformed input or if a spacecraft starts
-    or ends inside the Earth.
+    accel_N: (n, 3) thrust accelerations (m/s^2, ECI) held over the interval, or None; the
+    other arguments are those of `Orbits`. Raises ValueError as `Orbits.step` does.
     """
-    states = np.asarray(states_N, dtype=np.float64)
-    if states.ndim != 2 or states.shape[1] != 6:
-        raise ValueError(f"states_N must have shape (n, 6), got {states.shape}")
-    n = states.shape[0]
-    if not math.isfinite(dt_s):
-        raise ValueError(f"dt_s must be finite, got {dt_s!r}")
-    if not (math.isfinite(max_substep_s) and max_substep_s > 0.0):
-        raise ValueError(f"max_substep_s must be finite and > 0, got {max_substep_s!r}")
-    if accel_N is None:
-        accel = np.zeros((n, 3))
-    else:
-        accel = np.asarray(accel_N, dtype=np.float64)
-        if accel.shape != (n, 3):
-            raise ValueError(f"accel_N must have shape ({n}, 3), got {accel.shape}")
-    out = np.empty((n, 6))
-    status = propagate_states_kernel(states, float(dt_s), accel, _inverse_ballistic(drag, n),
-                                     float(j2), float(max_substep_s), _POLAR_RADIUS_M, out)
-    if status != _kernel.OK:
-        raise ValueError(_KERNEL_ERRORS[status])
-    return out
+    orbits = Orbits(states_N, drag=drag, j2=j2, max_substep_s=max_substep_s)
+    orbits.step(dt_s, accel_N)
+    return orbits.states_N
+
+
+class Orbits:
+    """The truth orbits of n spacecraft, stepped together: the plant's orbit state.
+
+    states_N: (n, 6) initial [r_N (m), v_N (m/s)], ECI J2000.
+    drag: None (no drag for any), one `Drag` for all, or a sequence of n `Drag`-or-None.
+    j2: zonal coefficient (0 for pure two-body). max_substep_s: longest internal RK8 step (s).
+    """
+
+    def __init__(self, states_N, *, drag=None, j2=J2_EARTH,
+                 max_substep_s=DEFAULT_MAX_SUBSTEP_S):
+        states = np.array(states_N, dtype=np.float64)
+        if states.ndim != 2 or states.shape[1] != 6:
+            raise ValueError(f"states_N must have shape (n, 6), got {states.shape}")
+        if not (math.isfinite(max_substep_s) and max_substep_s > 0.0):
+            raise ValueError(f"max_substep_s must be finite and > 0, got {max_substep_s!r}")
+        if not math.isfinite(j2):
+            raise ValueError(f"j2 must be finite, got {j2!r}")
+        n = states.shape[0]
+        self._states = states
+        self._spare = np.empty_like(states)
+        self._no_thrust = np.zeros((n, 3))
+        self._inv_ballistic = _inverse_ballistic(drag, n)
+        self.j2 = float(j2)
+        self.max_substep_s = float(max_substep_s)
+
+    @property
+    def states_N(self):
+        """(n, 6) [r_N (m), v_N (m/s)], a copy."""
+        return self._states.copy()
+
+    def step(self, dt_s, accel_N=None):
+        """Advance every orbit by dt_s (s, may be negative) under thrust accel_N (n, 3) m/s^2 ECI
+        held over the step (None = coast). On error (non-finite input, a spacecraft starting or
+        ending inside the Earth) raises ValueError and leaves the states as they were."""
+        if not math.isfinite(dt_s):
+            raise ValueError(f"dt_s must be finite, got {dt_s!r}")
+        if accel_N is None:
+            accel = self._no_thrust
+        else:
+            accel = np.asarray(accel_N, dtype=np.float64)
+            if accel.shape != self._no_thrust.shape:
+                raise ValueError(f"accel_N must have shape {self._no_thrust.shape}, "
+                                 f"got {accel.shape}")
+        status = propagate_states_kernel(self._states, float(dt_s), accel, self._inv_ballistic,
+                                         self.j2, self.max_substep_s, RK4_MAX_STEP_S,
+                                         _POLAR_RADIUS_M, self._spare)
+        if status != _kernel.OK:
+            raise ValueError(_KERNEL_ERRORS[status])
+        self._states, self._spare = self._spare, self._states
 
 
 _KERNEL_ERRORS = {

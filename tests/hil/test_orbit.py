@@ -14,8 +14,8 @@ from scipy.integrate import solve_ivp
 
 from hil.constants import (FLATTENING_EARTH, J2_EARTH, MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S,
                            R_EARTH_M)
-from hil.orbit import (Drag, elements_to_rv, propagate, propagate_states, relative_rtn, rtn_dcm,
-                       rv_to_elements)
+from hil.orbit import (Drag, Orbits, elements_to_rv, propagate, propagate_states, relative_rtn,
+                       rtn_dcm, rv_to_elements)
 from hil.orbit.atmosphere import density_kg_m3, ellipsoidal_altitude_m
 
 MU = MU_EARTH_M3_S2
@@ -188,13 +188,31 @@ def test_stepping_in_substep_multiples_is_bit_identical_to_one_call():
     np.testing.assert_array_equal(one_call, stepped)
 
 
-def test_one_hertz_stepping_agrees_with_long_coast():
-    r0, v0 = LEO_CIRCULAR_500
-    state = np.concatenate((r0, v0))[np.newaxis]
-    for _ in range(3600):
-        state = propagate_states(state, 1.0)
-    r_long, _ = propagate(r0, v0, 3600.0)
-    assert np.linalg.norm(state[0, :3] - r_long) < 1e-3
+def test_plant_stepping_at_one_hertz_stays_within_a_metre_of_reference_for_a_day():
+    orbits = Orbits(np.array([np.concatenate(LEO_CIRCULAR_500), np.concatenate(LEO_ECCENTRIC)]))
+    for _ in range(int(DAY_S)):
+        orbits.step(1.0)
+    for state, (r0, v0) in zip(orbits.states_N, [LEO_CIRCULAR_500, LEO_ECCENTRIC]):
+        r_ref, v_ref = reference_propagate(r0, v0, DAY_S)
+        assert np.linalg.norm(state[:3] - r_ref) < 1.0
+        assert np.linalg.norm(state[3:] - v_ref) < 1e-3
+
+
+def test_failed_step_leaves_the_orbits_unchanged():
+    orbits = Orbits(np.array([np.concatenate(LEO_CIRCULAR_500), [6.5e6, 0, 0, 0, 0, 0]]))
+    before = orbits.states_N
+    with pytest.raises(ValueError, match="ends inside the Earth"):
+        orbits.step(400.0)
+    np.testing.assert_array_equal(orbits.states_N, before)
+    with pytest.raises(ValueError, match="non-finite"):
+        orbits.step(1.0, accel_N=[[0.0, 0.0, np.nan], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(orbits.states_N, before)
+
+
+def test_orbits_states_are_returned_as_a_copy():
+    orbits = Orbits(np.concatenate(LEO_CIRCULAR_500)[np.newaxis])
+    orbits.states_N[0, 0] = 0.0
+    assert orbits.states_N[0, 0] == LEO_CIRCULAR_500[0][0]
 
 
 def test_backward_propagation_returns_to_the_initial_state():
