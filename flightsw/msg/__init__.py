@@ -17,6 +17,8 @@ from flightsw.msg.actuators import ThrusterCommand, WheelTorqueCommand
 from flightsw.msg.ground import TargetCue
 from flightsw.msg.sensors import (CameraFrame, GnssFix, GyroRate, RangefinderRange,
                                   StarTrackerAttitude)
+from flightsw.msg.detect import DetectHealth, TargetTrack
+from flightsw.msg.nav import AttitudeEstimate
 from flightsw.msg.timing import TimeTone
 from flightsw.msg.truth import TruthState
 
@@ -25,5 +27,6 @@ __all__ = [
     "AppHealth", "AppTiming", "HealthStatus", "CameraFrame", "TimeTone",
     "StarTrackerAttitude", "GyroRate", "GnssFix", "RangefinderRange",
     "ThrusterCommand", "WheelTorqueCommand", "TargetCue", "TruthState",
+    "AttitudeEstimate", "TargetTrack", "DetectHealth",
     "Field", "Message", "all_types", "lookup",
 ]

@@ -1,0 +1,44 @@
+"""Detection outputs: the target track from the camera, and detection health."""
+from flightsw.msg.schema import Field, Message
+
+
+class TargetTrack(Message):
+    """The target as the camera sees it: a bearing with uncertainty, brightness, size."""
+
+    TOPIC = "detect.track"
+    VERSION = 1
+    FIELDS = (
+        Field.u64("t_meas_ns", "ns", "mid-exposure sim time of the frame"),
+        Field.u64("track_id", "count", "identifier of the confirmed track"),
+        Field.vec("u_N", "1", "unit line-of-sight from chaser to target, ECI J2000", 3,
+                  lo=-1.0, hi=1.0),
+        Field.vec("P_u", "rad^2", "3x3 covariance of the line of sight (rank 2, across it)",
+                  (3, 3), lo=-1.0, hi=1.0),
+        Field.f64("x_px", "px", "centre of the target in the frame, column", lo=-1e4, hi=1e4),
+        Field.f64("y_px", "px", "centre of the target in the frame, row", lo=-1e4, hi=1e4),
+        Field.f64("flux_dn", "DN", "background-subtracted brightness", lo=0.0),
+        Field.f64("snr", "1", "signal-to-noise ratio of the detection", lo=0.0),
+        Field.boolean("resolved", "the target is an extended body, not a point source"),
+        Field.f64("apparent_radius_rad", "rad", "angular radius of the figure if resolved, else 0",
+                  lo=0.0, hi=1.0),
+        Field.u64("frames_tracked", "count", "consecutive frames with the target found"),
+        Field.text("state", "track state", choices=("tentative", "confirmed", "coasting")),
+    )
+
+
+class DetectHealth(Message):
+    """What detection did with the frames since its last report."""
+
+    TOPIC = "detect.health"
+    VERSION = 1
+    FIELDS = (
+        Field.u64("frames", "count", "frames processed, cumulative"),
+        Field.u64("frames_rejected", "count", "frames refused (bad shape, NaN, saturated...)"),
+        Field.text("last_rejection", "why the last frame was refused", max_len=200),
+        Field.u64("sources", "count", "sources extracted in the last frame"),
+        Field.u64("star_matches", "count", "sources matched to catalogue stars, last frame"),
+        Field.u64("unmatched", "count", "sources not explained by the catalogue, last frame"),
+        Field.f64("attitude_residual_rad", "rad", "RMS star residual after attitude refinement",
+                  lo=0.0, allow_nan=True),
+        Field.f64("frame_ms", "ms", "processing time of the last frame (wall clock)", lo=0.0),
+    )
