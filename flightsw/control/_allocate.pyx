@@ -66,7 +66,7 @@ cdef enum PhaseOutcome:
 # Smallest tableau entry accepted as a pivot (scaled units).
 cdef double TOL_PIVOT = 1e-9
 # Harris relaxation of the bounds in the ratio test (scaled units).
-cdef double TOL_PRIMAL = 1e-9
+cdef double TOL_PRIMAL = 1e-11
 # Reduced costs within this of zero are treated as zero (costs normalised to <= 1).
 cdef double TOL_DUAL = 1e-9
 # Feasible when the weighted L1 wrench error is below this fraction of

@@ -27,7 +27,11 @@ class TargetTrack(Message):
 
 
 class DetectHealth(Message):
-    """What detection did with the frames since its last report."""
+    """What detection did with the frames since its last report.
+
+    Time per frame is the app's step time, in health.app_timing (wall clock is kept out of
+    this message so that runs stay reproducible).
+    """
 
     TOPIC = "detect.health"
     VERSION = 1
@@ -40,5 +44,4 @@ class DetectHealth(Message):
         Field.u64("unmatched", "count", "sources not explained by the catalogue, last frame"),
         Field.f64("attitude_residual_rad", "rad", "RMS star residual after attitude refinement",
                   lo=0.0, allow_nan=True),
-        Field.f64("frame_ms", "ms", "processing time of the last frame (wall clock)", lo=0.0),
     )

@@ -92,6 +92,8 @@ class Scene:
 
     def __post_init__(self):
         object.__setattr__(self, "q_BN", _vector("q_BN", self.q_BN, (4,)))
+        if np.linalg.norm(self.q_BN) < 1e-6:
+            raise ValueError("q_BN must be a non-zero quaternion")
         object.__setattr__(self, "omega_BN_B", _vector("omega_BN_B", self.omega_BN_B))
         object.__setattr__(self, "r_sun_N", _vector("r_sun_N", self.r_sun_N))
         object.__setattr__(self, "r_earth_N", _vector("r_earth_N", self.r_earth_N))
@@ -106,9 +108,9 @@ class Scene:
 
 
 class StarSky:
-    """The star field: the real catalogue plus the deterministic faint population."""
+    """The star field: the real catalogue plus the deterministic faint population (None: none)."""
 
-    def __init__(self, catalog: StarCatalog, faint: FaintStars):
+    def __init__(self, catalog: StarCatalog, faint: FaintStars | None):
         self.catalog = catalog
         self.faint = faint
 
@@ -134,12 +136,13 @@ class Camera:
         """Faintest star drawn individually: one giving faint_star_min_electrons per exposure."""
         return float(self.params.vmag_for_electrons(max(self.params.faint_star_min_electrons, 1e-6)))
 
-    def render(self, scene: Scene, rng: np.random.Generator):
-        """Render one exposure. Returns (frame uint16, truth dict)."""
+    def expected_electrons(self, scene: Scene):
+        """The noise-free image: expected electrons per pixel from every source (float32, a view
+        reused by the next call), the planar background, and the truth dict (see render)."""
         p = self.params
         C_CN = self.C_CB @ dcm_from_quaternion(scene.q_BN)
         omega_CN_C = self.C_CB @ scene.omega_BN_B
-        n_steps = self._substeps(omega_CN_C, C_CN, scene.target)
+        n_steps = self._substeps(omega_CN_C, scene.target)
         dt = (np.arange(n_steps) + 0.5) / n_steps * p.exposure_s - 0.5 * p.exposure_s
         C_steps = np.stack([rotation_over(omega_CN_C, t) @ C_CN for t in dt])
 
@@ -149,36 +152,48 @@ class Camera:
         stars = self._render_stars(scene, C_CN, C_steps, bodies, signal)
         target = self._render_target(scene, C_CN, C_steps, dt, signal)
         for body in bodies:
-            if body["in_field"] and body["sunlit"]:
+            if body["in_field"]:
                 add_lambert_sphere(
                     signal, p, body["r_C"], body["radius_m"], body["sun_C"],
                     lambert_radiance_e_per_sr(p, body["albedo"], body["sun_flux"]), n_sub=1, blur=False,
                 )
         background, parts = self._background(scene, C_CN, bodies)
-        rays = cosmic_rays(p, rng)
-        index = np.concatenate([self.hot.flat_index, rays.flat_index])
-        extra = np.concatenate([self.hot.extra_dark_e_per_s * p.exposure_s, np.zeros(len(rays.flat_index))])
-        deposit = np.concatenate([np.zeros(len(self.hot.flat_index)), rays.deposit_e])
-        key = int(rng.integers(0, 2**63))
-        frame = read_out(signal, background, p, key, index, extra, deposit)
-
         sources = _concat_sources([stars, target["source"]] if target["source"] is not None else [stars])
         truth = {
             "C_CN": C_CN,
             "n_substeps": n_steps,
             "sources": sources,
             "target": target["info"],
-            "background_e_per_px": background.level_e,
             "background": background,
             "background_parts_e_per_px": parts,
             "blinded": bool(background.level_e >= p.full_well_e),
+            "bodies_in_field": [b["name"] for b in bodies if b["in_field"]],
             "hot_pixels": self.hot,
-            "cosmic_rays": rays,
             "render_limit_v_mag": self.render_limit_v_mag(),
         }
+        return signal, background, truth
+
+    def render(self, scene: Scene, rng: np.random.Generator):
+        """Render one exposure. Returns (frame uint16, truth dict).
+
+        truth: C_CN; n_substeps; sources (arrays x_px, y_px at mid-exposure, expected electrons,
+        v_mag, kind 0 catalogue / 1 faint / 2 target, catalog_index or -1); target (range,
+        phase, sunlit, angular and pixel radius, magnitude, pixel position, resolved,
+        electrons); background (PlanarBackground, e-/px) and its parts; blinded; bodies in the
+        field; hot_pixels; cosmic_rays; render_limit_v_mag.
+        """
+        p = self.params
+        signal, background, truth = self.expected_electrons(scene)
+        rays = cosmic_rays(p, rng)
+        index = np.concatenate([self.hot.flat_index, rays.flat_index])
+        extra = np.concatenate([self.hot.extra_dark_e_per_s * p.exposure_s, np.zeros(len(rays.flat_index))])
+        deposit = np.concatenate([np.zeros(len(self.hot.flat_index)), rays.deposit_e])
+        key = int(rng.integers(0, 2**63))
+        frame = read_out(signal, background, p, key, index, extra, deposit)
+        truth["cosmic_rays"] = rays
         return frame, truth
 
-    def _substeps(self, omega_CN_C, C_CN, target):
+    def _substeps(self, omega_CN_C, target):
         """Sub-steps so that nothing moves more than SMEAR_STEP_PX between two of them."""
         p = self.params
         smear = p.exposure_s * (
@@ -213,7 +228,6 @@ class Camera:
                 "angular_radius_rad": rho,
                 "off_axis_rad": off_axis_angle_rad(r_C, rho),
                 "in_field": off_axis_angle_rad(r_C, rho) < self._half_diagonal_rad,
-                "sunlit": True,
                 "sun_C": C_CN @ (to_sun / np.linalg.norm(to_sun)),
                 "sun_flux": sun_photon_flux_per_m2_s(np.linalg.norm(to_sun)),
             })
@@ -223,7 +237,10 @@ class Camera:
         p = self.params
         axis_N = C_CN[2]
         cat_index = self.sky.catalog.cone(axis_N, radius)
-        u_faint, m_faint = self.sky.faint.cone(axis_N, radius, self.render_limit_v_mag())
+        if self.sky.faint is None:
+            u_faint, m_faint = np.empty((0, 3)), np.empty(0)
+        else:
+            u_faint, m_faint = self.sky.faint.cone(axis_N, radius, self.render_limit_v_mag())
         u_N = np.concatenate([self.sky.catalog.u_N[cat_index], u_faint])
         v_mag = np.concatenate([self.sky.catalog.v_mag[cat_index], m_faint])
         kind = np.concatenate([np.full(len(cat_index), SOURCE_CATALOG), np.full(len(m_faint), SOURCE_FAINT)])
@@ -239,6 +256,7 @@ class Camera:
         sweep = max(np.linalg.norm(C_steps[0][2] - C_steps[-1][2]), 0.0)
         radius = self._half_diagonal_rad + sweep + _STAMP_MARGIN_PX / p.focal_length_px
         u_N, v_mag, kind, cat = self._star_directions(scene, C_CN, radius)
+        kind, cat = kind.astype(np.int64), cat.astype(np.int64)
         visible = np.ones(len(v_mag), dtype=bool)
         for body in bodies:
             visible &= u_N @ body["u_N"] < math.cos(body["angular_radius_rad"])
@@ -312,7 +330,9 @@ class Camera:
         collect = p.electrons_per_photon_per_m2
         pixel_sr = p.pixel_solid_angle_sr
         sky = photon_flux_from_surface_brightness(p.sky_v_mag_per_arcsec2, pixel_sr) * collect
-        unresolved_v0 = self.sky.faint.unresolved_flux_v0_units_per_deg2(C_CN[2], self.render_limit_v_mag())
+        unresolved_v0 = 0.0
+        if self.sky.faint is not None:
+            unresolved_v0 = self.sky.faint.unresolved_flux_v0_units_per_deg2(C_CN[2], self.render_limit_v_mag())
         unresolved = unresolved_v0 * p.v0_photon_flux_per_m2_s * pixel_sr * (180.0 / math.pi) ** 2 * collect
         parts = {"dark": p.dark_current_e_per_s * p.exposure_s, "sky": float(sky), "unresolved_stars": unresolved}
         planes = [PlanarBackground(sum(parts.values()))]

@@ -40,6 +40,17 @@ class StarCatalog:
     grid: SkyGrid
     cell_start: np.ndarray
 
+    @classmethod
+    def from_arrays(cls, u_N, v_mag, epoch_jyear=J2000_JYEAR, limit_v_mag=None, grid_n=32):
+        """A catalogue of given stars (e.g. a test field); limit_v_mag defaults to the faintest."""
+        u_N = np.asarray(u_N, dtype=float).reshape(-1, 3)
+        v_mag = np.asarray(v_mag, dtype=float).ravel()
+        if len(u_N) != len(v_mag) or not np.allclose(np.linalg.norm(u_N, axis=1), 1.0, atol=1e-9):
+            raise ValueError("u_N must be unit vectors, one per magnitude")
+        zeros = np.zeros(len(v_mag), dtype=np.int64)
+        limit = float(np.max(v_mag)) if limit_v_mag is None else float(limit_v_mag)
+        return _sorted_catalog(u_N, v_mag, zeros, zeros, float(epoch_jyear), limit, SkyGrid(grid_n))
+
     def __len__(self):
         return len(self.v_mag)
 
@@ -136,14 +147,17 @@ def sky_catalog(epoch_jyear: float = J2000_JYEAR, grid_n: int = 32) -> StarCatal
     hip_ids = np.concatenate([hip_of_gaia, hip["hip"][hip_only]])
     gaia_ids = np.concatenate([gaia["source_id"], np.zeros(int(hip_only.sum()), dtype=np.int64)])
 
-    grid = SkyGrid(grid_n)
+    return _sorted_catalog(u_N, v_mag, hip_ids, gaia_ids, float(epoch_jyear), float(limit_v_mag), SkyGrid(grid_n))
+
+
+def _sorted_catalog(u_N, v_mag, hip_ids, gaia_ids, epoch_jyear, limit_v_mag, grid):
     cell = grid.cell_of(u_N)
     order = np.lexsort((v_mag, cell))
     cell_start = np.searchsorted(cell[order], np.arange(grid.n_cells + 1))
     arrays = [np.ascontiguousarray(a[order]) for a in (u_N, v_mag, hip_ids, gaia_ids)]
     for a in arrays:
         a.setflags(write=False)
-    return StarCatalog(*arrays, float(epoch_jyear), float(limit_v_mag), grid, cell_start)
+    return StarCatalog(*arrays, epoch_jyear, limit_v_mag, grid, cell_start)
 
 
 def onboard_catalog(mag_limit: float, epoch_jyear: float = J2000_JYEAR):

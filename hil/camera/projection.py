@@ -16,7 +16,7 @@ def rotation_over(omega_C, dt_s):
     """
     omega_C = np.asarray(omega_C, dtype=float)
     angle = np.linalg.norm(omega_C) * dt_s
-    if angle < 1e-15:
+    if abs(angle) < 1e-15:
         return np.eye(3)
     k = omega_C / np.linalg.norm(omega_C)
     kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
