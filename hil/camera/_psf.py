@@ -6,7 +6,7 @@ from numba import njit
 
 @njit(inline="always")
 def _cdf(u, table, u_min, inv_step):
-    """Gaussian CDF at offset u [px], by linear interpolation in the tabulated CDF."""
+    """Gaussian CDF at offset u [px]: cubic Hermite interpolation of table rows (CDF, step * PDF)."""
     t = (u - u_min) * inv_step
     if t <= 0.0:
         return 0.0
@@ -14,7 +14,14 @@ def _cdf(u, table, u_min, inv_step):
     if k >= len(table) - 1:
         return 1.0
     f = t - k
-    return table[k] + f * (table[k + 1] - table[k])
+    f2 = f * f
+    f3 = f2 * f
+    return (
+        (2.0 * f3 - 3.0 * f2 + 1.0) * table[k, 0]
+        + (f3 - 2.0 * f2 + f) * table[k, 1]
+        + (3.0 * f2 - 2.0 * f3) * table[k + 1, 0]
+        + (f3 - f2) * table[k + 1, 1]
+    )
 
 
 @njit(cache=True)

@@ -3,7 +3,8 @@
 The fraction of a point source's flux in pixel (r, c) is
     [Phi((c + 1/2 - x)/sigma) - Phi((c - 1/2 - x)/sigma)] * [Phi((r + 1/2 - y)/sigma) - Phi((r - 1/2 - y)/sigma)]
 with Phi the standard normal CDF (pixel centres on integers). The kernel reads Phi from a table
-(step 1/256 px, linear interpolation: error below 1e-6 of the flux per pixel edge).
+of Phi and its derivative every 1/64 px, interpolated as a cubic Hermite spline (error below
+1e-9 of the flux per pixel edge for sigma >= 0.4 px).
 """
 
 import math
@@ -12,7 +13,7 @@ import numpy as np
 
 from hil.camera import _psf
 
-CDF_STEP_PX = 1.0 / 256.0
+CDF_STEP_PX = 1.0 / 64.0
 MISSED_FLUX_E = 0.01  # a stamp is made wide enough to miss less flux than this
 MAX_HALF_WIDTH_PX = 24
 
@@ -27,14 +28,17 @@ class GaussianPsf:
         u_max = MAX_HALF_WIDTH_PX + 1.0
         u = np.arange(-u_max, u_max + CDF_STEP_PX / 2, CDF_STEP_PX)
         erf = np.vectorize(math.erf)
-        self.cdf_table = 0.5 * (1.0 + erf(u / (self.sigma_px * math.sqrt(2.0))))
+        cdf = 0.5 * (1.0 + erf(u / (self.sigma_px * math.sqrt(2.0))))
+        pdf = np.exp(-0.5 * (u / self.sigma_px) ** 2) / (self.sigma_px * math.sqrt(2.0 * math.pi))
+        self.cdf_table = np.ascontiguousarray(np.stack([cdf, pdf * CDF_STEP_PX], axis=1))
         self.u_min = float(u[0])
         # flux beyond distance h on one side of one axis is Q(h/sigma); a stamp of half-width h
         # around the nearest pixel misses at most 4 Q(h / sigma) of it
         h = np.arange(MAX_HALF_WIDTH_PX + 1)
         q = 0.5 * np.vectorize(math.erfc)(h / (self.sigma_px * math.sqrt(2.0)))
-        with np.errstate(divide="ignore"):
-            self.half_width_limits = np.where(q > 0, MISSED_FLUX_E / (4.0 * q), np.inf)
+        self.half_width_limits = np.full(len(h), np.inf)
+        positive = q > 1e-300
+        self.half_width_limits[positive] = MISSED_FLUX_E / (4.0 * q[positive])
         self.half_width_limits[-1] = np.inf
 
     def add_point_sources(self, image, x_px, y_px, electrons):
