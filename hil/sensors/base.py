@@ -19,8 +19,9 @@ Faults (`set_fault`):
   "freeze"   the unit keeps delivering the last reading it made before the fault (or, with
              none yet, its first one after), with fresh time stamps and its validity flag
              unchanged: stale data that looks current, which a health monitor must catch.
-Invalid readings carry placeholder values (zeros, the identity quaternion) that satisfy the
-message contracts' ranges; a flight app must look at `valid`.
+A reading without a measurement (dropped, blinded, out of range, no fix) carries placeholder
+values (zeros, the identity quaternion) that satisfy the message contracts' ranges; a flight
+app must look at `valid`.
 """
 
 import math
@@ -132,3 +133,13 @@ def unit_quaternion(value, name: str = "q_BN") -> np.ndarray:
     if abs(norm - 1.0) > 1e-6:
         raise ValueError(f"{name} must be a unit quaternion, |q| = {norm}")
     return q / norm
+
+
+def angle_between(a, b) -> float:
+    """Angle (rad) between two non-zero 3-vectors, as atan2(|a x b|, a . b): accurate at small
+    and large angles (scalar arithmetic: np.cross costs ~50x more on single vectors)."""
+    ax, ay, az = (float(x) for x in a)
+    bx, by, bz = (float(x) for x in b)
+    cross_norm = math.sqrt((ay * bz - az * by) ** 2 + (az * bx - ax * bz) ** 2
+                           + (ax * by - ay * bx) ** 2)
+    return math.atan2(cross_norm, ax * bx + ay * by + az * bz)

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from hil.attitude.quaternion import quat_to_dcm
-from hil.sensors.base import (SampledSensor, check_timing, finite_vector, require,
+from hil.sensors.base import (SampledSensor, angle_between, check_timing, finite_vector, require,
                               require_non_negative, unit_quaternion)
 
 
@@ -88,8 +88,7 @@ class Rangefinder(SampledSensor):
         """True range (m) to the first return from the sphere, or None when the beam misses."""
         distance_m = float(np.linalg.norm(r_TB_N))
         boresight_N = quat_to_dcm(q_BN).T @ self.boresight_B
-        off_axis = math.atan2(np.linalg.norm(np.cross(boresight_N, r_TB_N)),
-                              float(boresight_N @ r_TB_N))
+        off_axis = angle_between(boresight_N, r_TB_N)
         angular_radius = math.asin(target_radius_m / distance_m)
         alpha = math.radians(self.config.beam_half_angle_deg)
         if off_axis > alpha + angular_radius:

@@ -36,7 +36,7 @@ import numpy as np
 
 from hil.attitude.quaternion import quat_conj, quat_mult, quat_to_dcm
 from hil.constants import R_EARTH_M
-from hil.sensors.base import (SampledSensor, check_timing, finite_vector, require,
+from hil.sensors.base import (SampledSensor, angle_between, check_timing, finite_vector, require,
                               require_non_negative, unit_quaternion)
 
 ARCSEC_RAD = math.pi / (180.0 * 3600.0)
@@ -93,22 +93,24 @@ class StarTracker(SampledSensor):
         alignment_S = config.alignment_sigma_arcsec * ARCSEC_RAD * rng.standard_normal(3)
         # the true tracker frame is the nominal one turned by the alignment error
         self.q_SB_true = quat_mult(self.q_SB_nominal, rotation_quaternion(alignment_S))
-        self._q_BS_nominal = quat_conj(self.q_SB_nominal)
+        self.boresight_B = quat_to_dcm(self.q_SB_true).T @ BORESIGHT_S
+        # p (x) q = R(q) p: the constant right factors as 4x4 matrices, columns e_i (x) q
+        self._right_SB_true = quat_mult(np.eye(4), self.q_SB_true).T
+        self._right_BS_nominal = quat_mult(np.eye(4), quat_conj(self.q_SB_nominal)).T
 
     def boresight_N(self, q_BN) -> np.ndarray:
         """Unit vector of the true boresight in N for the body attitude q_BN."""
-        return quat_to_dcm(quat_mult(q_BN, self.q_SB_true)).T @ BORESIGHT_S
+        return quat_to_dcm(q_BN).T @ self.boresight_B
 
     def blinded(self, q_BN, s_sun_N, r_BN_N) -> bool:
         """True when the Sun or the lit Earth is inside its exclusion angle of the boresight."""
         boresight_N = self.boresight_N(q_BN)
-        sun_N = s_sun_N / np.linalg.norm(s_sun_N)
-        if angle_between(boresight_N, sun_N) < math.radians(self.config.sun_exclusion_deg):
+        if angle_between(boresight_N, s_sun_N) < math.radians(self.config.sun_exclusion_deg):
             return True
-        if not earth_in_view_is_lit(r_BN_N, sun_N):
+        if not earth_in_view_is_lit(r_BN_N, s_sun_N):
             return False
-        r_m = np.linalg.norm(r_BN_N)
-        limb_angle = angle_between(boresight_N, -r_BN_N / r_m) - math.asin(R_EARTH_M / r_m)
+        earth_angular_radius = math.asin(R_EARTH_M / np.linalg.norm(r_BN_N))
+        limb_angle = angle_between(boresight_N, -r_BN_N) - earth_angular_radius
         return limb_angle < math.radians(self.config.earth_exclusion_deg)
 
     def measure(self, t_ns, q_BN, s_sun_N, r_BN_N, rng: np.random.Generator):
@@ -123,14 +125,15 @@ class StarTracker(SampledSensor):
             raise ValueError(f"r_BN_N must lie outside the Earth, |r| = {np.linalg.norm(r_BN_N)} m")
         noise_S = rng.standard_normal(3) * np.array(
             [self.config.sigma_cross_rad, self.config.sigma_cross_rad, self.config.sigma_roll_rad])
-        q_SN = quat_mult(q_BN, self.q_SB_true)
-        q_BN_meas = quat_mult(quat_mult(q_SN, rotation_quaternion(noise_S)), self._q_BS_nominal)
+        q_SN = self._right_SB_true @ q_BN
+        q_BN_meas = self._right_BS_nominal @ quat_mult(q_SN, rotation_quaternion(noise_S))
         q_BN_meas = q_BN_meas / np.linalg.norm(q_BN_meas)
         if q_BN_meas[0] < 0.0:
             q_BN_meas = -q_BN_meas
         reading = StarTrackerReading(int(t_ns), q_BN_meas, self.config.sigma_cross_rad,
-                                     self.config.sigma_roll_rad,
-                                     not self.blinded(q_BN, s_sun_N, r_BN_N))
+                                     self.config.sigma_roll_rad, True)
+        if self.blinded(q_BN, s_sun_N, r_BN_N):
+            reading = self._invalid(reading)
         return self._conclude(reading, rng)
 
     def _invalid(self, reading):
@@ -147,14 +150,9 @@ def rotation_quaternion(rotation_vector) -> np.ndarray:
                            math.sin(angle / 2) / angle * np.asarray(rotation_vector)))
 
 
-def angle_between(a, b) -> float:
-    """Angle (rad) between two non-zero 3-vectors, accurate at small and large angles."""
-    return math.atan2(np.linalg.norm(np.cross(a, b)), float(np.dot(a, b)))
-
-
-def earth_in_view_is_lit(r_BN_N, sun_N) -> bool:
+def earth_in_view_is_lit(r_BN_N, s_sun_N) -> bool:
     """True when some sunlit point of the Earth is visible from r_BN_N (m, ECI): the visible
     cap, within acos(R_E/|r|) of the sub-chaser point, reaches within 90 deg of the Sun."""
     r_m = np.linalg.norm(r_BN_N)
     cap_half_angle = math.acos(R_EARTH_M / r_m)
-    return angle_between(r_BN_N, sun_N) < math.pi / 2 + cap_half_angle
+    return angle_between(r_BN_N, s_sun_N) < math.pi / 2 + cap_half_angle
