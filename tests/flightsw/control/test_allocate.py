@@ -175,6 +175,38 @@ def test_reference_layout_allocations_match_highs_under_random_failures():
         assert_within_bounds(result.u, u_max)
 
 
+def test_nearly_parallel_thrusters_match_highs():
+    # Thrusters in three tight bundles (directions within ~1e-4 rad): an ill-conditioned B.
+    rng = np.random.default_rng(17)
+    for _ in range(200):
+        n = int(rng.integers(8, 25))
+        bundles = rng.normal(size=(3, 3))
+        directions = bundles[rng.integers(0, 3, n)] + 1e-4 * rng.normal(size=(n, 3))
+        directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+        B = build_B(rng.uniform(-0.5, 0.5, (n, 3)), directions, np.zeros(3))
+        u_max = rng.uniform(0.5, 2.0, n)
+        wrench = reachable_wrench(rng, B, u_max)
+        result = Allocator(B, u_max).solve(wrench)
+        assert result.status == AllocationStatus.OPTIMAL
+        assert result.objective == pytest.approx(highs_min_thrust(B, wrench, u_max).fun, rel=1e-6, abs=1e-9)
+        assert np.abs(B @ result.u - wrench).sum() <= 1e-9 * residual_scale(B, wrench, u_max)
+        assert_within_bounds(result.u, u_max)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), exponent=st.integers(-7, 4), feasible=st.booleans())
+def test_allocation_scales_with_the_units_of_thrust(seed, exponent, feasible):
+    # No absolute tolerance in newtons: micro-newton and kilonewton systems behave alike.
+    rng = np.random.default_rng(seed)
+    B, u_max = random_geometry(rng, int(rng.integers(8, 25)), failed_fraction=0.15)
+    wrench = reachable_wrench(rng, B, u_max) if feasible else rng.normal(size=6) * 3.0
+    factor = 10.0**exponent
+    unit = Allocator(B, u_max).solve(wrench)
+    scaled = Allocator(B, factor * u_max).solve(factor * wrench)
+    assert scaled.status == unit.status
+    np.testing.assert_allclose(scaled.u, factor * unit.u, rtol=1e-9, atol=1e-12 * factor)
+
+
 # --- unreachable wrenches ----------------------------------------------------------------
 
 
