@@ -9,10 +9,12 @@ Solves, for one fixed 6 x N force/torque matrix B,
 and, when no such u exists, the closest achievable wrench in the weighted L1 sense
 followed by the least total thrust that achieves it.
 
-Method (Bertsimas & Tsitsiklis, *Introduction to Linear Optimization*, 1997:
-section 3.5 two-phase method, exercise 3.25 bounded variables; Chvatal, *Linear
-Programming*, 1983, ch. 8 upper-bounding technique; Harris, *Pivot selection
-methods of the Devex LP code*, Math. Prog. 5, 1973, for the two-pass ratio test):
+Method: the two-phase simplex (Bertsimas & Tsitsiklis, *Introduction to Linear
+Optimization*, 1997, section 3.5) with the upper-bounding technique (Dantzig, "Upper
+bounds, secondary constraints, and block triangularity in linear programming",
+Econometrica 23, 1955), Bland's rule (Bland, "New finite pivoting rules for the
+simplex method", Math. Oper. Res. 2, 1977) and Harris' two-pass ratio test (Harris,
+"Pivot selection methods of the Devex LP code", Math. Prog. 5, 1973):
 
 * Phase 1 adds a pair of error columns per row, B u + e+ - e- = w with e+, e- >= 0
   and cost sum_i W_i (e+_i + e-_i). Its optimum is therefore the least weighted L1
@@ -65,7 +67,9 @@ cdef enum PhaseOutcome:
 
 # Smallest tableau entry accepted as a pivot (scaled units).
 cdef double TOL_PIVOT = 1e-9
-# Harris relaxation of the bounds in the ratio test (scaled units).
+# Harris relaxation of the bounds in the ratio test (scaled units). Kept well below
+# FEASIBILITY_RTOL: basic thrusters may stray this far outside [0, u_max] and are
+# clipped back at the end, which moves the produced wrench by as much.
 cdef double TOL_PRIMAL = 1e-11
 # Reduced costs within this of zero are treated as zero (costs normalised to <= 1).
 cdef double TOL_DUAL = 1e-9
@@ -93,8 +97,9 @@ cdef class SimplexAllocator:
 
     ``solve(wrench, u_out)`` writes the allocation into ``u_out`` and returns a status
     code (OPTIMAL, INFEASIBLE, ITERATION_LIMIT, NUMERICAL_FAILURE); ``iterations`` and
-    ``objective`` then describe that solve. Inputs are trusted to be validated by the
-    caller except for shape and finiteness, which are checked here.
+    ``objective`` then describe that solve. Shapes are checked here, and so are the
+    wrench (finite), u_max (finite, >= 0) and weight (finite, > 0); that B is finite
+    is left to the caller (flightsw.control.allocate checks it).
     """
     cdef readonly int n_thrusters
     cdef readonly int n_active
