@@ -18,7 +18,7 @@ from flightsw.msg.ground import TargetCue
 from flightsw.msg.sensors import (CameraFrame, GnssFix, GyroRate, RangefinderRange,
                                   StarTrackerAttitude)
 from flightsw.msg.detect import DetectHealth, TargetTrack
-from flightsw.msg.nav import AttitudeEstimate
+from flightsw.msg.nav import AttitudeEstimate, NavHealth, OrbitEstimate, RelativeState
 from flightsw.msg.timing import TimeTone
 from flightsw.msg.truth import TruthState
 
@@ -27,6 +27,7 @@ __all__ = [
     "AppHealth", "AppTiming", "HealthStatus", "CameraFrame", "TimeTone",
     "StarTrackerAttitude", "GyroRate", "GnssFix", "RangefinderRange",
     "ThrusterCommand", "WheelTorqueCommand", "TargetCue", "TruthState",
-    "AttitudeEstimate", "TargetTrack", "DetectHealth",
+    "AttitudeEstimate", "TargetTrack", "DetectHealth", "OrbitEstimate", "RelativeState",
+    "NavHealth",
     "Field", "Message", "all_types", "lookup",
 ]
