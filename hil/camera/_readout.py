@@ -29,45 +29,59 @@ def _phi(x):
 
 
 @njit(cache=True)
-def dn_table(mean_e, read_noise_e, gain_e_per_dn, bias_dn, adc_max, full_well_e, n_guide):
-    """CDF over DN values of a pixel holding Poisson(mean_e) electrons and read noise, plus a guide table.
+def dn_cdf_tables(levels_e, read_noise_e, gain_e_per_dn, bias_dn, adc_max, full_well_e):
+    """CDFs over DN of a pixel holding Poisson(level) electrons plus read noise, one row per level.
 
-    P(DN <= d) = sum_n Pois(n; mean) Phi(((d + 1/2 - bias) g - min(n, full_well)) / read_noise):
+    P(DN <= d) = sum_n Pois(n; level) Phi(((d + 1/2 - bias) g - min(n, full_well)) / read_noise):
     the exact distribution of floor((min(N, FW) + read_noise Z) / g + bias + 1/2), clipped to the
-    ADC range. Returns (first DN, CDF per DN from it, guide) for inversion with the guide-table
-    method (Chen & Asau 1974): guide[j] is the first DN index whose CDF exceeds j / n_guide.
+    ADC range. All rows share the DN axis d_lo .. d_lo + n_dn - 1; the Phi factor is computed
+    once for all levels. Returns (d_lo, cdf (n_levels, n_dn)).
     """
-    spread_e = 10.0 * math.sqrt(mean_e) + 10.0 * read_noise_e + 10.0
-    n_lo = max(0, int(mean_e - 10.0 * math.sqrt(mean_e) - 10.0))
-    n_hi = int(mean_e + 10.0 * math.sqrt(mean_e) + 10.0)
-    d_lo = max(0, int(math.floor((min(mean_e, full_well_e) - spread_e) / gain_e_per_dn + bias_dn)) - 1)
-    d_hi = min(int(adc_max), int(math.ceil((min(mean_e, full_well_e) + spread_e) / gain_e_per_dn + bias_dn)) + 1)
+    lo, hi = levels_e.min(), levels_e.max()
+    n_lo = max(0, int(lo - 10.0 * math.sqrt(lo) - 10.0))
+    n_hi = int(hi + 10.0 * math.sqrt(hi) + 10.0)
+    spread_e = 10.0 * read_noise_e + 2.0
+    d_lo = max(0, int(math.floor((min(float(n_lo), full_well_e) - spread_e) / gain_e_per_dn + bias_dn)) - 1)
+    d_hi = min(int(adc_max), int(math.ceil((min(float(n_hi), full_well_e) + spread_e) / gain_e_per_dn + bias_dn)) + 1)
     n_dn = d_hi - d_lo + 1
-    log_mean = math.log(mean_e) if mean_e > 0 else 0.0
-    cdf = np.zeros(n_dn)
-    for n in range(n_lo, n_hi + 1):
-        if mean_e > 0:
-            p = math.exp(-mean_e + n * log_mean - math.lgamma(n + 1.0))
-        else:
-            p = 1.0 if n == 0 else 0.0
-        if p < 1e-300:
-            continue
-        e = min(float(n), full_well_e)
+    n_count = n_hi - n_lo + 1
+    phi = np.empty((n_count, n_dn))
+    for i in range(n_count):
+        e = min(float(n_lo + i), full_well_e)
         for k in range(n_dn):
             edge = (d_lo + k + 0.5 - bias_dn) * gain_e_per_dn - e
             if read_noise_e > 0:
-                cdf[k] += p * _phi(edge / read_noise_e)
-            elif edge > 0:
-                cdf[k] += p
-    # the ends absorb what lies beyond: the ADC limits, or a mass below 1e-20 outside the span
-    cdf[n_dn - 1] = 1.0
-    guide = np.empty(n_guide, dtype=np.int64)
-    k = 0
-    for j in range(n_guide):
-        while cdf[k] <= j / n_guide:
-            k += 1
-        guide[j] = k
-    return d_lo, cdf, guide
+                phi[i, k] = _phi(edge / read_noise_e)
+            else:
+                phi[i, k] = 1.0 if edge > 0 else 0.0
+    cdf = np.zeros((len(levels_e), n_dn))
+    for m in range(len(levels_e)):
+        level = levels_e[m]
+        log_level = math.log(level) if level > 0 else 0.0
+        for i in range(n_count):
+            n = n_lo + i
+            if level > 0:
+                p = math.exp(-level + n * log_level - math.lgamma(n + 1.0))
+            else:
+                p = 1.0 if n == 0 else 0.0
+            if p < 1e-300:
+                continue
+            for k in range(n_dn):
+                cdf[m, k] += p * phi[i, k]
+        # the ends absorb what lies beyond: the ADC limits, or a mass below 1e-20 outside the span
+        cdf[m, n_dn - 1] = 1.0
+    return d_lo, cdf
+
+
+@njit(cache=True)
+def alias_tables(pmf_rows):
+    """Alias tables (thresholds, aliases) of each row of a 2-D array of PMFs."""
+    n_rows, n = pmf_rows.shape
+    thresholds = np.empty((n_rows, n), dtype=np.int64)
+    aliases = np.empty((n_rows, n), dtype=np.int64)
+    for m in range(n_rows):
+        thresholds[m], aliases[m] = alias_table(pmf_rows[m].copy())
+    return thresholds, aliases
 
 
 @njit(cache=True)
@@ -107,12 +121,13 @@ def alias_table(pmf):
 
 
 @njit(inline="always")
-def _alias_draw(high32, threshold, alias):
-    hn = high32 * np.uint64(len(threshold))
+def _alias_draw(high32, threshold, alias, offset, n):
+    """Outcome 0..n-1 of the alias table stored at threshold/alias[offset : offset + n]."""
+    hn = high32 * np.uint64(n)
     j = np.int64(hn >> _S32)
     f = np.int64(hn & _MASK32)
-    a = alias[j]
-    return a + (j - a) * np.int64(f < threshold[j])
+    a = alias[offset + j]
+    return a + (j - a) * np.int64(f < threshold[offset + j])
 
 
 @njit(inline="always")
@@ -128,60 +143,74 @@ def _explicit_dn(flat_mean, rest_electrons, deposit_e, bits, quantiles, full_wel
 
 
 @njit(cache=True)
-def read_out(signal_e, flat_mean_e, rest_row_e, rest_col_e, d_lo, dn_threshold, dn_alias, key, quantiles, full_well,
-             read_noise_e, inv_gain, bias_dn, adc_max, out):
-    """Read a whole frame. Mean electrons of pixel (r, c): flat_mean_e + rest_row_e[r] + rest_col_e[c] + signal_e[r, c].
+def read_out(signal_e, bg_row_e, bg_col_e, level0_e, level_step_e, d_lo, dn_threshold, dn_alias, key, quantiles,
+             full_well, read_noise_e, inv_gain, bias_dn, adc_max, out):
+    """Read a whole frame. Mean electrons of pixel (r, c): bg_row_e[r] + bg_col_e[c] + signal_e[r, c].
 
-    Poisson additivity splits the pixel's electrons into a frame-wide flat part and the rest
-    (background slope + sources). The rest is drawn by inversion from the low 32 bits of the
-    pixel's draw; where it is zero, as in most pixels, the DN comes straight from the flat
-    part's exact DN distribution (dn_table, as an alias table) via the high 32 bits. Otherwise
-    the flat electrons and the read noise are drawn explicitly from a sub-stream. Pixel
-    i = r * n_cols + c uses draw(key, i), so read_out_pixels can redo any pixel.
+    Poisson additivity splits a pixel's electrons into those of the background level just below
+    its own (levels level0 + k * step, one exact DN distribution each, as alias tables with rows
+    k) and the rest (a fraction of a step of background, plus the sources). The rest is drawn by
+    inversion from the low 32 bits of the pixel's draw; where it is zero, as in most pixels, the
+    DN comes from the level's DN distribution via the high 32 bits. Otherwise the level's
+    electrons and the read noise are drawn explicitly from a sub-stream. Pixel i = r * n_cols + c
+    uses draw(key, i), so read_out_pixels can redo any pixel.
     """
     n_rows, n_cols = signal_e.shape
-    exp_row = np.exp(-rest_row_e) * 4294967296.0
-    exp_col = np.exp(-rest_col_e)
+    n_levels, n_dn = dn_threshold.shape
+    threshold = dn_threshold.ravel()
+    alias = dn_alias.ravel()
+    inv_step = 1.0 / level_step_e
     for r in range(n_rows):
         base = r * n_cols
+        row_above = bg_row_e[r] - level0_e
         for c in range(n_cols):
             s = signal_e[r, c]
-            rest = rest_row_e[r] + rest_col_e[c] + s
+            above = row_above + bg_col_e[c]
+            k = min(int(above * inv_step), n_levels - 1)
+            rest = above - k * level_step_e + s
             bits = draw(key, base + c)
             low = np.int64(bits & _MASK32)
-            p0_scaled = exp_row[r] * exp_col[c] * _exp_neg(s)
-            if rest < POISSON_INVERSION_MAX_MEAN and low < p0_scaled:
-                out[r, c] = d_lo + _alias_draw(bits >> _S32, dn_threshold, dn_alias)
+            # exp(-rest) >= 1 - rest: below that the inversion certainly gives no rest electron
+            if low < (1.0 - rest) * 4294967296.0:
+                out[r, c] = d_lo + _alias_draw(bits >> _S32, threshold, alias, k * n_dn, n_dn)
                 continue
-            if rest < POISSON_INVERSION_MAX_MEAN:
-                n_rest = float(poisson_inversion(rest, p0_scaled * _INV_2_32, low * _INV_2_32))
-            else:
-                n_rest = poisson(rest, bits ^ _SOURCE_SALT, quantiles)
-            if n_rest == 0.0:
-                out[r, c] = d_lo + _alias_draw(bits >> _S32, dn_threshold, dn_alias)
-            else:
-                out[r, c] = _explicit_dn(flat_mean_e, n_rest, 0.0, bits, quantiles, full_well, read_noise_e, inv_gain,
-                                         bias_dn, adc_max)
+            out[r, c] = _pixel_with_rest(rest, low, bits, level0_e + k * level_step_e, threshold, alias, k * n_dn,
+                                         n_dn, d_lo, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max)
 
 
 @njit(cache=True)
-def read_out_explicit(signal_e, flat_mean_e, rest_row_e, rest_col_e, key, quantiles, full_well, read_noise_e,
-                      inv_gain, bias_dn, adc_max, out):
+def _pixel_with_rest(rest, low, bits, level_e, threshold, alias, offset, n_dn, d_lo, quantiles, full_well,
+                     read_noise_e, inv_gain, bias_dn, adc_max):
+    """DN of a pixel whose rest electrons are not certainly zero (kept out of the hot loop)."""
+    if rest < POISSON_INVERSION_MAX_MEAN:
+        n_rest = float(poisson_inversion(rest, _exp_neg(rest), low * _INV_2_32))
+    else:
+        n_rest = poisson(rest, bits ^ _SOURCE_SALT, quantiles)
+    if n_rest == 0.0:
+        return d_lo + _alias_draw(bits >> _S32, threshold, alias, offset, n_dn)
+    return np.int64(
+        _explicit_dn(level_e, n_rest, 0.0, bits, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max)
+    )
+
+
+@njit(cache=True)
+def read_out_explicit(signal_e, bg_row_e, bg_col_e, key, quantiles, full_well, read_noise_e, inv_gain, bias_dn,
+                      adc_max, out):
     """Read a whole frame drawing every pixel's electrons and read noise explicitly (bright frames)."""
     n_rows, n_cols = signal_e.shape
     for r in range(n_rows):
         base = r * n_cols
         for c in range(n_cols):
             bits = draw(key, base + c)
-            rest = rest_row_e[r] + rest_col_e[c] + signal_e[r, c]
-            n_rest = poisson(rest, bits ^ _SOURCE_SALT, quantiles)
-            out[r, c] = _explicit_dn(flat_mean_e, n_rest, 0.0, bits, quantiles, full_well, read_noise_e, inv_gain,
-                                     bias_dn, adc_max)
+            mean = bg_row_e[r] + bg_col_e[c] + signal_e[r, c]
+            n = poisson(mean, bits ^ _SOURCE_SALT, quantiles)
+            out[r, c] = _explicit_dn(0.0, n, 0.0, bits, quantiles, full_well, read_noise_e, inv_gain, bias_dn,
+                                     adc_max)
 
 
 @njit(cache=True)
-def read_out_pixels(flat_index, extra_mean_e, deposit_e, signal_e, flat_mean_e, rest_row_e, rest_col_e, key,
-                    quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max, out):
+def read_out_pixels(flat_index, extra_mean_e, deposit_e, signal_e, bg_row_e, bg_col_e, key, quantiles, full_well,
+                    read_noise_e, inv_gain, bias_dn, adc_max, out):
     """Redo listed pixels with extra mean electrons (hot pixels) and deposited charge (cosmic rays)."""
     n_cols = signal_e.shape[1]
     for k in range(len(flat_index)):
@@ -189,7 +218,7 @@ def read_out_pixels(flat_index, extra_mean_e, deposit_e, signal_e, flat_mean_e, 
         r = i // n_cols
         c = i - r * n_cols
         bits = draw(key, i)
-        rest = rest_row_e[r] + rest_col_e[c] + signal_e[r, c] + extra_mean_e[k]
-        n_rest = poisson(rest, bits ^ _SOURCE_SALT, quantiles)
-        out[r, c] = _explicit_dn(flat_mean_e, n_rest, deposit_e[k], bits, quantiles, full_well, read_noise_e,
-                                 inv_gain, bias_dn, adc_max)
+        mean = bg_row_e[r] + bg_col_e[c] + signal_e[r, c] + extra_mean_e[k]
+        n = poisson(mean, bits ^ _SOURCE_SALT, quantiles)
+        out[r, c] = _explicit_dn(0.0, n, deposit_e[k], bits, quantiles, full_well, read_noise_e, inv_gain, bias_dn,
+                                 adc_max)

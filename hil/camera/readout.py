@@ -35,8 +35,16 @@ class PlanarBackground:
         return rows[:, None] + cols[None, :]
 
 
-TABLE_MAX_FLAT_MEAN_E = 1000.0  # above this the DN table costs more than drawing every pixel
-DN_GUIDE_SIZE = 1024
+TABLE_MAX_BACKGROUND_E = 1000.0  # above this the DN tables cost more than drawing every pixel
+LEVEL_STEP_E = 0.02  # background levels 0.02 e- apart: 2 % of pixels take the explicit path
+MAX_LEVELS = 64
+
+
+def background_levels(bg_min_e, bg_max_e):
+    """(first level, step, count) of the background levels tabulated for a frame."""
+    step = max(LEVEL_STEP_E, (bg_max_e - bg_min_e) / (MAX_LEVELS - 1))
+    count = int((bg_max_e - bg_min_e) / step) + 1
+    return bg_min_e, step, count
 
 
 def read_out(signal_e, background: PlanarBackground, params: CameraParams, key, pixel_index=None,
@@ -49,10 +57,9 @@ def read_out(signal_e, background: PlanarBackground, params: CameraParams, key, 
     if signal_e.shape != (params.n_rows, params.n_cols) or signal_e.dtype != np.float32:
         raise ValueError("signal_e must be float32 with the camera's shape")
     rows, cols = background.row_and_column_terms(params)
-    flat = float(np.min(rows) + np.min(cols))
-    if flat < 0:
+    bg_min, bg_max = float(np.min(rows) + np.min(cols)), float(np.max(rows) + np.max(cols))
+    if bg_min < 0:
         raise ValueError("background must be non-negative over the frame")
-    rest_rows, rest_cols = rows - np.min(rows), cols - np.min(cols)
     if out is None:
         out = np.empty((params.n_rows, params.n_cols), dtype=np.uint16)
     settings = (
@@ -60,21 +67,28 @@ def read_out(signal_e, background: PlanarBackground, params: CameraParams, key, 
         float(params.bias_dn), float(params.adc_max_dn),
     )
     key = np.uint64(key)
-    if flat <= TABLE_MAX_FLAT_MEAN_E:
-        d_lo, cdf, _ = _readout.dn_table(
-            flat, float(params.read_noise_e), float(params.gain_e_per_dn), float(params.bias_dn),
-            float(params.adc_max_dn), float(params.full_well_e), DN_GUIDE_SIZE,
-        )
-        threshold, alias = _readout.alias_table(np.diff(cdf, prepend=0.0))
-        _readout.read_out(signal_e, flat, rest_rows, rest_cols, d_lo, threshold, alias, key, *settings, out)
+    if bg_max <= TABLE_MAX_BACKGROUND_E:
+        level0, step, count = background_levels(bg_min, bg_max)
+        d_lo, cdf = dn_cdf_tables(level0 + step * np.arange(count), params)
+        threshold, alias = _readout.alias_tables(np.diff(cdf, axis=1, prepend=0.0))
+        _readout.read_out(signal_e, rows, cols, level0, step, d_lo, threshold, alias, key, *settings, out)
     else:
-        _readout.read_out_explicit(signal_e, flat, rest_rows, rest_cols, key, *settings, out)
+        _readout.read_out_explicit(signal_e, rows, cols, key, *settings, out)
     if pixel_index is not None and len(pixel_index):
         index = np.asarray(pixel_index, dtype=np.int64)
         extra = np.zeros(len(index)) if pixel_extra_mean_e is None else np.asarray(pixel_extra_mean_e, float)
         deposit = np.zeros(len(index)) if pixel_deposit_e is None else np.asarray(pixel_deposit_e, float)
-        _readout.read_out_pixels(index, extra, deposit, signal_e, flat, rest_rows, rest_cols, key, *settings, out)
+        _readout.read_out_pixels(index, extra, deposit, signal_e, rows, cols, key, *settings, out)
     return out
+
+
+def dn_cdf_tables(levels_e, params: CameraParams):
+    """(first DN, CDF over DN per level): the exact DN distribution of a pixel holding Poisson(level)
+    electrons, read noise, gain, bias and ADC limits (see _readout.dn_cdf_tables)."""
+    return _readout.dn_cdf_tables(
+        np.asarray(levels_e, dtype=float), float(params.read_noise_e), float(params.gain_e_per_dn),
+        float(params.bias_dn), float(params.adc_max_dn), float(params.full_well_e),
+    )
 
 
 def read_out_reference(mean_e, deposit_e, params: CameraParams, rng: np.random.Generator):
