@@ -82,23 +82,27 @@ def _derivative(x, model, u, t0, t1, t2, out):
     out[3] = 0.5 * (q0 * w2 + q1 * w1 - q2 * w0)
 
 
+# classic RK4 (Kutta 1901): stage i is evaluated at x + h _RK4_NODE[i] k_(i-1)
+_RK4_NODE = np.array([0.0, 0.5, 0.5, 1.0])
+_RK4_WEIGHT = np.array([1.0, 2.0, 2.0, 1.0]) / 6.0
+
+
 @njit(cache=True, inline="always")
 def _rk4_substep(x, model, h, u, t0, t1, t2, work):
-    """One RK4 substep of length h (s), x in place; work (5, m) holds k1..k4 and the stage."""
+    """One RK4 substep of length h (s), x in place; work rows 0-3 hold the stage derivatives,
+    row 4 the stage state. The quaternion is renormalised at the end."""
     m = x.shape[0]
-    k1, k2, k3, k4, x_stage = work[0], work[1], work[2], work[3], work[4]
-    _derivative(x, model, u, t0, t1, t2, k1)
+    x_stage = work[4]
     for j in range(m):
-        x_stage[j] = x[j] + 0.5 * h * k1[j]
-    _derivative(x_stage, model, u, t0, t1, t2, k2)
+        x_stage[j] = x[j]
+    for stage in range(4):
+        if stage > 0:
+            for j in range(m):
+                x_stage[j] = x[j] + _RK4_NODE[stage] * h * work[stage - 1, j]
+        _derivative(x_stage, model, u, t0, t1, t2, work[stage])
     for j in range(m):
-        x_stage[j] = x[j] + 0.5 * h * k2[j]
-    _derivative(x_stage, model, u, t0, t1, t2, k3)
-    for j in range(m):
-        x_stage[j] = x[j] + h * k3[j]
-    _derivative(x_stage, model, u, t0, t1, t2, k4)
-    for j in range(m):
-        x[j] += h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
+        x[j] += h * (_RK4_WEIGHT[0] * work[0, j] + _RK4_WEIGHT[1] * work[1, j]
+                     + _RK4_WEIGHT[2] * work[2, j] + _RK4_WEIGHT[3] * work[3, j])
     norm = np.sqrt(x[0] * x[0] + x[1] * x[1] + x[2] * x[2] + x[3] * x[3])
     for j in range(4):
         x[j] /= norm

@@ -11,7 +11,6 @@ import numpy as np
 
 from hil.attitude import _rigid_body as _kernel
 from hil.attitude.quaternion import quat_to_dcm
-from hil.attitude.wheels import ReactionWheels
 
 DEFAULT_MAX_SUBSTEP_S = 1.0
 DEFAULT_MAX_SUBSTEP_ANGLE_RAD = 0.025

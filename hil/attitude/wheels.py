@@ -4,6 +4,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# elevation of pyramid spin axes above the base plane for equal authority about all axes
+EQUAL_AUTHORITY_ELEVATION_RAD = float(np.arctan(np.sqrt(0.5)))
+
 
 @dataclass(frozen=True)
 class ReactionWheels:
@@ -45,7 +48,7 @@ class ReactionWheels:
         return self.max_momentum_Nms / self.spin_inertia_kgm2
 
     @classmethod
-    def pyramid(cls, *, elevation_rad=np.arctan(np.sqrt(0.5)), spin_inertia_kgm2=0.01,
+    def pyramid(cls, *, elevation_rad=EQUAL_AUTHORITY_ELEVATION_RAD, spin_inertia_kgm2=0.01,
                 max_torque_Nm=0.1, max_momentum_Nms=1.0):
         """Four wheels in the classic pyramid about +z of B: axes at `elevation_rad` above the
         x-y plane, at azimuths 45, 135, 225, 315 deg (the default elevation, atan(1/sqrt(2)) =

@@ -18,29 +18,37 @@ from numba import njit
 
 from hil.orbit.forces import drag_accel, gravity_accel
 
-_A = np.zeros((12, 12))
-_A[1, :1] = [0.05260015195876773]
-_A[2, :2] = [0.0197250569845379, 0.0591751709536137]
-_A[3, :3] = [0.02958758547680685, 0.0, 0.08876275643042054]
-_A[4, :4] = [0.2413651341592667, 0.0, -0.8845494793282861, 0.924834003261792]
-_A[5, :5] = [0.037037037037037035, 0.0, 0.0, 0.17082860872947386, 0.12546768756682242]
-_A[6, :6] = [0.037109375, 0.0, 0.0, 0.17025221101954405, 0.06021653898045596, -0.017578125]
-_A[7, :7] = [0.03709200011850479, 0.0, 0.0, 0.17038392571223998, 0.10726203044637328,
-             -0.015319437748624402, 0.008273789163814023]
-_A[8, :8] = [0.6241109587160757, 0.0, 0.0, -3.3608926294469414, -0.868219346841726,
-             27.59209969944671, 20.154067550477894, -43.48988418106996]
-_A[9, :9] = [0.47766253643826434, 0.0, 0.0, -2.4881146199716677, -0.590290826836843,
-             21.230051448181193, 15.279233632882423, -33.28821096898486, -0.020331201708508627]
-_A[10, :10] = [-0.9371424300859873, 0.0, 0.0, 5.186372428844064, 1.0914373489967295,
-               -8.149787010746927, -18.52006565999696, 22.739487099350505, 2.4936055526796523,
-               -3.0467644718982196]
-_A[11, :11] = [2.273310147516538, 0.0, 0.0, -10.53449546673725, -2.0008720582248625,
-               -17.9589318631188, 27.94888452941996, -2.8589982771350235, -8.87285693353063,
-               12.360567175794303, 0.6433927460157636]
-_B = np.array([0.054293734116568765, 0.0, 0.0, 0.0, 0.0, 4.450312892752409, 1.8915178993145003,
-               -5.801203960010585, 0.3111643669578199, -0.1521609496625161, 0.20136540080403034,
-               0.04471061572777259])
+# DOP853: 8th-order weights of the Dormand-Prince 8(7) pair
+_A8 = np.zeros((12, 12))
+_A8[1, :1] = [0.05260015195876773]
+_A8[2, :2] = [0.0197250569845379, 0.0591751709536137]
+_A8[3, :3] = [0.02958758547680685, 0.0, 0.08876275643042054]
+_A8[4, :4] = [0.2413651341592667, 0.0, -0.8845494793282861, 0.924834003261792]
+_A8[5, :5] = [0.037037037037037035, 0.0, 0.0, 0.17082860872947386, 0.12546768756682242]
+_A8[6, :6] = [0.037109375, 0.0, 0.0, 0.17025221101954405, 0.06021653898045596, -0.017578125]
+_A8[7, :7] = [0.03709200011850479, 0.0, 0.0, 0.17038392571223998, 0.10726203044637328,
+              -0.015319437748624402, 0.008273789163814023]
+_A8[8, :8] = [0.6241109587160757, 0.0, 0.0, -3.3608926294469414, -0.868219346841726,
+              27.59209969944671, 20.154067550477894, -43.48988418106996]
+_A8[9, :9] = [0.47766253643826434, 0.0, 0.0, -2.4881146199716677, -0.590290826836843,
+              21.230051448181193, 15.279233632882423, -33.28821096898486, -0.020331201708508627]
+_A8[10, :10] = [-0.9371424300859873, 0.0, 0.0, 5.186372428844064, 1.0914373489967295,
+                -8.149787010746927, -18.52006565999696, 22.739487099350505, 2.4936055526796523,
+                -3.0467644718982196]
+_A8[11, :11] = [2.273310147516538, 0.0, 0.0, -10.53449546673725, -2.0008720582248625,
+                -17.9589318631188, 27.94888452941996, -2.8589982771350235, -8.87285693353063,
+                12.360567175794303, 0.6433927460157636]
+_B8 = np.array([0.054293734116568765, 0.0, 0.0, 0.0, 0.0, 4.450312892752409,
+                1.8915178993145003, -5.801203960010585, 0.3111643669578199, -0.1521609496625161,
+                0.20136540080403034, 0.04471061572777259])
 _N_STAGES = 12
+
+# classic RK4 (Kutta 1901) in the same tableau form
+_A4 = np.zeros((4, 4))
+_A4[1, 0] = 0.5
+_A4[2, 1] = 0.5
+_A4[3, 2] = 1.0
+_B4 = np.array([1.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 6.0])
 
 
 @njit(cache=True, inline="always")
@@ -56,39 +64,23 @@ def _state_derivative(y, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, out):
     out[5] = gz + dz + thrust_z
 
 
-@njit(cache=True, inline="always")
-def _rk8_step(y, h, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, k, y_stage):
-    """Advance `y` (6,) in place by one RK8 step of length `h` (s); `k`, `y_stage` are scratch."""
-    _state_derivative(y, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, k[0])
-    for s in range(1, _N_STAGES):
+@njit(cache=True)
+def _explicit_rk_step(y, h, a, b, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, k, y_stage):
+    """Advance `y` (6,) in place by one step of length `h` (s) of the explicit Runge-Kutta
+    method with tableau (a, b); `k` (stages, 6) and `y_stage` (6,) are scratch."""
+    n_stages = b.shape[0]
+    for s in range(n_stages):
         for c in range(6):
             acc = 0.0
             for j in range(s):
-                acc += _A[s, j] * k[j, c]
+                acc += a[s, j] * k[j, c]
             y_stage[c] = y[c] + h * acc
         _state_derivative(y_stage, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, k[s])
     for c in range(6):
         acc = 0.0
-        for s in range(_N_STAGES):
-            acc += _B[s] * k[s, c]
+        for s in range(n_stages):
+            acc += b[s] * k[s, c]
         y[c] += h * acc
-
-
-@njit(cache=True, inline="always")
-def _rk4_step(y, h, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, k, y_stage):
-    """Advance `y` (6,) in place by one classic RK4 step of length `h` (s)."""
-    _state_derivative(y, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, k[0])
-    for c in range(6):
-        y_stage[c] = y[c] + 0.5 * h * k[0, c]
-    _state_derivative(y_stage, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, k[1])
-    for c in range(6):
-        y_stage[c] = y[c] + 0.5 * h * k[1, c]
-    _state_derivative(y_stage, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, k[2])
-    for c in range(6):
-        y_stage[c] = y[c] + h * k[2, c]
-    _state_derivative(y_stage, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, k[3])
-    for c in range(6):
-        y[c] += h / 6.0 * (k[0, c] + 2.0 * k[1, c] + 2.0 * k[2, c] + k[3, c])
 
 
 OK = 0
@@ -119,21 +111,21 @@ def propagate_states_kernel(states, dt_s, thrust_accel, inv_ballistic, j2, max_s
                 return NON_FINITE_INPUT
         if _radius(states[i]) < min_radius_m:
             return STARTS_INSIDE_EARTH
-    use_rk4 = abs(dt_s) <= min(rk4_max_step_s, max_substep_s)
+    if abs(dt_s) <= min(rk4_max_step_s, max_substep_s):
+        a, b = _A4, _B4
+    else:
+        a, b = _A8, _B8
     n_substeps = int(np.ceil(abs(dt_s) / max_substep_s))
     h = dt_s / n_substeps if n_substeps > 0 else 0.0
     k = np.empty((_N_STAGES, 6))
     y_stage = np.empty(6)
     for i in range(n):
         y = out[i]
-        y[:] = states[i]
-        if use_rk4:
-            _rk4_step(y, dt_s, thrust_accel[i, 0], thrust_accel[i, 1], thrust_accel[i, 2],
-                      inv_ballistic[i], j2, k, y_stage)
-        else:
-            for _ in range(n_substeps):
-                _rk8_step(y, h, thrust_accel[i, 0], thrust_accel[i, 1], thrust_accel[i, 2],
-                          inv_ballistic[i], j2, k, y_stage)
+        for c in range(6):
+            y[c] = states[i, c]
+        for _ in range(n_substeps):
+            _explicit_rk_step(y, h, a, b, thrust_accel[i, 0], thrust_accel[i, 1],
+                              thrust_accel[i, 2], inv_ballistic[i], j2, k, y_stage)
         if not _radius(y) >= min_radius_m:
             return ENDS_INSIDE_EARTH
     return OK

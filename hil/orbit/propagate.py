@@ -66,8 +66,10 @@ def propagate(r_N, v_N, dt_s, *, drag=None, accel_N=None):
     state = np.empty((1, 6))
     state[0, :3] = _vector3(r_N, "r_N")
     state[0, 3:] = _vector3(v_N, "v_N")
-    accel = None if accel_N is None else _vector3(accel_N, "accel_N").reshape(1, 3)
-    out = propagate_states(state, dt_s, accel_N=accel, drag=drag)
+    accel = _NO_THRUST if accel_N is None else _vector3(accel_N, "accel_N").reshape(1, 3)
+    out = np.empty((1, 6))
+    _run_kernel(state, dt_s, accel, _inverse_ballistic(drag, 1), J2_EARTH,
+                DEFAULT_MAX_SUBSTEP_S, out)
     return out[0, :3], out[0, 3:]
 
 
@@ -117,8 +119,6 @@ class Orbits:
         """Advance every orbit by dt_s (s, may be negative) under thrust accel_N (n, 3) m/s^2 ECI
         held over the step (None = coast). On error (non-finite input, a spacecraft starting or
         ending inside the Earth) raises ValueError and leaves the states as they were."""
-        if not math.isfinite(dt_s):
-            raise ValueError(f"dt_s must be finite, got {dt_s!r}")
         if accel_N is None:
             accel = self._no_thrust
         else:
@@ -126,14 +126,22 @@ class Orbits:
             if accel.shape != self._no_thrust.shape:
                 raise ValueError(f"accel_N must have shape {self._no_thrust.shape}, "
                                  f"got {accel.shape}")
-        status = propagate_states_kernel(self._states, float(dt_s), accel, self._inv_ballistic,
-                                         self.j2, self.max_substep_s, RK4_MAX_STEP_S,
-                                         _POLAR_RADIUS_M, self._spare)
-        if status != _kernel.OK:
-            raise ValueError(_KERNEL_ERRORS[status])
+        _run_kernel(self._states, dt_s, accel, self._inv_ballistic, self.j2, self.max_substep_s,
+                    self._spare)
         self._states, self._spare = self._spare, self._states
 
 
+def _run_kernel(states, dt_s, accel, inv_ballistic, j2, max_substep_s, out):
+    """Propagate with the compiled kernel into `out`; raise ValueError for what it reports."""
+    if not math.isfinite(dt_s):
+        raise ValueError(f"dt_s must be finite, got {dt_s!r}")
+    status = propagate_states_kernel(states, float(dt_s), accel, inv_ballistic, j2,
+                                     max_substep_s, RK4_MAX_STEP_S, _POLAR_RADIUS_M, out)
+    if status != _kernel.OK:
+        raise ValueError(_KERNEL_ERRORS[status])
+
+
+_NO_THRUST = np.zeros((1, 3))
 _KERNEL_ERRORS = {
     _kernel.NON_FINITE_INPUT: "states_N or accel_N contains a non-finite value",
     _kernel.STARTS_INSIDE_EARTH: "an initial position is inside the Earth",
@@ -147,9 +155,11 @@ def _inverse_ballistic(drag, n):
         return np.zeros(n)
     if isinstance(drag, Drag):
         return np.full(n, 1.0 / drag.ballistic_coefficient_kg_m2)
-    drags = list(drag)
-    if len(drags) != n or not all(d is None or isinstance(d, Drag) for d in drags):
-        raise ValueError(f"drag must be None, a Drag, or {n} items each a Drag or None")
+    drags = list(drag) if isinstance(drag, (list, tuple)) else None
+    if drags is None or len(drags) != n or not all(d is None or isinstance(d, Drag)
+                                                    for d in drags):
+        raise ValueError(f"drag must be None, a Drag, or a list of {n} items each a Drag or "
+                         f"None; got {drag!r}")
     return np.array([0.0 if d is None else 1.0 / d.ballistic_coefficient_kg_m2 for d in drags])
 
 

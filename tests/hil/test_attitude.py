@@ -14,8 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
-from hil.attitude import (ReactionWheels, RigidBody, dcm_to_quat, quat_conj, quat_mult,
-                          quat_normalize, quat_to_dcm)
+from hil.attitude import (
+    ReactionWheels,
+    RigidBody,
+    dcm_to_quat,
+    quat_conj,
+    quat_mult,
+    quat_normalize,
+    quat_to_dcm,
+)
 
 INERTIA = np.array([[12.0, 0.3, -0.2], [0.3, 9.0, 0.1], [-0.2, 0.1, 7.0]])
 

@@ -4,6 +4,7 @@ The reference force model below is written from the equations (Vallado 2013, Eqs
 8-33 and Table 8-4) without calling hil.orbit, and integrated by scipy's DOP853 at rtol 1e-13.
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -12,10 +13,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
-from hil.constants import (FLATTENING_EARTH, J2_EARTH, MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S,
-                           R_EARTH_M)
-from hil.orbit import (Drag, Orbits, elements_to_rv, propagate, propagate_states, relative_rtn,
-                       rtn_dcm, rv_to_elements)
+from hil.constants import FLATTENING_EARTH, J2_EARTH, MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S, R_EARTH_M
+from hil.orbit import (
+    Drag,
+    Orbits,
+    elements_to_rv,
+    propagate,
+    propagate_states,
+    relative_rtn,
+    rtn_dcm,
+    rv_to_elements,
+)
 from hil.orbit.atmosphere import density_kg_m3, ellipsoidal_altitude_m
 
 MU = MU_EARTH_M3_S2
@@ -192,7 +200,7 @@ def test_plant_stepping_at_one_hertz_stays_within_a_metre_of_reference_for_a_day
     orbits = Orbits(np.array([np.concatenate(LEO_CIRCULAR_500), np.concatenate(LEO_ECCENTRIC)]))
     for _ in range(int(DAY_S)):
         orbits.step(1.0)
-    for state, (r0, v0) in zip(orbits.states_N, [LEO_CIRCULAR_500, LEO_ECCENTRIC]):
+    for state, (r0, v0) in zip(orbits.states_N, [LEO_CIRCULAR_500, LEO_ECCENTRIC], strict=True):
         r_ref, v_ref = reference_propagate(r0, v0, DAY_S)
         assert np.linalg.norm(state[:3] - r_ref) < 1.0
         assert np.linalg.norm(state[3:] - v_ref) < 1e-3
@@ -238,6 +246,7 @@ def test_zero_step_returns_the_same_state_as_new_arrays():
     (dict(dt_s=np.inf), "dt_s"),
     (dict(accel_N=[0.0, np.nan, 0.0]), "non-finite"),
     (dict(r_N=[6.5e6, 0, 0], v_N=[0, 0, 0], dt_s=400.0), "ends inside the Earth"),
+    (dict(drag=50.0), "drag must be"),
 ])
 def test_bad_input_raises_value_error(kwargs, match):
     args = dict(r_N=[7e6, 0, 0], v_N=[0, 7.5e3, 0], dt_s=60.0)
@@ -259,7 +268,7 @@ def test_drag_from_mass_and_area_is_mass_over_cd_area():
 
 def test_density_table_bands_join_within_one_percent():
     """Each band's exponential reaches the next band's base density (catches typos)."""
-    for (h0, rho0, scale), (h1, rho1, _) in zip(REFERENCE_ATMOSPHERE, REFERENCE_ATMOSPHERE[1:]):
+    for (h0, rho0, scale), (h1, rho1, _) in itertools.pairwise(REFERENCE_ATMOSPHERE):
         below = density_kg_m3(h1 * 1e3 - 1e-6)
         assert below == pytest.approx(rho0 * math.exp(-(h1 - h0) / scale), rel=1e-9)
         assert density_kg_m3(h1 * 1e3) == pytest.approx(rho1, rel=1e-12)
