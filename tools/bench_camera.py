@@ -151,6 +151,9 @@ def time_ours(n_frames):
         "readout_ms": np.array(readout) * 1e3,
         "sources": np.array(sources),
         "pointings": [label for label, _ in frames],
+        "camera": (f"{camera.params.fov_deg:g} deg field, {camera.params.pixel_scale_arcsec:.1f} arcsec/px, "
+                   f"f = {camera.params.focal_length_m * 1e3:.1f} mm, D = {camera.params.aperture_diameter_m * 1e3:.0f} mm, "
+                   f"{camera.params.exposure_s:g} s exposure, stars to V = {camera.render_limit_v_mag():.2f}"),
     }
 
 
@@ -184,6 +187,7 @@ def main():
     median = float(np.median(ours["frame_ms"]))
     print(f"camera frame render, 1024 x 1024, {args.frames} frames over {len(ours['pointings'])} pointings "
           f"({', '.join(ours['pointings'])}), pinned to CPU {cpu}")
+    print(f"camera: {ours['camera']}")
     print(f"{'':34s}{'median':>10s}{'p10':>10s}{'p90':>10s}")
     for name, key in (("full frame (render)", "frame_ms"), ("  expected-electron image", "expected_ms"),
                       ("  readout (noise, ADC)", "readout_ms")):

@@ -60,11 +60,6 @@ class StarCatalog:
         cells = self.grid.cells_in_cone(axis, radius_rad)
         return _stars_in_cells_within(cells, self.cell_start, self.u_N, axis, np.cos(radius_rad))
 
-    def counts_per_cell(self, v_mag_limit):
-        """Number of stars brighter than v_mag_limit in each sky cell."""
-        cells = np.repeat(np.arange(self.grid.n_cells), np.diff(self.cell_start))
-        return np.bincount(cells[self.v_mag < v_mag_limit], minlength=self.grid.n_cells)
-
 
 @njit(cache=True)
 def _stars_in_cells_within(cells, cell_start, u_N, axis, cos_radius):

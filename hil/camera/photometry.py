@@ -27,11 +27,6 @@ def photon_flux_from_vmag(v_mag, v0_photon_flux_per_m2_s=V0_PHOTON_FLUX_PER_M2_S
     return v0_photon_flux_per_m2_s * 10.0 ** (-0.4 * np.asarray(v_mag, dtype=float))
 
 
-def vmag_from_photon_flux(photon_flux_per_m2_s, v0_photon_flux_per_m2_s=V0_PHOTON_FLUX_PER_M2_S):
-    """V magnitude from a V-band photon flux [photons s^-1 m^-2]; inverse of photon_flux_from_vmag."""
-    return -2.5 * np.log10(np.asarray(photon_flux_per_m2_s, dtype=float) / v0_photon_flux_per_m2_s)
-
-
 def lambert_phase_function(phase_rad):
     """Phase function of a Lambertian sphere, p(phi) = ((pi - phi) cos phi + sin phi) / pi.
 

@@ -5,6 +5,13 @@ DN = clip(round((min(N + D, full_well) + read_noise * Z) / gain + bias), 0, 2^bi
 N ~ Poisson(expected electrons), D the deposited cosmic-ray charge and Z ~ N(0, 1). The flat-field
 variance in DN^2 is therefore (mean + read_noise^2) / gain^2 + 1/12 (Janesick 2007, Photon
 Transfer, ch. 2 and 4).
+
+Speed without approximation: most pixels hold only background, whose DN distribution (Poisson
+electrons convolved with read noise, rounded and clipped) is tabulated exactly for background
+levels 0.02 e- apart and sampled with one 32-bit uniform through an alias table. The
+remainder of a pixel's mean (its fraction of a level step, plus the sources on it) is drawn
+separately by Poisson additivity; only when it yields electrons, or a hot pixel or a cosmic ray
+is there, are the pixel's electrons and read noise drawn explicitly.
 """
 
 from dataclasses import dataclass

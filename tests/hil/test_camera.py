@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import special, stats
+from scipy import stats
 
 from hil.camera import Camera, CameraParams, Scene, StarSky, Target, onboard_catalog, sky_catalog
 from hil.camera import rng as crng
