@@ -13,10 +13,12 @@ equations with the wheels' angular momentum):
 
 The motor torques and the external torque are held constant over a step; the quaternion is
 renormalised after every RK4 substep. A step is cut into equal substeps, as few as keep each
-substep under `max_substep_s` and the body's rotation in a substep under
-`max_substep_angle_rad`, with the rate bounded over the step by |omega| + |J'^-1| |L - G u| dt:
-RK4's error grows as the fifth power of that angle, so a slow pointing spacecraft takes one
-substep per plant step and a tumbling one as many as its rate needs.
+substep under `max_substep_s` and the motion's fastest rate times the substep under
+`max_substep_angle_rad`; that rate is bounded by the body rate over the step,
+|omega| + |J'^-1| |L - G u| dt, plus the precession rate |J'^-1| |G h| that the wheels' momentum
+imposes on omega. RK4's error grows as the fifth power of that angle, so a slowly pointing
+spacecraft with lightly loaded wheels takes one or two substeps per plant tick, and a tumbling
+one or one with saturated wheels as many as it needs.
 """
 
 import numpy as np
@@ -167,10 +169,18 @@ def step_kernel(x, model, dt_s, torque_cmd, torque_B, applied, work):
         t0 -= model[a] * applied[i]
         t1 -= model[a + 1] * applied[i]
         t2 -= model[a + 2] * applied[i]
-    # substeps: under max_substep_s, and rotating at most max_substep_angle_rad at the largest
-    # rate the step can reach, |omega| + |J'^-1| |L - G u| dt
+    # substeps: under max_substep_s, and turning at most max_substep_angle_rad at the fastest
+    # rate of the motion: the body rate |omega| reached over the step, |omega| + |J'^-1| |L - G u|
+    # dt, plus the rate |J'^-1| |G h| at which the wheels' momentum makes omega precess
+    hw0, hw1, hw2 = 0.0, 0.0, 0.0
+    for i in range(n):
+        a = _AXES + 3 * i
+        hw0 += model[a] * x[7 + i]
+        hw1 += model[a + 1] * x[7 + i]
+        hw2 += model[a + 2] * x[7 + i]
     rate = (np.sqrt(x[4] * x[4] + x[5] * x[5] + x[6] * x[6])
-            + model[_J_INV_NORM] * np.sqrt(t0 * t0 + t1 * t1 + t2 * t2) * dt_s)
+            + model[_J_INV_NORM] * (np.sqrt(t0 * t0 + t1 * t1 + t2 * t2) * dt_s
+                                    + np.sqrt(hw0 * hw0 + hw1 * hw1 + hw2 * hw2)))
     n_substeps = max(int(np.ceil(dt_s / model[_MAX_SUBSTEP_S])),
                      int(np.ceil(rate * dt_s / model[_MAX_SUBSTEP_ANGLE_RAD])))
     if n_substeps == 0:

@@ -29,11 +29,12 @@ class RigidBody:
     wheels: ReactionWheels or None.
     q_BN: initial attitude (scalar-first quaternion, normalised here); omega_BN_B: initial rate
         (rad/s, B); wheel_speed_rad_s: (n,) initial rotor speeds relative to the body (rad/s).
-    max_substep_s, max_substep_angle_rad: longest RK4 substep (s), and largest body rotation in
-        one substep (rad); each step is cut into as many equal substeps as both need. RK4's
-        error grows as the fifth power of the rotation per substep: the defaults keep the
-        attitude error of a body tumbling at 0.1 rad/s, or pointing with biased wheels, near
-        1e-7 rad per hour (tests/hil/test_attitude.py measures it).
+    max_substep_s, max_substep_angle_rad: longest RK4 substep (s), and largest turn (rad) of the
+        motion's fastest rate (body rate, or the precession the wheels' momentum causes) in one
+        substep; each step is cut into as many equal substeps as both need. RK4's error grows
+        as the fifth power of that angle: the defaults keep the attitude error of a body
+        tumbling at 0.1-0.4 rad/s, or pointing with wheels holding up to 5 N m s, under
+        ~3e-7 rad per hour (tests/hil/test_attitude.py measures it).
     """
 
     def __init__(self, inertia_B_kgm2, *, wheels=None, q_BN=(1.0, 0.0, 0.0, 0.0),
