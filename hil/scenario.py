@@ -13,6 +13,9 @@ Format::
     rate_hz = 1.0               # optional: overrides the app's default rate
     params = { monitored = "timecard" }
 
+    [plant]                     # optional: the HIL plant (see hil.plant.config); it runs
+    ...                         # as the app named "plant"
+
     [record]
     blobs_every = { "sensor.camera.frame" = 10 }   # optional: keep every 10th frame's pixels
 """
@@ -62,7 +65,7 @@ def parse(doc: dict, source: str = "") -> Scenario:
     run = doc.get("run")
     if not isinstance(run, dict):
         raise ValueError(f"{source}: missing [run] table")
-    unknown = set(doc) - {"run", "apps", "record"}
+    unknown = set(doc) - {"run", "apps", "record", "plant"}
     if unknown:
         raise ValueError(f"{source}: unknown tables {sorted(unknown)}")
     name, seed, duration = run.get("name"), run.get("seed"), run.get("duration_s")
@@ -78,6 +81,10 @@ def parse(doc: dict, source: str = "") -> Scenario:
             raise ValueError(f"{source}: apps[{i}] must have name, cls, and optional "
                              "rate_hz, params")
         apps.append(AppSpec(a["name"], a["cls"], dict(a.get("params", {})), a.get("rate_hz")))
+    if "plant" in doc:
+        if any(a.name == "plant" for a in apps):
+            raise ValueError(f"{source}: the app name 'plant' is reserved for the [plant] table")
+        apps.insert(0, AppSpec("plant", "hil.plant:Plant", {"config": doc["plant"]}))
     if not apps:
         raise ValueError(f"{source}: no [[apps]]")
     blobs_every = dict(doc.get("record", {}).get("blobs_every", {}))

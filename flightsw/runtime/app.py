@@ -110,7 +110,17 @@ class App:
         self.name = name
         self.p = SimpleNamespace(**values)
         self.period_ns = int(round(NS_PER_S / rate))
+        self.seed = seed
         self.rng = np.random.default_rng(app_seed(seed, name))
+
+    def stream(self, purpose: str) -> np.random.Generator:
+        """An independent generator for one purpose of this app (e.g. one sensor's noise).
+
+        Keyed by scenario seed, app name and purpose, so adding a consumer of random numbers
+        does not change the draws of any other.
+        """
+        key = (zlib.crc32(self.name.encode()), zlib.crc32(purpose.encode()))
+        return np.random.default_rng(np.random.SeedSequence(entropy=self.seed, spawn_key=key))
 
     def reset(self) -> None:
         """Return to the state at boot. Called once before the first step."""

@@ -33,17 +33,14 @@ class AppSpec:
 
 
 def check_topology(specs: list[AppSpec]) -> None:
-    """Names unique and short, and every subscribed topic has a publisher."""
+    """Names unique and short, and every class loadable. (A subscription nobody publishes is
+    allowed: inputs such as ground commands or actuator commands in an open-loop bench run
+    may legitimately be silent.)"""
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate app names in {names}")
     for n in names:
         if not n or len(n) > 32 or not n.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"bad app name {n!r}")
-    classes = {s.name: s.app_class() for s in specs}
-    published = {m.TOPIC for c in classes.values() for m in c.PUBLISHES}
-    published |= {"health.app", "health.app_timing"}
-    for name, c in classes.items():
-        orphan = [m.TOPIC for m in c.SUBSCRIBES if m.TOPIC not in published]
-        if orphan:
-            raise ValueError(f"app {name} subscribes to {orphan}, which no app publishes")
+    for s in specs:
+        s.app_class()
