@@ -1,10 +1,10 @@
 """Exponential atmosphere of Vallado's Table 8-4, and the altitude it is indexed by.
 
 Density follows rho(h) = rho0_k * exp(-(h - h0_k) / H_k) in the band k with h0_k <= h < h0_(k+1)
-(Vallado, "Fundamentals of Astrodynamics and Applications", 4th ed., 2013, Sec. 8.6.2,
-Eq. 8-33 and Table 8-4). The table is a static, mean-solar-activity fit to CIRA-72: real density
-at 500 km swings by a factor of ~10 over the solar cycle, so treat the ballistic coefficient as
-the tuning knob for drag, not as a measured property.
+(Vallado, "Fundamentals of Astrodynamics and Applications", 4th ed., 2013, Sec. 8.6 and
+Table 8-4). The table is static (U.S. Standard Atmosphere 1976 below 25 km, CIRA-72 above):
+real density at 500 km swings by a factor of ~10 over the solar cycle, so treat the ballistic
+coefficient as the knob that sets how strong drag is, not as a measured property.
 
 Both functions are numba kernels: the propagator calls them at every stage, and Python can call
 them too (scalars in, scalar out).
@@ -57,7 +57,7 @@ SCALE_HEIGHT_M = _TABLE_8_4[:, 2] * 1e3
 def density_kg_m3(altitude_m):
     """Atmospheric density (kg/m^3) at `altitude_m` (m above the WGS-84 ellipsoid).
 
-    Vallado (2013) Eq. 8-33 with Table 8-4. Below sea level the sea-level band is used, so a
+    Vallado (2013), Sec. 8.6, with Table 8-4. Below sea level the sea-level band is used, so a
     trajectory that grazes the surface sees a steeply rising density rather than a jump.
     """
     k = BASE_ALTITUDE_M.shape[0] - 1

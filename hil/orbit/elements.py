@@ -101,7 +101,7 @@ def _angle_about(from_vec, to_vec, axis_hat):
 
 
 def _perifocal_to_inertial(i_rad, raan_rad, argp_rad):
-    """DCM [N <- PQW] = R3(-raan) R1(-i) R3(-argp) (Vallado 2013, Eq. 2-103 / Algorithm 10)."""
+    """DCM [N <- PQW] = R3(-raan) R1(-i) R3(-argp) (Vallado 2013, Algorithm 10)."""
     c_o, s_o = np.cos(raan_rad), np.sin(raan_rad)
     c_i, s_i = np.cos(i_rad), np.sin(i_rad)
     c_w, s_w = np.cos(argp_rad), np.sin(argp_rad)

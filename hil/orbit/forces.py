@@ -22,7 +22,8 @@ def gravity_accel(x_m, y_m, z_m, j2):
 
     a = -mu r / |r|^3 + a_J2 with
     a_J2 = -(3/2) J2 mu R_E^2 / |r|^5 * [x (1 - 5 z^2/r^2), y (1 - 5 z^2/r^2), z (3 - 5 z^2/r^2)]
-    (Vallado 2013, Eq. 8-30; Curtis, "Orbital Mechanics for Engineering Students", Eq. 12.30).
+    (the gradient of the J2 term of the geopotential: Vallado 2013, Ch. 8; Curtis, "Orbital
+    Mechanics for Engineering Students", the chapter on orbital perturbations).
     `j2` = 0 gives the two-body acceleration alone.
     """
     r2 = x_m * x_m + y_m * y_m + z_m * z_m
@@ -42,7 +43,7 @@ def drag_accel(x_m, y_m, z_m, vx_m_s, vy_m_s, vz_m_s, inv_ballistic_m2_kg):
     """Drag acceleration (m/s^2) of a spacecraft at (x, y, z) (m, ECI) moving at (vx, vy, vz).
 
     a = -(1/2) rho (C_D A / m) |v_rel| v_rel, with v_rel = v - omega_E x r the velocity relative
-    to an atmosphere co-rotating with the Earth (Vallado 2013, Eq. 8-29 and Sec. 8.6.2);
+    to an atmosphere co-rotating with the Earth (Vallado 2013, Sec. 8.6);
     `inv_ballistic_m2_kg` = C_D A / m, the inverse of the ballistic coefficient (0 turns drag off).
     """
     if inv_ballistic_m2_kg == 0.0:

@@ -1,7 +1,7 @@
 """The RTN (radial, transverse/along-track, normal) frame of an orbit, and relative motion in it.
 
 R = r / |r|, N = (r x v) / |r x v|, T = N x R: Vallado's satellite RSW frame ("Fundamentals of
-Astrodynamics and Applications", 4th ed., 2013, Sec. 3.3), the Hill frame of Schaub & Junkins
+Astrodynamics and Applications", 4th ed., 2013, Ch. 3), the Hill frame of Schaub & Junkins
 ("Analytical Mechanics of Space Systems", 4th ed., 2018, Ch. 14).
 """
 

@@ -34,7 +34,7 @@ _POLAR_RADIUS_M = R_EARTH_M * (1.0 - FLATTENING_EARTH)
 class Drag:
     """Drag parameters of one spacecraft.
 
-    ballistic_coefficient_kg_m2: B = m / (C_D A), kg/m^2 (Vallado 2013, Eq. 8-29); typical
+    ballistic_coefficient_kg_m2: B = m / (C_D A), kg/m^2 (Vallado 2013, Sec. 8.6); typical
     small satellites lie between 20 and 200 kg/m^2. Larger B means less drag.
     """
 

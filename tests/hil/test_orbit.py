@@ -1,7 +1,7 @@
 """Truth orbit propagation, elements and RTN frame of hil.orbit against independent references.
 
-The reference force model below is written from the equations (Vallado 2013, Eqs. 8-29, 8-30,
-8-33 and Table 8-4) without calling hil.orbit, and integrated by scipy's DOP853 at rtol 1e-13.
+The reference force model below is written from the equations (Vallado 2013, Ch. 8 and
+Table 8-4) without calling hil.orbit, and integrated by scipy's DOP853 at rtol 1e-13.
 """
 
 import itertools
@@ -92,7 +92,7 @@ LEO_POLAR_400 = state_from_apsides(400e3, 420e3, 97.4, raan_deg=-40.0, argp_deg=
 
 
 def kepler_propagate(r0, v0, dt_s):
-    """Two-body state after dt_s by Kepler's equation and Lagrange f, g (Curtis, Sec. 3.4-3.7)."""
+    """Two-body state after dt_s by Kepler's equation and Lagrange f, g (Curtis, Ch. 3)."""
     r0n, v0n = np.linalg.norm(r0), np.linalg.norm(v0)
     a = 1.0 / (2.0 / r0n - v0n**2 / MU)
     n = math.sqrt(MU / a**3)
@@ -289,7 +289,7 @@ def test_density_below_sea_level_continues_the_sea_level_band():
        height=st.floats(0.0, 3.0e6))
 @settings(max_examples=200, deadline=None)
 def test_ellipsoidal_altitude_is_within_30_m_of_geodetic_height(lat, lon, height):
-    # geodetic (lat, lon, h) -> ECEF, WGS-84 (Vallado 2013, Eq. 3-14)
+    # geodetic (lat, lon, h) -> Earth-fixed Cartesian on the WGS-84 ellipsoid (Vallado 2013, Ch. 3)
     e2 = FLATTENING_EARTH * (2.0 - FLATTENING_EARTH)
     n = R_EARTH_M / math.sqrt(1.0 - e2 * math.sin(lat) ** 2)
     x = (n + height) * math.cos(lat) * math.cos(lon)
