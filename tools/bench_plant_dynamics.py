@@ -165,10 +165,11 @@ def main():
         "plant_drag": (lambda: time_plant(n, dt, [Drag(50.0), Drag(80.0)]), n),
     }
     version = basilisk_version()
+    if version is not None and not GRAVITY_FILE.is_file():
+        print(f"Basilisk's gravity file is missing ({GRAVITY_FILE}): the baseline is skipped.")
+        version = None
     n_lock = max(1, n // 5)
     if version is not None:
-        if not GRAVITY_FILE.is_file():
-            sys.exit(f"gravity file for the Basilisk baseline missing: {GRAVITY_FILE}")
         cases["bsk_batch"] = (lambda: time_basilisk(n, dt, False), n)
         cases["bsk_lockstep"] = (lambda: time_basilisk(n_lock, dt, True), n_lock)
     rates, outputs = best_rates(cases, args.repeats)
@@ -198,7 +199,7 @@ def main():
     print("\norbit call costs (no baseline): " + ", ".join(
         f"{name} {value:.1f}" for name, value in call_costs.items()))
     if version is None:
-        print("Basilisk baseline: NOT RUN (bsk not installed)")
+        print("Basilisk baseline: NOT RUN (see above); target not assessed")
     else:
         print(f"Basilisk {version}; chaser position ours vs Basilisk after {n * dt:g} s: "
               f"{agreement_m * 1e3:.4f} mm")
