@@ -5,7 +5,7 @@ import math
 import numpy as np
 from numba import njit
 
-from hil.camera.rng import POISSON_INVERSION_MAX_MEAN, draw, normal_from_high32, poisson, poisson_inversion
+from hil.camera.rng import POISSON_INVERSION_MAX_MEAN, draw, normal_from_high32, poisson, poisson_inversion, uniform53
 
 # Sub-streams of a pixel's draw, so that no two random quantities share numbers.
 _EXPLICIT_SALT = np.uint64(0x5DEECE66D2545F49)
@@ -131,15 +131,21 @@ def _alias_draw(high32, threshold, alias, offset, n):
 
 
 @njit(inline="always")
-def _explicit_dn(flat_mean, rest_electrons, deposit_e, bits, quantiles, full_well, read_noise_e, inv_gain, bias_dn,
-                 adc_max):
-    sub = bits ^ _EXPLICIT_SALT
-    n = poisson(flat_mean, sub, quantiles) + rest_electrons
-    e = min(n + deposit_e, full_well)
+def _dn(electrons, sub, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max):
+    """DN of a pixel holding `electrons`: full well, read noise (from sub-stream sub), gain, bias, ADC."""
+    e = min(electrons, full_well)
     z_bits = draw(sub ^ _SOURCE_SALT, 0)
     z = normal_from_high32(z_bits, z_bits, quantiles)
     dn = math.floor((e + read_noise_e * z) * inv_gain + bias_dn + 0.5)
     return min(max(dn, 0.0), adc_max)
+
+
+@njit(inline="always")
+def _explicit_dn(flat_mean, rest_electrons, deposit_e, bits, quantiles, full_well, read_noise_e, inv_gain, bias_dn,
+                 adc_max):
+    sub = bits ^ _EXPLICIT_SALT
+    n = poisson(flat_mean, sub, quantiles) + rest_electrons
+    return _dn(n + deposit_e, sub, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max)
 
 
 @njit(cache=True)
@@ -160,6 +166,8 @@ def read_out(signal_e, bg_row_e, bg_col_e, level0_e, level_step_e, d_lo, dn_thre
     threshold = dn_threshold.ravel()
     alias = dn_alias.ravel()
     inv_step = 1.0 / level_step_e
+    levels = level0_e + level_step_e * np.arange(n_levels)
+    exp_neg_levels = np.exp(-levels)
     for r in range(n_rows):
         base = r * n_cols
         row_above = bg_row_e[r] - level0_e
@@ -174,13 +182,13 @@ def read_out(signal_e, bg_row_e, bg_col_e, level0_e, level_step_e, d_lo, dn_thre
             if low < (1.0 - rest) * 4294967296.0:
                 out[r, c] = d_lo + _alias_draw(bits >> _S32, threshold, alias, k * n_dn, n_dn)
                 continue
-            out[r, c] = _pixel_with_rest(rest, low, bits, level0_e + k * level_step_e, threshold, alias, k * n_dn,
+            out[r, c] = _pixel_with_rest(rest, low, bits, levels[k], exp_neg_levels[k], threshold, alias, k * n_dn,
                                          n_dn, d_lo, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max)
 
 
 @njit(cache=True)
-def _pixel_with_rest(rest, low, bits, level_e, threshold, alias, offset, n_dn, d_lo, quantiles, full_well,
-                     read_noise_e, inv_gain, bias_dn, adc_max):
+def _pixel_with_rest(rest, low, bits, level_e, exp_neg_level, threshold, alias, offset, n_dn, d_lo, quantiles,
+                     full_well, read_noise_e, inv_gain, bias_dn, adc_max):
     """DN of a pixel whose rest electrons are not certainly zero (kept out of the hot loop)."""
     if rest < POISSON_INVERSION_MAX_MEAN:
         n_rest = float(poisson_inversion(rest, _exp_neg(rest), low * _INV_2_32))
@@ -188,9 +196,12 @@ def _pixel_with_rest(rest, low, bits, level_e, threshold, alias, offset, n_dn, d
         n_rest = poisson(rest, bits ^ _SOURCE_SALT, quantiles)
     if n_rest == 0.0:
         return d_lo + _alias_draw(bits >> _S32, threshold, alias, offset, n_dn)
-    return np.int64(
-        _explicit_dn(level_e, n_rest, 0.0, bits, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max)
-    )
+    sub = bits ^ _EXPLICIT_SALT
+    if level_e < POISSON_INVERSION_MAX_MEAN:
+        n_level = float(poisson_inversion(level_e, exp_neg_level, uniform53(draw(sub, 0))))
+    else:
+        n_level = poisson(level_e, sub, quantiles)
+    return np.int64(_dn(n_level + n_rest, sub, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max))
 
 
 @njit(cache=True)

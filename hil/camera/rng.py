@@ -102,6 +102,9 @@ def normal_from_high32(bits, key, quantiles):
     return quantiles[b] + frac * (quantiles[b + 1] - quantiles[b])
 
 
+_INVERSE_INTEGERS = 1.0 / np.arange(1, 202)
+
+
 @njit(cache=True)
 def poisson_inversion(mean, exp_neg_mean, u):
     """Poisson deviate by sequential inversion of the CDF at u; mean below about 12."""
@@ -109,8 +112,8 @@ def poisson_inversion(mean, exp_neg_mean, u):
     p = exp_neg_mean
     cdf = p
     while u > cdf and k < 200:
+        p *= mean * _INVERSE_INTEGERS[k]
         k += 1
-        p *= mean / k
         cdf += p
     return k
 
