@@ -668,3 +668,60 @@ def test_bad_scenes_are_rejected():
         Target(r_TC_N=[0, 0, 1.0], radius_m=2.0)
     with pytest.raises(ValueError):
         Scene(q_BN=[1, 0, 0], r_sun_N=[AU_M, 0, 0], r_earth_N=[7e6, 0, 0])
+
+
+def test_camera_mounting_points_the_boresight_along_the_mounted_body_axis():
+    # camera boresight along body +x: q_CB rotates C from B by +90 deg about body y (C_z = B_x)
+    p = quiet_params()
+    half = math.pi / 4
+    q_CB = [math.cos(half), 0.0, math.sin(half), 0.0]
+    C_CB = dcm_from_quaternion(q_CB)
+    np.testing.assert_allclose(C_CB[2], [1.0, 0.0, 0.0], atol=1e-12)
+    C_BN = camera_axes(unit(40.0, 25.0), 0.7)
+    star_N = C_BN[0]  # the body x axis, in N
+    cam = Camera(p, one_star_sky(star_N, 6.0), q_CB=q_CB)
+    _, _, truth = cam.expected_electrons(dark_scene(C_BN, r_sun_N=-AU_M * star_N))
+    np.testing.assert_allclose(truth["C_CN"], C_CB @ C_BN, atol=1e-12)
+    assert truth["sources"]["x_px"][0] == pytest.approx(511.5, abs=1e-6)
+    assert truth["sources"]["y_px"][0] == pytest.approx(511.5, abs=1e-6)
+
+
+def test_stellar_aberration_shifts_stars_towards_the_observer_velocity_by_v_over_c():
+    p = quiet_params()
+    C = camera_axes(unit(75.0, -15.0))
+    cam = Camera(p, one_star_sky(C[2], 6.0))
+    v = 30.0e3 * C[0]  # 30 km/s across the line of sight, towards +x in the image
+    _, _, still = cam.expected_electrons(dark_scene(C))
+    _, _, moving = cam.expected_electrons(dark_scene(C, v_observer_N=v))
+    shift_px = moving["sources"]["x_px"][0] - still["sources"]["x_px"][0]
+    assert shift_px == pytest.approx(p.focal_length_px * 30.0e3 / 299792458.0, rel=1e-3)  # ~20.6 arcsec
+    assert moving["sources"]["y_px"][0] == pytest.approx(still["sources"]["y_px"][0], abs=1e-9)
+
+
+def test_the_moon_hides_the_stars_behind_it(sky):
+    p = quiet_params()
+    C = camera_axes(unit(120.0, 20.0))
+    star = C[2] + 0.001 * C[0]  # 0.06 deg from the Moon's centre, well inside its 0.26 deg radius
+    cam = Camera(p, one_star_sky(star / np.linalg.norm(star), 5.0))
+    _, _, free = cam.expected_electrons(dark_scene(C))
+    _, _, hidden = cam.expected_electrons(dark_scene(C, r_moon_N=3.844e8 * C[2], r_sun_N=-AU_M * C[2]))
+    assert len(free["sources"]["x_px"]) == 1 and len(hidden["sources"]["x_px"]) == 0
+
+
+def test_a_moving_target_is_found_in_the_noisy_frame_where_the_truth_says(sky):
+    p = CameraParams()
+    C = camera_axes(unit(160.0, 50.0))
+    target = Target(r_TC_N=2.0e6 * (C[2] - 0.03 * C[0] + 0.02 * C[1]), v_TC_N=1500.0 * C[0], radius_m=1.0,
+                    albedo=0.25)
+    cam = Camera(p, sky)
+    frame, truth = cam.render(dark_scene(C, r_sun_N=AU_M * (-C[2] + 0.5 * C[1]), target=target),
+                              np.random.default_rng(9))
+    t = truth["target"]
+    r, c = int(round(t["y_px"])), int(round(t["x_px"]))
+    stamp = frame[r - 4 : r + 5, c - 4 : c + 5].astype(float) - (truth["background"].level_e / p.gain_e_per_dn + p.bias_dn)
+    measured_e = stamp.sum() * p.gain_e_per_dn
+    others = np.hypot(truth["sources"]["x_px"] - t["x_px"], truth["sources"]["y_px"] - t["y_px"])
+    nearby = np.sum(truth["sources"]["electrons"][(others < 6) & (truth["sources"]["kind"] != 2)])
+    noise = math.sqrt(t["electrons"] + nearby + 81 * (p.read_noise_e**2 + truth["background"].level_e))
+    assert abs(measured_e - t["electrons"] - nearby) < 5 * noise
+    assert t["electrons"] > 5 * noise  # a clear detection at 2000 km
