@@ -178,8 +178,8 @@ class Camera:
 
         truth: C_CN; n_substeps; sources (arrays x_px, y_px at mid-exposure, expected electrons,
         v_mag, kind 0 catalogue / 1 faint / 2 target, catalog_index or -1); target (range,
-        phase, sunlit, angular and pixel radius, magnitude, pixel position, resolved,
-        electrons); background (PlanarBackground, e-/px) and its parts; blinded; bodies in the
+        phase, sunlit, behind_earth, angular and pixel radius, magnitude, pixel position,
+        resolved, electrons); background (PlanarBackground, e-/px) and its parts; blinded; bodies in the
         field; hot_pixels; cosmic_rays; render_limit_v_mag.
         """
         p = self.params
@@ -258,8 +258,12 @@ class Camera:
         u_N, v_mag, kind, cat = self._star_directions(scene, C_CN, radius)
         kind, cat = kind.astype(np.int64), cat.astype(np.int64)
         visible = np.ones(len(v_mag), dtype=bool)
-        for body in bodies:
-            visible &= u_N @ body["u_N"] < math.cos(body["angular_radius_rad"])
+        occulters = [(b["u_N"], b["angular_radius_rad"]) for b in bodies]
+        if scene.target is not None:
+            range_m = np.linalg.norm(scene.target.r_TC_N)
+            occulters.append((scene.target.r_TC_N / range_m, apparent_radius_rad(scene.target.radius_m, range_m)))
+        for direction_N, angular_radius in occulters:
+            visible &= u_N @ direction_N < math.cos(angular_radius)
         u_N, v_mag, kind, cat = u_N[visible], v_mag[visible], kind[visible], cat[visible]
         x0, y0 = p.principal_point_px
         m = _STAMP_MARGIN_PX
@@ -290,6 +294,7 @@ class Camera:
         cos_phase = float(to_sun @ -r_N / (np.linalg.norm(to_sun) * range_m))
         phase = math.acos(max(-1.0, min(1.0, cos_phase)))
         sunlit = not _in_earth_shadow(r_N - scene.r_earth_N, to_sun)
+        behind_earth = _behind_sphere(r_N, scene.r_earth_N, EARTH_RADIUS_M)
         rho = apparent_radius_rad(target.radius_m, range_m)
         r_C = C_CN @ r_N
         x0, y0 = p.principal_point_px
@@ -300,9 +305,10 @@ class Camera:
             "x_px": x0 + p.focal_length_px * r_C[0] / r_C[2] if r_C[2] > 0 else np.nan,
             "y_px": y0 + p.focal_length_px * r_C[1] / r_C[2] if r_C[2] > 0 else np.nan,
             "resolved": is_resolved(p, rho),
+            "behind_earth": behind_earth,
             "electrons": 0.0,
         }
-        if not sunlit or r_C[2] <= 0:
+        if not sunlit or behind_earth or r_C[2] <= 0:
             return {"source": None, "info": info}
         if info["resolved"]:
             sun_C = C_CN @ (to_sun / np.linalg.norm(to_sun))
@@ -337,9 +343,9 @@ class Camera:
         parts = {"dark": p.dark_current_e_per_s * p.exposure_s, "sky": float(sky), "unresolved_stars": unresolved}
         planes = [PlanarBackground(sum(parts.values()))]
         sun_C = C_CN @ scene.r_sun_N
-        sun_plane = stray_light_plane(
-            sun_C, off_axis_angle_rad(sun_C), sun_photon_flux_per_m2_s(np.linalg.norm(scene.r_sun_N)), p
-        )
+        sun_flux = 0.0 if _in_earth_shadow(-scene.r_earth_N, scene.r_sun_N) else sun_photon_flux_per_m2_s(
+            np.linalg.norm(scene.r_sun_N))
+        sun_plane = stray_light_plane(sun_C, off_axis_angle_rad(sun_C), sun_flux, p)
         parts["stray_sun"] = sun_plane.level_e
         planes.append(sun_plane)
         for body in bodies:
@@ -360,6 +366,13 @@ def _in_earth_shadow(r_from_earth_N, to_sun_N):
     s = to_sun_N / np.linalg.norm(to_sun_N)
     along = float(r_from_earth_N @ s)
     return along < 0 and np.linalg.norm(r_from_earth_N - along * s) < EARTH_RADIUS_M
+
+
+def _behind_sphere(r_N, r_sphere_N, radius_m):
+    """Whether the segment from the camera (origin) to r_N passes through the sphere."""
+    along = float(r_N @ r_sphere_N) / float(r_N @ r_N)
+    closest = min(max(along, 0.0), 1.0) * r_N
+    return bool(np.linalg.norm(closest - r_sphere_N) < radius_m)
 
 
 def _mid_exposure_positions(C_CN, u_N, params: CameraParams):

@@ -25,6 +25,7 @@ DEG2_PER_SR = (180.0 / np.pi) ** 2
 _ANCHOR_BELOW_LIMIT_MAG = 0.5
 _COARSE_GRID_N = 8
 _CACHE_CELLS = 2048
+_MAX_BINS = 4096  # per cell: (cell, bin) pairs map to distinct stream keys
 
 
 class FaintStars:
@@ -41,6 +42,8 @@ class FaintStars:
         self.grid = catalog.grid
         self.sky_key = np.uint64(sky_key)
         n_bins = int(np.ceil((faint_limit_v_mag - catalog.limit_v_mag) / bin_width_mag))
+        if n_bins > _MAX_BINS:
+            raise ValueError("too many magnitude bins: widen bin_width_mag")
         self.mag_edges = catalog.limit_v_mag + bin_width_mag * np.arange(n_bins + 1)
         self.density_scale = self._density_scale(catalog)
         l_rad, b_rad = galactic_lb_from_unit_vectors(self.grid.cell_centres)
@@ -131,7 +134,7 @@ def _generate_cell(sky_key, cell, nrm, e1, e2, a0, a1, b0, b1, expected, edges, 
     n_bins = len(expected)
     counts = np.empty(n_bins, dtype=np.int64)
     for k in range(n_bins):
-        counts[k] = int(poisson(expected[k], mix64(sky_key ^ mix64(cell * np.uint64(64) + np.uint64(k))), quantiles))
+        counts[k] = int(poisson(expected[k], mix64(sky_key ^ mix64(cell * np.uint64(_MAX_BINS) + np.uint64(k))), quantiles))
     total = counts.sum()
     u = np.empty((total, 3))
     m = np.empty(total)
@@ -143,7 +146,7 @@ def _generate_cell(sky_key, cell, nrm, e1, e2, a0, a1, b0, b1, expected, edges, 
     jac_max = (1.0 + a_near * a_near + b_near * b_near) ** -1.5
     i = 0
     for k in range(n_bins):
-        key = mix64(sky_key ^ mix64(cell * np.uint64(64) + np.uint64(k) + np.uint64(1 << 40)))
+        key = mix64(sky_key ^ mix64(cell * np.uint64(_MAX_BINS) + np.uint64(k) + np.uint64(1 << 40)))
         width = edges[k + 1] - edges[k]
         gamma = log_slope[k]
         d = 0

@@ -725,3 +725,33 @@ def test_a_moving_target_is_found_in_the_noisy_frame_where_the_truth_says(sky):
     noise = math.sqrt(t["electrons"] + nearby + 81 * (p.read_noise_e**2 + truth["background"].level_e))
     assert abs(measured_e - t["electrons"] - nearby) < 5 * noise
     assert t["electrons"] > 5 * noise  # a clear detection at 2000 km
+
+
+def test_no_sun_stray_light_in_the_earths_shadow_and_no_target_behind_the_earth(sky):
+    p = quiet_params()
+    C = camera_axes(unit(90.0, 0.0))  # looking along +y, the Sun 30 deg off the boresight
+    sun_dir = math.cos(math.radians(30.0)) * C[2] + math.sin(math.radians(30.0)) * C[0]
+    cam = Camera(p, StarSky(sky.catalog, None))
+    lit = cam.expected_electrons(dark_scene(C, r_sun_N=AU_M * sun_dir))[2]
+    # the Earth between the camera and the Sun: centre 7000 km towards the Sun
+    shadowed = cam.expected_electrons(dark_scene(C, r_sun_N=AU_M * sun_dir, r_earth_N=7.0e6 * sun_dir))[2]
+    assert lit["background_parts_e_per_px"]["stray_sun"] > 100 * p.read_noise_e
+    assert shadowed["background_parts_e_per_px"]["stray_sun"] == 0.0
+    # a target 20 000 km away straight through the Earth's centre (7000 km away) is hidden
+    earth = 7.0e6 * C[2]
+    target = Target(r_TC_N=2.0e7 * C[2], radius_m=1.0)
+    hidden = cam.expected_electrons(dark_scene(C, r_sun_N=-AU_M * C[0], r_earth_N=earth, target=target))[2]
+    assert hidden["target"]["behind_earth"] and hidden["target"]["electrons"] == 0.0
+    assert not np.any(hidden["sources"]["kind"] == 2)
+
+
+def test_a_resolved_target_hides_the_stars_behind_it():
+    p = quiet_params()
+    C = camera_axes(unit(15.0, 5.0))
+    star = C[2] + 0.002 * C[1]  # 0.11 deg off the target's centre; the target's radius is 0.38 deg
+    cam = Camera(p, one_star_sky(star / np.linalg.norm(star), 5.0))
+    target = Target(r_TC_N=300.0 * C[2], radius_m=2.0)
+    with_target = cam.expected_electrons(dark_scene(C, r_sun_N=-AU_M * C[2], target=target))[2]
+    without = cam.expected_electrons(dark_scene(C))[2]
+    assert np.sum(without["sources"]["kind"] == 0) == 1
+    assert np.sum(with_target["sources"]["kind"] == 0) == 0
