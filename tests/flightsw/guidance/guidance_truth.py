@@ -57,9 +57,9 @@ def relative_rtn(xT, xC):
     return rho, C @ (xC[3:] - xT[3:]) - np.cross([0.0, 0.0, w], rho)
 
 
-def fly(xT0, xC0, t_end, burns=(), t_eval=None, rtol=1e-11, atol=1e-6):
-    """Integrate target and chaser from t=0 to t_end (s); burns: (t_s, dv_N (3,)) impulses on
-    the chaser. Returns (t (K,), xT (K, 6), xC (K, 6)) at t_eval (default: 1 min steps); a
+def fly(xT0, xC0, t_end, burns=(), t_eval=None, rtol=1e-11, atol=1e-6, rtn=False):
+    """Integrate target and chaser from t=0 to t_end (s); burns: (t_s, dv (3,)) impulses on
+    the chaser, ECI or (rtn=True) in the chaser's own RTN frame at the burn. Returns (t (K,), xT (K, 6), xC (K, 6)) at t_eval (default: 1 min steps); a
     sample at a burn time is taken just before the burn."""
     if t_eval is None:
         t_eval = np.arange(0.0, t_end + 1e-9, 60.0)
@@ -79,7 +79,7 @@ def fly(xT0, xC0, t_end, burns=(), t_eval=None, rtol=1e-11, atol=1e-6):
             out.append((sol.t[:-1], sol.y[:, :-1].T))
             y = sol.y[:, -1].copy()
         if t1 in dvs:
-            y[9:12] += dvs[t1]
+            y[9:12] += rtn_basis(y[6:9], y[9:12]).T @ dvs[t1] if rtn else dvs[t1]
         t0 = t1
     if t_eval.size and t_eval[-1] >= t_end:
         out.append((np.array([t_end]), y[None, :]))
