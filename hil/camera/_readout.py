@@ -75,49 +75,42 @@ def dn_cdf_tables(levels_e, read_noise_e, gain_e_per_dn, bias_dn, adc_max, full_
 
 @njit(cache=True)
 def alias_tables(pmf_rows):
-    """Alias tables (thresholds, aliases) of each row of a 2-D array of PMFs."""
+    """Walker's alias table of each row of a 2-D array of PMFs (Vose 1991, IEEE TSE 17, 972).
+
+    Returns (thresholds scaled to 2^32, aliases), one row per PMF. Sampling row m with a 32-bit
+    uniform h: j = floor(h n / 2^32), f = (h n) mod 2^32; the outcome is j when
+    f < threshold[m, j], else alias[m, j]. Exact to 2^-32 per cell.
+    """
     n_rows, n = pmf_rows.shape
     thresholds = np.empty((n_rows, n), dtype=np.int64)
     aliases = np.empty((n_rows, n), dtype=np.int64)
-    for m in range(n_rows):
-        thresholds[m], aliases[m] = alias_table(pmf_rows[m].copy())
-    return thresholds, aliases
-
-
-@njit(cache=True)
-def alias_table(pmf):
-    """Walker's alias table of a PMF (Vose 1991, IEEE TSE 17, 972): thresholds scaled to 2^32, aliases.
-
-    Sampling: j = floor(h n / 2^32), f = (h n) mod 2^32 for a 32-bit uniform h; the outcome is j
-    when f < threshold[j], else alias[j]. Exact to 2^-32 per cell.
-    """
-    n = len(pmf)
-    scaled = pmf / pmf.sum() * n
-    threshold = np.full(n, np.int64(1) << 32)
-    alias = np.arange(n)
     small = np.empty(n, dtype=np.int64)
     large = np.empty(n, dtype=np.int64)
-    n_small = 0
-    n_large = 0
-    for k in range(n):
-        if scaled[k] < 1.0:
-            small[n_small] = k
-            n_small += 1
-        else:
-            large[n_large] = k
-            n_large += 1
-    while n_small > 0 and n_large > 0:
-        n_small -= 1
-        s = small[n_small]
-        g = large[n_large - 1]
-        threshold[s] = np.int64(scaled[s] * 4294967296.0 + 0.5)
-        alias[s] = g
-        scaled[g] = scaled[g] + scaled[s] - 1.0
-        if scaled[g] < 1.0:
-            n_large -= 1
-            small[n_small] = g
-            n_small += 1
-    return threshold, alias
+    for m in range(n_rows):
+        scaled = pmf_rows[m] / pmf_rows[m].sum() * n
+        n_small = 0
+        n_large = 0
+        for k in range(n):
+            thresholds[m, k] = 4294967296
+            aliases[m, k] = k
+            if scaled[k] < 1.0:
+                small[n_small] = k
+                n_small += 1
+            else:
+                large[n_large] = k
+                n_large += 1
+        while n_small > 0 and n_large > 0:
+            n_small -= 1
+            s = small[n_small]
+            g = large[n_large - 1]
+            thresholds[m, s] = np.int64(scaled[s] * 4294967296.0 + 0.5)
+            aliases[m, s] = g
+            scaled[g] = scaled[g] + scaled[s] - 1.0
+            if scaled[g] < 1.0:
+                n_large -= 1
+                small[n_small] = g
+                n_small += 1
+    return thresholds, aliases
 
 
 @njit(inline="always")
