@@ -6,6 +6,11 @@
 frame is uint16 (n_rows x n_cols) DN. truth (plant side only) lists every rendered source with
 its mid-exposure pixel position and expected electrons, the target's geometry, the background
 and stray light, hot pixels and cosmic rays.
+
+Not modelled: lens distortion and vignetting, blooming of saturated charge, Landau fluctuations
+of cosmic-ray charge, motion smear of resolved bodies (drawn at mid-exposure), the Sun's own
+image (its stray light saturates the frame long before), the Earth's night-side and limb glow,
+light-time and aberration of the target's direction.
 """
 
 import math
@@ -234,7 +239,6 @@ class Camera:
         return bodies
 
     def _star_directions(self, scene, C_CN, radius):
-        p = self.params
         axis_N = C_CN[2]
         cat_index = self.sky.catalog.cone(axis_N, radius)
         if self.sky.faint is None:
