@@ -5,9 +5,12 @@ camera's render limit, a moving target at 2000 km, stray light, hot pixels, cosm
 the full noise model, over several pointings (galactic pole to plane). Timings are single-core
 (numba kernels are serial; the process is pinned to one CPU where the OS allows it).
 
-The baseline is SatSim (ssc-ai/satsim, `pip install satsim`), rendering a frame of the same
-size, field, exposure and a comparable star density with its default FFT-convolution
-pipeline, run in a subprocess under the interpreter named by $SATSIM_PYTHON (or this one).
+The baseline is SatSim (ssc-ai/satsim), rendering a frame of the same size, field, exposure and
+a comparable star density with its default FFT-convolution pipeline, run in a subprocess
+under the interpreter named by $SATSIM_PYTHON (or this one), pinned to the same CPU with
+TensorFlow limited to one thread. SatSim brings TensorFlow, so give it its own virtualenv:
+    python -m venv /tmp/satsim_venv && /tmp/satsim_venv/bin/pip install satsim
+    SATSIM_PYTHON=/tmp/satsim_venv/bin/python python tools/bench_camera.py
 If SatSim cannot be imported or run, the baseline is reported as null with the reason.
 
 Usage: python tools/bench_camera.py [--frames N] [--satsim-frames N]
