@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flightsw.guidance.roe import (MeanOrbit, mean_from_roe, propagate_mean, roe_control_matrix,
+from flightsw.guidance.roe import (MeanOrbit, j2_rates, mean_from_roe, propagate_mean, roe_control_matrix,
                                    roe_from_mean, roe_stm)
 
 
@@ -44,6 +44,16 @@ def total_dv(burns) -> float:
 def chaser_u(chief: MeanOrbit, roe) -> float:
     """The chaser's mean argument of latitude (rad) from the chief's and the ROE."""
     return float(mean_from_roe(chief, roe).u_rad)
+
+
+def times_at_latitude(chief0: MeanOrbit, roe0, u_star, t_from_s, t_to_s):
+    """Times in [t_from_s, t_to_s) (s after the epoch) when the chaser's mean argument of
+    latitude is u_star (rad) modulo pi, and the half period (s) between them."""
+    deputy = mean_from_roe(chief0, np.asarray(roe0, dtype=np.float64))
+    u_dot = float(j2_rates(deputy)[0])
+    half_period = np.pi / u_dot
+    first = t_from_s + ((u_star - float(deputy.u_rad) - u_dot * t_from_s) % np.pi) / u_dot
+    return np.arange(first, t_to_s, half_period), half_period
 
 
 def predict_roe(chief0: MeanOrbit, roe0, burns, t_s) -> np.ndarray:
@@ -82,28 +92,31 @@ def solve_impulses(chief0: MeanOrbit, roe0, roe_target, t_final_s, burn_times_s,
                    axes=(0, 1, 2), components=(0, 1, 2, 3, 4, 5), iterations=4) -> list:
     """Impulses at ``burn_times_s`` (s) that bring the ROE to ``roe_target`` at ``t_final_s``.
 
-    axes: which RTN components may be used (e.g. (1, 2) for tangential and normal only);
-    components: which ROE must be reached (e.g. (0, 1, 2, 3) for the in-plane ones).
-    Minimum sum of squared delta-v on the linear model (Gaias & D'Amico 2015), Newton-corrected
-    on the nonlinear prediction. Raises ValueError if the burns cannot reach the target (the
-    residual is reported in metres, a * roe).
+    axes: the RTN components each burn may use — one tuple for all (e.g. (1, 2) for
+    tangential and normal only) or one tuple per burn; components: which ROE must be reached
+    (e.g. (0, 1, 2, 3) for the in-plane ones). Minimum sum of squared delta-v on the linear
+    model (Gaias & D'Amico 2015), Newton-corrected on the nonlinear prediction. Raises
+    ValueError if the burns cannot reach the target (the miss is reported in metres, a*roe).
     """
     burn_times_s = np.asarray(burn_times_s, dtype=np.float64)
     if burn_times_s.ndim != 1 or burn_times_s.size == 0:
         raise ValueError("need at least one burn time")
     if np.any(burn_times_s < 0.0) or np.any(burn_times_s > t_final_s):
         raise ValueError("burn times must lie within [0, t_final_s]")
-    axes = tuple(axes)
+    per_burn = [tuple(ax) for ax in axes] if np.ndim(axes[0]) else [tuple(axes)] * burn_times_s.size
+    if len(per_burn) != burn_times_s.size:
+        raise ValueError("axes must be one tuple, or one tuple per burn")
+    offsets = np.cumsum([0] + [len(ax) for ax in per_burn])
     rows = list(components)
     roe_target = np.asarray(roe_target, dtype=np.float64)
     a = float(chief0.a_m)
-    x = np.zeros(burn_times_s.size * len(axes))
+    x = np.zeros(offsets[-1])
 
     def burns_of(x):
         out = []
         for k, t in enumerate(burn_times_s):
             dv = np.zeros(3)
-            dv[list(axes)] = x[k * len(axes):(k + 1) * len(axes)]
+            dv[list(per_burn[k])] = x[offsets[k]:offsets[k + 1]]
             out.append(Burn(float(t), dv))
         return out
 
@@ -113,8 +126,8 @@ def solve_impulses(chief0: MeanOrbit, roe0, roe_target, t_final_s, burn_times_s,
         J = np.hstack([
             roe_stm(chief0, t_final_s - t)
             @ roe_control_matrix(a, chaser_u(propagate_mean(chief0, t),
-                                             predict_roe(chief0, roe0, burns, [t])[:, 0]))[:, axes]
-            for t in burn_times_s
+                                             predict_roe(chief0, roe0, burns, [t])[:, 0]))[:, per_burn[k]]
+            for k, t in enumerate(burn_times_s)
         ])[rows]
         x = x + np.linalg.lstsq(J, residual, rcond=None)[0]
     burns = burns_of(x)
@@ -122,3 +135,24 @@ def solve_impulses(chief0: MeanOrbit, roe0, roe_target, t_final_s, burn_times_s,
     if miss_m.max() > 1.0 + 1e-4 * a * np.abs(roe_target - np.asarray(roe0))[rows].max():
         raise ValueError(f"burns at {burn_times_s} s cannot reach the target ROE: miss {miss_m} m")
     return burns
+
+
+def transfer_burn_times(chief0: MeanOrbit, roe0, roe_target, t_start_s, orbits):
+    """Burn times and axes of a close-range transfer over ``orbits`` orbits: two in-plane
+    (radial + tangential) pairs half an orbit apart at the latitude of the target e vector,
+    at the start and at the end, and two cross-track burns a quarter orbit apart at the
+    latitude of the inclination change, in the first orbit (d(di) from one latitude lies on
+    one line, D'Amico 2010 eq. 2.38; two latitudes reach any change, the J2 coupling of the
+    drift included). Returns (times, axes, t_final)."""
+    roe0 = np.asarray(roe0, dtype=np.float64)
+    roe_target = np.asarray(roe_target, dtype=np.float64)
+    u_e = float(np.arctan2(roe_target[3], roe_target[2]))
+    d_di = roe_target[4:6] - roe0[4:6]
+    u_i = float(np.arctan2(d_di[1], d_di[0]))
+    half = times_at_latitude(chief0, roe0, u_e, t_start_s, t_start_s)[1]
+    t_e, _ = times_at_latitude(chief0, roe0, u_e, t_start_s, t_start_s + (2 * orbits + 3) * half)
+    t_i, _ = times_at_latitude(chief0, roe0, u_i, t_start_s, t_start_s + 3 * half)
+    times = [t_e[0], t_e[1], t_e[2 * orbits], t_e[2 * orbits + 1], t_i[0], t_i[0] + half / 2.0]
+    axes = [(0, 1)] * 4 + [(2,)] * 2
+    order = np.argsort(times)
+    return [times[k] for k in order], [axes[k] for k in order], t_e[2 * orbits + 1]

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flightsw.guidance.maneuvers import predict_roe, solve_impulses, total_dv
-from flightsw.guidance.roe import MeanOrbit, j2_rates, mean_from_roe, propagate_mean, roe_stm
+from flightsw.guidance.maneuvers import predict_roe, solve_impulses, times_at_latitude, total_dv
+from flightsw.guidance.roe import MeanOrbit, propagate_mean, roe_stm
 
 
 @dataclass(frozen=True)
@@ -67,20 +67,10 @@ def phasing_lower_bound(chief0: MeanOrbit, roe0, roe_final, span_s, samples=2000
     return float(np.hypot(bound_t, bound_n))
 
 
-def _times_at_latitude(chief0, roe0, u_star, t_from, t_to):
-    """Times in [t_from, t_to] (s) when the chaser's mean argument of latitude is u_star mod pi."""
-    deputy = mean_from_roe(chief0, roe0)
-    u_dot = float(j2_rates(deputy)[0])
-    u0 = float(deputy.u_rad)
-    half_period = np.pi / u_dot
-    first = t_from + ((u_star - u0 - u_dot * t_from) % np.pi) / u_dot
-    return np.arange(first, t_to, half_period), half_period
-
-
 def _solve_at(chief0, roe0, roe_final, t_earliest_s, t_budget_s, u_star, axes, components):
     """Burn times at the chaser's latitude u_star (mod pi), first two and last two of the
     window, and the impulses there."""
-    times, _ = _times_at_latitude(chief0, roe0, u_star, t_earliest_s, t_budget_s)
+    times, _ = times_at_latitude(chief0, roe0, u_star, t_earliest_s, t_budget_s)
     if times.size < 4:
         raise ValueError(f"a {t_budget_s:.0f} s budget leaves no room for a phasing drift")
     burn_times = [times[0], times[1], times[-2], times[-1]]

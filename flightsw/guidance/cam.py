@@ -1,0 +1,108 @@
+"""Collision-avoidance manoeuvre (CAM): when the predicted approach is unsafe, one impulse now.
+
+Trigger (cam_needed): over the next few orbits, the closest approach with the navigation
+covariance (keepout.closest_approach) fails the k-sigma or probability test. Manoeuvre: among
+impulses along the 26 directions of a cube's faces, edges and corners of the chaser's RTN
+frame, and magnitudes on a ladder up to dv_max, the smallest that (a) makes the next few
+orbits of free motion clear the keep-out sphere by k sigma along the line of sight and (b)
+gives an R-N (e/i) separation, with its radial offset a*da, beyond the keep-out radius plus k
+sigma of the e/i uncertainty — so the chaser is then passively safe for good, whatever the
+along-track error; among equal magnitudes, the one with the largest sigma margin. (The
+line-of-sight test is not used beyond a few orbits: the along-track uncertainty grows without
+bound under angles-only navigation, and the e/i separation, not the line of sight, is what
+protects the chaser then.) The candidates are evaluated together by superposition on the linear
+model: r(t) = r_free(t) + M(t) Phi(t - t_b) Gamma(u_b) dv (keepout.position_jacobian, the ROE
+STM and control matrix), exact for the linear ROE dynamics the check itself uses.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr
+
+from flightsw.guidance.keepout import (DEFAULT_KEEPOUT_M, closest_approach, position_jacobian,
+                                      sample_times)
+from flightsw.guidance.maneuvers import Burn, chaser_u, predict_roe
+from flightsw.guidance.passive_safety import rn_min_distance_m
+from flightsw.guidance.roe import MeanOrbit, propagate_mean, roe_control_matrix, roe_stm, rtn_from_roe
+
+DV_LADDER_M_S = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
+
+
+def cube_directions() -> np.ndarray:
+    """The 26 unit vectors to the faces, edges and corners of a cube."""
+    grid = np.array(np.meshgrid([-1, 0, 1], [-1, 0, 1], [-1, 0, 1])).reshape(3, -1).T
+    grid = grid[np.any(grid != 0, axis=1)].astype(float)
+    return grid / np.linalg.norm(grid, axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class CollisionAvoidance:
+    """The chosen impulse, and the free motion after it: minimum range (m), smallest sigma
+    margin, largest probability of being inside the keep-out sphere, R-N separation (m)."""
+
+    burn: Burn
+    min_range_m: float
+    min_sigma_margin: float
+    max_probability: float
+    rn_min_m: float
+
+
+SHORT_HORIZON_S = 3 * 5700.0
+
+
+def ei_sigma_m(P_roe, a_m) -> float:
+    """1-sigma (m) of the R-N separation: a times the root of the largest eigenvalue of the
+    covariance of (da, de, di)."""
+    P = np.asarray(P_roe, dtype=np.float64)[np.ix_([0, 2, 3, 4, 5], [0, 2, 3, 4, 5])]
+    return float(a_m * np.sqrt(max(np.linalg.eigvalsh(P).max(), 0.0)))
+
+
+def cam_needed(chief0: MeanOrbit, roe0, burns, P_roe, keepout_m=DEFAULT_KEEPOUT_M, k_sigma=3.0,
+               max_probability=1e-4, horizon_s=SHORT_HORIZON_S) -> bool:
+    """True if the plan's next horizon_s fails the keep-out test with the covariance."""
+    approach = closest_approach(chief0, roe0, burns, horizon_s, keepout_m, P_roe, step_s=10.0)
+    return not approach.safe(keepout_m, k_sigma, max_probability)
+
+
+def plan_cam(chief0: MeanOrbit, roe0, P_roe, t_burn_s=0.0, keepout_m=DEFAULT_KEEPOUT_M,
+             k_sigma=3.0, horizon_s=SHORT_HORIZON_S, dv_max_m_s=0.5, step_s=10.0) -> CollisionAvoidance:
+    """The collision-avoidance impulse at t_burn_s (s after the epoch) (module docstring).
+
+    Raises ValueError if no candidate up to dv_max_m_s is safe.
+    """
+    roe0 = np.asarray(roe0, dtype=np.float64)
+    a = float(chief0.a_m)
+    t = sample_times(t_burn_s, t_burn_s + horizon_s, step_s)
+    ch = propagate_mean(chief0, t)
+    roe_b = predict_roe(chief0, roe0, [], [t_burn_s])[:, 0]
+    r_free = rtn_from_roe(predict_roe(chief0, roe0, [], t), ch.a_m, ch.u_rad)[0].T
+    Gamma = roe_control_matrix(a, chaser_u(propagate_mean(chief0, t_burn_s), roe_b))
+    M = position_jacobian(a, ch.u_rad)
+    Phi = np.stack([roe_stm(chief0, ti - t_burn_s) for ti in t])
+    G = M @ Phi @ Gamma                                          # (K, 3, 3)
+    Phi0 = np.stack([roe_stm(chief0, ti) for ti in t])
+    P_t = Phi0 @ np.asarray(P_roe, dtype=np.float64) @ Phi0.transpose(0, 2, 1)
+    P_r = M @ P_t @ M.transpose(0, 2, 1)
+
+    rn_sigma = ei_sigma_m(P_roe, a)
+    directions = cube_directions()
+    best = None
+    for dv in DV_LADDER_M_S:
+        if dv > dv_max_m_s:
+            break
+        dvs = dv * directions                                    # (C, 3)
+        r = r_free[None] + np.einsum("kij,cj->cki", G, dvs)      # (C, K, 3)
+        rng = np.linalg.norm(r, axis=2)
+        r_hat = r / rng[..., None]
+        sigma = np.sqrt(np.maximum(np.einsum("cki,kij,ckj->ck", r_hat, P_r, r_hat), 1e-18))
+        margin = ((rng - keepout_m) / sigma).min(axis=1)
+        rn = np.array([rn_min_distance_m(roe_b + Gamma @ d, a) for d in dvs])
+        ok = (rng.min(axis=1) > keepout_m) & (margin >= k_sigma) & (rn > keepout_m + k_sigma * rn_sigma)
+        if ok.any():
+            c = int(np.argmax(np.where(ok, margin, -np.inf)))
+            best = CollisionAvoidance(Burn(float(t_burn_s), dvs[c]), float(rng[c].min()),
+                                      float(margin[c]), float(ndtr(-margin[c])), float(rn[c]))
+            break
+    if best is None:
+        raise ValueError(f"no collision-avoidance impulse up to {dv_max_m_s} m/s is safe")
+    return best
