@@ -58,6 +58,7 @@ class FaintStars:
         upper, lower = cumulative[:, 1:] - mid, mid - cumulative[:, :-1]
         self.bin_log_slope = 2.0 / bin_width_mag * np.log10(upper / lower)
         self._cache = OrderedDict()
+        self._unresolved = {}
 
     def _density_scale(self, catalog):
         """Observed / Bahcall-Soneira count ratio above the catalogue limit per coarse region,
@@ -114,10 +115,17 @@ class FaintStars:
         (scaled) Bahcall-Soneira counts at the direction axis_N.
         """
         cell = int(self.grid.cell_of(np.asarray(axis_N, dtype=float)[None, :])[0])
+        cached = self._unresolved.get((cell, v_mag_min, v_mag_max))
+        if cached is not None:
+            return cached
         edges = np.arange(v_mag_min, v_mag_max + 0.05, 0.1)
         counts = np.diff(cumulative_star_density_per_deg2(edges, self._l_rad[cell], self._b_rad[cell]))
         centres = 0.5 * (edges[1:] + edges[:-1])
-        return float(self.density_scale[cell] * np.sum(counts * 10.0 ** (-0.4 * centres)))
+        flux = float(self.density_scale[cell] * np.sum(counts * 10.0 ** (-0.4 * centres)))
+        if len(self._unresolved) > _CACHE_CELLS:
+            self._unresolved.clear()
+        self._unresolved[(cell, v_mag_min, v_mag_max)] = flux
+        return flux
 
 
 @njit(cache=True)
