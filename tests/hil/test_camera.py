@@ -755,3 +755,62 @@ def test_a_resolved_target_hides_the_stars_behind_it():
     without = cam.expected_electrons(dark_scene(C))[2]
     assert np.sum(without["sources"]["kind"] == 0) == 1
     assert np.sum(with_target["sources"]["kind"] == 0) == 0
+
+
+# ---- table builders and the sky grid against direct computation -------------------------------------
+
+
+def test_dn_tables_are_the_poisson_read_noise_distribution_rounded_to_dn():
+    from hil.camera.readout import dn_cdf_tables
+
+    p = CameraParams(read_noise_e=2.5, gain_e_per_dn=1.7, bias_dn=50.0)
+    levels = np.array([0.3, 4.0, 37.0])
+    d_lo, cdf = dn_cdf_tables(levels, p)
+    dn = d_lo + np.arange(cdf.shape[1])
+    n = np.arange(0, 200)
+    for level, row in zip(levels, cdf):
+        # P(DN <= d) = sum_n Pois(n) Phi(((d + 1/2 - bias) g - n) / sigma), by scipy
+        edges = (dn[:, None] + 0.5 - p.bias_dn) * p.gain_e_per_dn - n[None, :]
+        direct = (stats.poisson.pmf(n, level)[None, :] * stats.norm.cdf(edges / p.read_noise_e)).sum(axis=1)
+        np.testing.assert_allclose(row[:-1], direct[:-1], atol=1e-12)
+        assert row[-1] == 1.0
+
+
+def test_alias_tables_reproduce_their_pmfs_exactly():
+    from hil.camera._readout import alias_tables
+
+    rng = np.random.default_rng(2)
+    pmfs = rng.dirichlet(np.full(23, 0.3), size=5)
+    thresholds, aliases = alias_tables(pmfs)
+    n = pmfs.shape[1]
+    for pmf, threshold, alias in zip(pmfs, thresholds, aliases):
+        keep = threshold / 2.0**32 / n
+        rebuilt = keep + np.bincount(alias, weights=1.0 / n - keep, minlength=n)
+        np.testing.assert_allclose(rebuilt, pmf / pmf.sum(), atol=1e-9)
+
+
+def test_sky_grid_cells_tile_the_sphere_by_their_solid_angles():
+    from hil.camera.skygrid import SkyGrid
+
+    grid = SkyGrid(8)
+    assert grid.cell_solid_angle_sr.sum() == pytest.approx(4 * math.pi, rel=1e-12)
+    u = np.random.default_rng(3).normal(size=(300_000, 3))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    counts = np.bincount(grid.cell_of(u), minlength=grid.n_cells)
+    expected = len(u) * grid.cell_solid_angle_sr / (4 * math.pi)
+    chi2 = ((counts - expected) ** 2 / expected).sum()
+    assert stats.chi2.sf(chi2, grid.n_cells - 1) > 1e-4
+    # every direction lies within its cell's radius of the cell centre
+    cells = grid.cell_of(u[:2000])
+    angle = np.arccos(np.clip(np.sum(u[:2000] * grid.cell_centres[cells], axis=1), -1, 1))
+    assert np.all(angle <= grid.cell_radii_rad[cells] + 1e-12)
+
+
+def test_cosmic_ray_tracks_deposit_their_charge_inside_the_frame():
+    p = CameraParams(n_rows=256, n_cols=256, cosmic_ray_rate_per_cm2_s=5000.0)
+    rays = cosmic_rays(p, np.random.default_rng(11))
+    inside = ((rays.x0_px > 0) & (rays.x0_px < 255) & (rays.x1_px > 0) & (rays.x1_px < 255)
+              & (rays.y0_px > 0) & (rays.y0_px < 255) & (rays.y1_px > 0) & (rays.y1_px < 255))
+    assert inside.sum() > 20
+    assert rays.deposit_e.sum() <= rays.charge_e.sum() + 1e-6
+    assert rays.deposit_e.sum() >= rays.charge_e[inside].sum() - 1e-6
