@@ -1,0 +1,144 @@
+"""Passively safe approach, fly-around, departure and collision avoidance, checked in truth."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from flightsw.control import Allocator, reference_layout
+from flightsw.guidance.approach import HOLD_POINTS_M, hold_roe, plan_transfer
+from flightsw.guidance.cam import cam_needed, plan_cam
+from flightsw.guidance.flyaround import (coverage_fraction, fibonacci_sphere, plan_departure,
+                                         plan_flyaround, planned_coverage)
+from flightsw.guidance.keepout import closest_approach
+from flightsw.guidance.maneuvers import predict_roe
+from flightsw.guidance.observability import plan_observability_burn, predicted_range_rel_sigma
+from flightsw.guidance.passive_safety import ei_min_distance_m, rn_min_distance_m
+from flightsw.guidance.roe import (mean_from_roe, mean_orbit_from_state, mean_roe_from_states,
+                                   propagate_mean, state_from_mean_orbit)
+from guidance_truth import fly, kepler_state, relative_rtn
+
+A = 6878137.0
+KEEPOUT_M = 50.0
+DAY_S = 86400.0
+MASS_KG = 100.0
+
+
+def start(roe_m, argp=0.3):
+    rT, vT = kepler_state(A, 1e-4, np.radians(97.4), 0.5, argp, 0.0)
+    chief = mean_orbit_from_state(rT, vT)
+    rC, vC = state_from_mean_orbit(mean_from_roe(chief, np.asarray(roe_m) / chief.a_m))
+    xT, xC = np.concatenate([rT, vT]), np.concatenate([rC, vC])
+    chief, roe0 = mean_roe_from_states(xT[:3], xT[3:], xC[:3], xC[3:])
+    return xT, xC, chief, roe0
+
+
+def truth_min_range(xT, xC, burns, t_end, step=20.0):
+    t, XT, XC = fly(xT, xC, t_end, [(b.t_s, b.dv_rtn) for b in burns],
+                    t_eval=np.arange(0.0, t_end, step), rtn=True, rtol=1e-10)
+    return min(np.linalg.norm(relative_rtn(a, b)[0]) for a, b in zip(XT, XC))
+
+
+def realised_with_failed_thruster(dv_rtn, failed, rng):
+    """The delta-v the reference RCS gives for dv_rtn with thruster ``failed`` off, the body
+    at a random attitude, a 1 N-class force for the burn duration (least-thrust allocation)."""
+    layout = reference_layout()
+    u_max = layout.thrust_max_N.copy()
+    u_max[failed] = 0.0
+    alloc = Allocator(layout.B, u_max)
+    q = rng.standard_normal(4)
+    q /= np.linalg.norm(q)
+    w, x, y, z = q
+    C_BR = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y)],
+                     [2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x)],
+                     [2 * (x * z + w * y), 2 * (y * z - w * x), 1 - 2 * (x * x + y * y)]])
+    duration = max(np.linalg.norm(dv_rtn) * MASS_KG / 0.4, 1.0)
+    force_B = C_BR @ dv_rtn * MASS_KG / duration
+    result = alloc.solve(np.concatenate([force_B, np.zeros(3)]))
+    return C_BR.T @ result.achievable_wrench[:3] * duration / MASS_KG
+
+
+@given(hold=st.sampled_from(range(len(HOLD_POINTS_M) - 1)), phase=st.floats(0.0, 2 * np.pi),
+       argp=st.floats(0.0, 2 * np.pi), skip=st.integers(0, 5))
+@settings(max_examples=6)
+def test_hold_transfer_never_enters_keep_out_planned_or_with_a_missed_burn(hold, phase, argp, skip):
+    a = A
+    xT, xC, chief, roe0 = start(hold_roe(HOLD_POINTS_M[hold], phase, a) * a, argp)
+    plan = plan_transfer(chief, roe0, hold_roe(HOLD_POINTS_M[hold + 1], phase, a), 600.0)
+    assert plan.check.ok and plan.check.rn_min_m > KEEPOUT_M
+    burns = sorted(plan.burns, key=lambda b: b.t_s)
+    horizon = plan.t_arrival_s + 6 * 3600.0
+    assert truth_min_range(xT, xC, burns, horizon) > KEEPOUT_M
+    # burn `skip` missed and nothing after it: the free drift stays clear for a day
+    missed = burns[:skip % len(burns)]
+    t_missed = burns[skip % len(burns)].t_s
+    assert truth_min_range(xT, xC, missed, t_missed + DAY_S, step=30.0) > KEEPOUT_M
+
+
+@pytest.mark.parametrize("failed", [0, 5, 10])
+def test_close_transfer_is_safe_with_one_thruster_failed_off(failed):
+    rng = np.random.default_rng(failed)
+    xT, xC, chief, roe0 = start(hold_roe(HOLD_POINTS_M[-2], np.pi / 2, A) * A)
+    plan = plan_transfer(chief, roe0, hold_roe(HOLD_POINTS_M[-1], np.pi / 2, A), 600.0)
+    realised = []
+    for b in plan.burns:
+        dv = realised_with_failed_thruster(b.dv_rtn, failed, rng)
+        assert np.linalg.norm(dv - b.dv_rtn) <= 1e-6 + 1e-3 * np.linalg.norm(b.dv_rtn)
+        realised.append(type(b)(b.t_s, dv))
+    assert truth_min_range(xT, xC, realised, plan.t_arrival_s + DAY_S, step=30.0) > KEEPOUT_M
+
+
+def test_flyaround_covers_the_target_and_stays_out_of_the_keep_out_sphere():
+    xT, xC, chief, roe0 = start(hold_roe(HOLD_POINTS_M[-1], np.pi / 2, A) * A)
+    plan = plan_flyaround(chief, roe0, rho_m=75.0, normal_m=150.0)
+    # an Earth-pointing target is seen from all sides within 60 deg of every surface normal
+    assert planned_coverage(chief, roe0, plan, "rtn") >= 0.95
+    # an inertially fixed target turns one face to a natural-motion fly-around: half of it
+    assert planned_coverage(chief, roe0, plan, "inertial") >= 0.45
+    assert truth_min_range(xT, xC, plan.burns, plan.t_end_s, step=20.0) > KEEPOUT_M
+    roe_end = predict_roe(chief, roe0, plan.burns, [plan.t_end_s])[:, 0]
+    assert rn_min_distance_m(roe_end, A) > KEEPOUT_M
+
+
+def test_coverage_of_one_great_circle_is_sin_of_the_incidence_limit():
+    u = np.linspace(0, 2 * np.pi, 720, endpoint=False)
+    ring = np.column_stack([np.cos(u), np.sin(u), np.zeros_like(u)])
+    assert coverage_fraction(ring, np.radians(60.0), lattice=20000) == pytest.approx(np.sin(np.radians(60.0)), abs=0.01)
+    assert coverage_fraction(fibonacci_sphere(50), np.radians(60.0)) == 1.0
+
+
+def test_departure_reaches_beyond_5_km_and_never_returns():
+    xT, xC, chief, roe0 = start([0.0, 0.0, 0.0, 75.0, 0.0, -150.0])
+    burns, t_done = plan_departure(chief, roe0)
+    t_end = t_done + DAY_S
+    t, XT, XC = fly(xT, xC, t_end, [(b.t_s, b.dv_rtn) for b in burns],
+                    t_eval=np.arange(0.0, t_end, 60.0), rtn=True, rtol=1e-10)
+    rng = np.array([np.linalg.norm(relative_rtn(a, b)[0]) for a, b in zip(XT, XC)])
+    assert rng.min() > KEEPOUT_M
+    # the along-track oscillation (2 x 300 m) rides on the drift: once 6 km out, never within 5
+    beyond = np.flatnonzero(rng > 6000.0)
+    assert beyond.size and t[beyond[0]] < t_done + 6 * 3600.0
+    assert np.all(rng[beyond[0]:] > 5000.0)
+
+
+def test_ei_formula_matches_the_sampled_minimum_without_drift():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        roe = np.concatenate([[0.0, 0.0], rng.normal(0, 1e-5, 4)])
+        assert ei_min_distance_m(roe, A) == pytest.approx(rn_min_distance_m(roe, A, 20000), rel=1e-3, abs=0.05)
+
+
+def test_cam_is_triggered_by_an_unsafe_state_and_clears_it_in_truth():
+    xT, xC, chief, roe0 = start([0.0, -120.0, 60.0, 0.0, 0.0, 60.0])  # e/i perpendicular
+    P = np.diag(np.array([1.0, 10.0, 1.0, 1.0, 1.0, 1.0]) ** 2) / A**2
+    assert cam_needed(chief, roe0, [], P)
+    cam = plan_cam(chief, roe0, P, t_burn_s=60.0)
+    assert cam.min_sigma_margin >= 3.0 and cam.rn_min_m > KEEPOUT_M
+    assert truth_min_range(xT, xC, [cam.burn], DAY_S, step=20.0) > KEEPOUT_M
+    assert not cam_needed(chief, roe0, [cam.burn], P)
+
+
+def test_observability_burn_meets_its_range_accuracy_target():
+    xT, xC, chief, roe0 = start(hold_roe(HOLD_POINTS_M[0], 1.0, A) * A)
+    obs = plan_observability_burn(chief, roe0, 600.0, bearing_sigma_rad=1e-4, target_rel_sigma=0.05)
+    assert predicted_range_rel_sigma(chief, roe0, obs.burn, obs.tau_s, 1e-4) == pytest.approx(0.05, rel=1e-6)
+    assert obs.burn.dv_m_s < 0.2
+    assert closest_approach(chief, roe0, [obs.burn], DAY_S).min_range_m > KEEPOUT_M
