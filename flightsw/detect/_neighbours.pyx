@@ -1,10 +1,9 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled kernel of star matching: one-to-one mutual-nearest pairs inside per-source gates.
+"""Compiled neighbour searches in the image plane: star matching and track association.
 
-Bucket grid of cell size max(gate) (at least extent / MAX_CELLS): the nearest neighbour within
-reach of the largest gate lies in the 3x3 cells around a point, so the search is linear in the
-number of points instead of the product.  The numpy reference is
-``reference_match.mutual_nearest``.
+A bucket grid of cell size max(gate) (at least extent / MAX_CELLS): every point within reach
+of the largest gate lies in the 3x3 cells around a query, so a search costs the points near
+the query instead of all of them.  The numpy references are in ``reference_neighbours.py``.
 """
 from libc.math cimport floor, isfinite, INFINITY
 
@@ -140,3 +139,88 @@ def mutual_nearest(const double[::1] px, const double[::1] py, const double[::1]
                 os[count] = j
                 count += 1
     return out_p[:count], out_s[:count]
+
+
+def nearest_within(const double[::1] qx, const double[::1] qy, const double[::1] gate,
+                   const double[::1] x, const double[::1] y):
+    """For each query, the index (int64) of the nearest point within its gate, or -1."""
+    cdef Py_ssize_t n_q = qx.shape[0], n = x.shape[0], q
+    cdef double reach = 0.0
+    if qy.shape[0] != n_q or gate.shape[0] != n_q or y.shape[0] != n:
+        raise ValueError("coordinate and gate arrays must have matching lengths")
+    out = np.full(n_q, -1, np.int64)
+    if n_q == 0 or n == 0:
+        return out
+    for q in range(n_q):
+        if gate[q] > reach:
+            reach = gate[q]
+    cdef Grid g = _make_grid(x, y, reach)
+    cdef Py_ssize_t[::1] start = np.empty(g.nx * g.ny + 1, np.intp)
+    cdef Py_ssize_t[::1] order = np.empty(n, np.intp)
+    cdef Py_ssize_t[::1] best = np.empty(n_q, np.intp)
+    cdef double[::1] best_d2 = np.empty(n_q)
+    cdef long long[::1] o = out
+    with nogil:
+        _fill_grid(g, x, y, start, order)
+        _nearest(g, qx, qy, x, y, start, order, best, best_d2)
+        for q in range(n_q):
+            if best[q] >= 0 and best_d2[q] <= gate[q] * gate[q]:
+                o[q] = best[q]
+    return out
+
+
+def pairs_within(const double[::1] qx, const double[::1] qy, const double[::1] radius,
+                 const double[::1] x, const double[::1] y):
+    """Every (i_query, i_point), int64 arrays sorted by query then point, with the point
+    within the query's radius."""
+    cdef Py_ssize_t n_q = qx.shape[0], n = x.shape[0], q, ix, iy, m, k, count = 0, cx, cy
+    cdef double reach = 0.0, dx, dy, fx, fy
+    if qy.shape[0] != n_q or radius.shape[0] != n_q or y.shape[0] != n:
+        raise ValueError("coordinate and radius arrays must have matching lengths")
+    if n_q == 0 or n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    for q in range(n_q):
+        if radius[q] > reach:
+            reach = radius[q]
+    cdef Grid g = _make_grid(x, y, reach)
+    cdef Py_ssize_t[::1] start = np.empty(g.nx * g.ny + 1, np.intp)
+    cdef Py_ssize_t[::1] order = np.empty(n, np.intp)
+    cdef Py_ssize_t capacity = 4 * (n_q + n) + 16
+    out_q = np.empty(capacity, np.int64)
+    out_p = np.empty(capacity, np.int64)
+    cdef long long[::1] oq = out_q
+    cdef long long[::1] op = out_p
+    _fill_grid(g, x, y, start, order)
+    for q in range(n_q):
+        if not (isfinite(qx[q]) and isfinite(qy[q])):
+            continue
+        fx = floor((qx[q] - g.x0) / g.cell)
+        fy = floor((qy[q] - g.y0) / g.cell)
+        if fx < -1.0 or fy < -1.0 or fx > g.nx or fy > g.ny:
+            continue
+        cx = <Py_ssize_t>fx
+        cy = <Py_ssize_t>fy
+        for iy in range(cy - 1, cy + 2):
+            if iy < 0 or iy >= g.ny:
+                continue
+            for ix in range(cx - 1, cx + 2):
+                if ix < 0 or ix >= g.nx:
+                    continue
+                for m in range(start[iy * g.nx + ix], start[iy * g.nx + ix + 1]):
+                    k = order[m]
+                    dx = x[k] - qx[q]
+                    dy = y[k] - qy[q]
+                    if dx * dx + dy * dy <= radius[q] * radius[q]:
+                        if count == capacity:
+                            capacity *= 2
+                            out_q = np.resize(out_q, capacity)
+                            out_p = np.resize(out_p, capacity)
+                            oq = out_q
+                            op = out_p
+                        oq[count] = q
+                        op[count] = k
+                        count += 1
+    out_q = out_q[:count]
+    out_p = out_p[:count]
+    ordering = np.lexsort((out_p, out_q))
+    return out_q[ordering], out_p[ordering]

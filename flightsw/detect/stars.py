@@ -20,12 +20,10 @@ import numpy as np
 from flightsw.detect.camera import CameraModel
 from flightsw.detect.catalog import OnboardCatalog
 from flightsw.detect.extract import FLAG_CENTROID_ISOPHOTAL
+from flightsw.detect.neighbours import mutual_nearest
 from flightsw.detect.rotation import quaternion_from_dcm
 from flightsw.detect.sources import centroid_sigma_px
 from flightsw.detect.wahba import solve_wahba
-from flightsw.native import require
-
-_stars = require("flightsw.detect._stars")
 
 
 @dataclass(frozen=True)
@@ -109,18 +107,6 @@ def predict_stars(catalog: OnboardCatalog, camera: CameraModel, C_CN: np.ndarray
     x, y, front = camera.project(u_N @ C_CN.T)
     keep = front & camera.inside(x, y, -margin_px)
     return StarPrediction(index[keep], u_N[keep], catalog.v_mag[index][keep], x[keep], y[keep])
-
-
-def mutual_nearest(px, py, sx, sy, gate_px) -> tuple[np.ndarray, np.ndarray]:
-    """One-to-one pairs (i_pred, i_src) that are each other's nearest and within the gate.
-
-    gate_px: scalar or one gate per source.  Non-finite positions never match.  Compiled
-    (_stars.mutual_nearest, linear time on a bucket grid); reference_match holds the numpy twin.
-    """
-    as_array = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
-    gate = np.broadcast_to(np.asarray(gate_px, dtype=np.float64), (len(sx),))
-    return _stars.mutual_nearest(as_array(px), as_array(py), as_array(sx), as_array(sy),
-                                 as_array(gate))
 
 
 def vote_offset(px, py, sx, sy, radius_px: float, bin_px: float) -> tuple[int, float, float]:

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.transform import Rotation
+from scipy.special import erf
 from test_detect_sky import flux_for_snr, pixel_gaussian
 
 from flightsw.detect import extract_sources
@@ -25,8 +26,9 @@ from flightsw.detect.rotation import (
     attitude_error, dcm_from_quaternion, propagate_attitude, quaternion_from_dcm,
     quaternion_multiply, rotation_quaternion, unit_quaternion,
 )
-from flightsw.detect import reference_match
-from flightsw.detect.stars import StarMatchConfig, match_stars, mutual_nearest
+from flightsw.detect import reference_neighbours
+from flightsw.detect.neighbours import mutual_nearest
+from flightsw.detect.stars import StarMatchConfig, match_stars
 from flightsw.detect.wahba import solve_wahba
 
 EPOCH_JYEAR = 2026.0
@@ -132,17 +134,24 @@ class Imager:
 
 
 def add_sources(mean, x, y, flux_e, psf_sigma=PSF_SIGMA):
-    """Add pixel-integrated Gaussian sources to the electron map in place."""
+    """Add pixel-integrated Gaussian sources to the electron map in place (erf of the pixel
+    edges, as test_detect_sky.pixel_gaussian, for all sources at once)."""
+    x, y, flux_e = (np.atleast_1d(np.asarray(a, dtype=float)) for a in (x, y, flux_e))
+    if x.size == 0:
+        return
     height, width = mean.shape
     radius = int(np.ceil(5 * psf_sigma)) + 1
-    for xs, ys, fs in zip(x, y, flux_e):
-        cx, cy = int(np.floor(xs + 0.5)), int(np.floor(ys + 0.5))
-        x0, x1 = max(cx - radius, 0), min(cx + radius + 1, width)
-        y0, y1 = max(cy - radius, 0), min(cy + radius + 1, height)
-        if x1 <= x0 or y1 <= y0:
-            continue
-        mean[y0:y1, x0:x1] += fs * np.outer(pixel_gaussian(ys, y0, y1 - y0, psf_sigma),
-                                            pixel_gaussian(xs, x0, x1 - x0, psf_sigma))
+    offsets = np.arange(-radius, radius + 1)
+    cols = np.floor(x + 0.5).astype(int)[:, None] + offsets
+    rows = np.floor(y + 0.5).astype(int)[:, None] + offsets
+    scale = 1.0 / (psf_sigma * np.sqrt(2.0))
+    px = 0.5 * (erf((cols + 0.5 - x[:, None]) * scale) - erf((cols - 0.5 - x[:, None]) * scale))
+    py = 0.5 * (erf((rows + 0.5 - y[:, None]) * scale) - erf((rows - 0.5 - y[:, None]) * scale))
+    stamps = flux_e[:, None, None] * py[:, :, None] * px[:, None, :]
+    r = np.broadcast_to(rows[:, :, None], stamps.shape)
+    c = np.broadcast_to(cols[:, None, :], stamps.shape)
+    inside = (r >= 0) & (r < height) & (c >= 0) & (c < width)
+    np.add.at(mean, (r[inside], c[inside]), stamps[inside])
 
 
 def render(rng, imager, q_BN, u_N, v_mag, *, points=(), cosmic_rays=0, smear_C=None):
@@ -153,6 +162,8 @@ def render(rng, imager, q_BN, u_N, v_mag, *, points=(), cosmic_rays=0, smear_C=N
     drawn at 9 sub-positions along it, centred on the mid-exposure position.
     """
     C_CN = imager.C_CN(q_BN)
+    near = u_N @ C_CN[2] > np.cos(np.radians(0.75 * imager.fov_deg) + 0.01)
+    u_N, v_mag = u_N[near], v_mag[near]
     x, y, front = imager.pixels(C_CN, u_N)
     keep = front & (x > -10) & (x < imager.n_cols + 10) & (y > -10) & (y < imager.n_rows + 10)
     x, y, flux = x[keep], y[keep], electrons(v_mag[keep])
@@ -195,6 +206,17 @@ def perturbed(q_BN, rng, angle_rad):
 def sky_direction(ra_deg, dec_deg):
     ra, dec = np.radians(ra_deg), np.radians(dec_deg)
     return np.array([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
+
+
+def test_renderer_draws_the_pixel_integrated_psf_of_test_detect_sky():
+    mean = np.zeros((40, 50))
+    add_sources(mean, [20.3, 0.2], [17.8, 39.4], [1000.0, 500.0])
+    ref = np.zeros((40, 50))
+    ref[10:26, 12:29] += 1000.0 * np.outer(pixel_gaussian(17.8, 10, 16, PSF_SIGMA),
+                                           pixel_gaussian(20.3, 12, 17, PSF_SIGMA))
+    ref[31:40, 0:8] += 500.0 * np.outer(pixel_gaussian(39.4, 31, 9, PSF_SIGMA),
+                                        pixel_gaussian(0.2, 0, 8, PSF_SIGMA))
+    assert np.allclose(mean, ref, atol=1e-4)  # the stamp ends 6 sigma out
 
 
 # -- rotations ----------------------------------------------------------------------------------------
@@ -364,7 +386,7 @@ def test_mutual_nearest_kernel_equals_the_numpy_reference(seed, n_pred, n_src, s
     px[rng.uniform(size=n_pred) < 0.1] = np.inf
     gates = rng.uniform(0.2, 1.0, n_src) * gate
     got = mutual_nearest(px, py, sx, sy, gates)
-    want = reference_match.mutual_nearest(px, py, sx, sy, gates)
+    want = reference_neighbours.mutual_nearest(px, py, sx, sy, gates)
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
 
 

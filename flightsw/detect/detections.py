@@ -1,0 +1,55 @@
+"""The sources of one frame that no catalogue star explains, as directions on the sky."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from flightsw.detect.camera import CameraModel
+from flightsw.detect.extract import FLAG_EDGE
+from flightsw.detect.sources import centroid_sigma_px, peak_fraction
+
+
+@dataclass(frozen=True)
+class FrameDetections:
+    """The unexplained sources of one frame with the attitude they were measured with.
+
+    frame_no: running frame count; t_s: mid-exposure time, s; C_CN: refined camera attitude;
+    x, y: pixel positions; u_N: unit directions in N; sigma_px: centroid noise per axis;
+    sigma_rad: direction noise per axis (centroid and attitude); flux (DN), snr;
+    peak_fraction: brightest pixel over footprint flux; size_px: sum of the isophotal RMS
+    axes a + b; edge: the footprint touches the frame edge.
+    """
+
+    frame_no: int
+    t_s: float
+    C_CN: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    u_N: np.ndarray
+    sigma_px: np.ndarray
+    sigma_rad: np.ndarray
+    flux: np.ndarray
+    snr: np.ndarray
+    peak_fraction: np.ndarray
+    size_px: np.ndarray
+    edge: np.ndarray
+
+    def __len__(self):
+        return len(self.x)
+
+    @classmethod
+    def from_sources(cls, frame_no: int, t_s: float, sources: np.ndarray, camera: CameraModel,
+                     C_CN: np.ndarray, P_theta_C: np.ndarray, psf_sigma_px: float,
+                     centroid_floor_px: float = 0.05) -> "FrameDetections":
+        """Detections of extracted sources (SOURCE_DTYPE) seen with the camera attitude C_CN,
+        whose small-angle error covariance in C is P_theta_C: the larger cross-boresight
+        variance is added to every source's direction noise (it is common to the frame but
+        independent between frames, which is what a motion fit sees)."""
+        sigma_px = centroid_sigma_px(sources, psf_sigma_px, centroid_floor_px)
+        attitude_var = max(P_theta_C[0, 0], P_theta_C[1, 1], 0.0)
+        u_C = camera.unproject(sources["x"], sources["y"]).reshape(-1, 3)
+        return cls(frame_no, float(t_s), C_CN, sources["x"].astype(float),
+                   sources["y"].astype(float), u_C @ C_CN, sigma_px,
+                   np.sqrt((sigma_px / camera.f_px) ** 2 + attitude_var),
+                   sources["flux"].astype(float), sources["snr"].astype(float),
+                   peak_fraction(sources), (sources["a"] + sources["b"]).astype(float),
+                   (sources["flags"] & FLAG_EDGE) != 0)

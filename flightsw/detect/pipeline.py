@@ -1,0 +1,139 @@
+"""One frame through detection: extraction, star matching, screening and tracking.
+
+    pipeline = DetectionPipeline(camera, catalog)
+    result = pipeline.process(image, t_s, q_BN, P_att_B)
+
+The frame's attitude comes from the stars when at least min_matches are identified; otherwise
+from the prior, but only if the prior is good to max_prior_px (a worse one would smear the
+sky positions the motion tests rely on), else the frame contributes no detections and the
+track coasts.  Resolved sources (isophotal RMS radius above resolved_a_psf PSF sigmas and at
+least resolved_min_npix pixels) are measured by their figure (figure.measure_figure): their
+position becomes the centre of the disc, not the light centroid, which a partly lit body
+offsets towards the Sun.
+"""
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from flightsw.detect.camera import CameraModel
+from flightsw.detect.candidates import CandidateConfig
+from flightsw.detect.catalog import OnboardCatalog
+from flightsw.detect.detections import FrameDetections
+from flightsw.detect.extract import extract_sources
+from flightsw.detect.figure import measure_figure
+from flightsw.detect.stars import StarMatchConfig, StarSolution, match_stars
+from flightsw.detect.track import TargetTracker, TrackConfig, TrackUpdate
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Extraction settings (see extract_sources) and the frame-level decisions above."""
+
+    threshold_sigma: float = 5.0
+    min_npix: int = 3
+    saturation_dn: float = 16383.0
+    mesh_px: int = 64
+    max_prior_px: float = 1.0
+    resolved_a_psf: float = 2.5
+    resolved_min_npix: int = 25
+    resolved_sigma_px: float = 0.5
+
+    def __post_init__(self):
+        if not (self.threshold_sigma > 0 and self.saturation_dn > 0 and self.max_prior_px >= 0
+                and self.resolved_a_psf > 0 and self.resolved_sigma_px > 0):
+            raise ValueError("PipelineConfig: thresholds must be positive")
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What one frame gave: its sources, the star solution, the attitude used ('stars',
+    'prior' or 'none'), the unexplained detections, the track (or None), and for the tracked
+    source whether it is resolved and its apparent radius (rad)."""
+
+    sources: np.ndarray
+    stars: StarSolution
+    attitude: str
+    detections: FrameDetections
+    track: TrackUpdate | None
+    resolved: bool
+    apparent_radius_rad: float
+
+
+class DetectionPipeline:
+    """Stateful per-frame detection (the tracker keeps the frame history)."""
+
+    def __init__(self, camera: CameraModel, catalog: OnboardCatalog,
+                 star_config: StarMatchConfig = StarMatchConfig(),
+                 candidate_config: CandidateConfig = CandidateConfig(),
+                 track_config: TrackConfig = TrackConfig(),
+                 config: PipelineConfig = PipelineConfig(),
+                 rng: np.random.Generator | None = None):
+        self.camera = camera
+        self.catalog = catalog
+        self.star_config = star_config
+        self.config = config
+        self.tracker = TargetTracker(camera, candidate_config, track_config)
+        self.rng = np.random.default_rng(0) if rng is None else rng
+        self.frame_no = 0
+
+    def process(self, image: np.ndarray, t_s: float, q_BN, P_att_B) -> FrameResult:
+        """Detect in one frame at mid-exposure time t_s with the prior attitude (q_BN, P_att_B).
+
+        Raises ValueError for a frame extraction refuses (see extract_sources) or one whose
+        shape is not the camera's.
+        """
+        if getattr(image, "shape", None) != (self.camera.n_rows, self.camera.n_cols):
+            raise ValueError(f"frame shape {getattr(image, 'shape', None)} is not the camera's "
+                             f"{self.camera.n_rows}x{self.camera.n_cols}")
+        cfg = self.config
+        sources = extract_sources(image, cfg.threshold_sigma, psf_sigma_px=self.star_config.psf_sigma_px,
+                                  min_npix=cfg.min_npix, saturation_dn=cfg.saturation_dn,
+                                  mesh_px=cfg.mesh_px)
+        stars = match_stars(sources, self.catalog, self.camera, q_BN, P_att_B, self.star_config)
+        unexplained = sources[~stars.matched]
+        resolved = self._resolved(unexplained)
+        unexplained, radius_px = self._figures(image, unexplained, resolved)
+        attitude = self._attitude_source(stars)
+        if attitude == "none":
+            unexplained, resolved, radius_px = unexplained[:0], resolved[:0], radius_px[:0]
+        detections = FrameDetections.from_sources(
+            self.frame_no, t_s, unexplained, self.camera, stars.C_CN, stars.P_theta_C,
+            self.star_config.psf_sigma_px, self.star_config.centroid_floor_px)
+        if resolved.any():
+            detections = self._with_figure_noise(detections, resolved)
+        track = self.tracker.step(detections, stars.P_theta_C)
+        self.frame_no += 1
+        is_resolved = bool(track is not None and track.source >= 0 and resolved[track.source])
+        radius_rad = radius_px[track.source] / self.camera.f_px if is_resolved else 0.0
+        return FrameResult(sources, stars, attitude, detections, track, is_resolved, float(radius_rad))
+
+    def _attitude_source(self, stars: StarSolution) -> str:
+        if stars.valid:
+            return "stars"
+        cross_sigma_px = np.sqrt(max(stars.P_theta_C[0, 0], stars.P_theta_C[1, 1])) * self.camera.f_px
+        return "prior" if cross_sigma_px <= self.config.max_prior_px else "none"
+
+    def _resolved(self, sources: np.ndarray) -> np.ndarray:
+        return ((sources["a"] > self.config.resolved_a_psf * self.star_config.psf_sigma_px)
+                & (sources["npix"] >= self.config.resolved_min_npix))
+
+    def _figures(self, image: np.ndarray, sources: np.ndarray, resolved: np.ndarray):
+        """Sources with the resolved ones moved to the centre of their figure, and the
+        figures' radii (px, 0 where not resolved)."""
+        radius_px = np.zeros(len(sources))
+        if not resolved.any():
+            return sources, radius_px
+        sources = sources.copy()
+        for k in np.flatnonzero(resolved):
+            figure = measure_figure(image, sources["x"][k], sources["y"][k],
+                                    2.0 * float(sources["a"][k]), self.rng)
+            sources["x"][k], sources["y"][k] = figure.x_px, figure.y_px
+            radius_px[k] = figure.radius_px
+        return sources, radius_px
+
+    def _with_figure_noise(self, detections: FrameDetections, resolved: np.ndarray) -> FrameDetections:
+        """A figure centre is good to resolved_sigma_px at best (limb fit, terminator, PSF)."""
+        sigma_px = detections.sigma_px.copy()
+        sigma_px[resolved] = np.maximum(sigma_px[resolved], self.config.resolved_sigma_px)
+        extra_rad2 = (sigma_px**2 - detections.sigma_px**2) / self.camera.f_px**2
+        return replace(detections, sigma_px=sigma_px, sigma_rad=np.sqrt(detections.sigma_rad**2 + extra_rad2))
