@@ -24,7 +24,7 @@ def check_state_and_covariance(x, P, n: int) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"state must be ({n},) and covariance ({n}, {n}); got {x.shape}, {P.shape}")
     if not (np.isfinite(x).all() and np.isfinite(P).all()):
         raise ValueError("state and covariance must be finite")
-    if not np.allclose(P, P.T, rtol=1e-9, atol=0.0):
+    if not np.abs(P - P.T).max() <= 1e-9 * np.abs(P).max():
         raise ValueError("covariance must be symmetric")
     try:
         np.linalg.cholesky(P)

@@ -227,17 +227,20 @@ class RelativeFilter:
         return math.sqrt(max(float(h @ self.P @ h), 0.0))
 
     def predicted_range_sigma(self, dv_N, t_burn_ns: int, horizon_s: float,
-                              bearing_interval_s: float, bearing_sigma_rad: float) -> float:
+                              bearing_interval_s: float, bearing_sigma_rad: float,
+                              fix_sigma_r_m: float = 3.0, fix_sigma_v_mps: float = 0.03) -> float:
         """Range 1-sigma (m) expected at t + horizon_s if the chaser applies the impulsive
         dv_N (m/s, ECI) at t_burn_ns (>= the filter time) and bearings of 1-sigma
-        bearing_sigma_rad arrive every bearing_interval_s.
+        bearing_sigma_rad, with a GNSS fix of the given 1-sigmas, arrive every
+        bearing_interval_s.
 
         A covariance analysis linearised about the current estimate: a twin of the filter is
-        propagated, the burn is added to its chaser's velocity at t_burn_ns, and each bearing
-        applies the Kalman covariance update at the predicted geometry (a measurement equal to
+        propagated, the burn is added to its chaser's velocity at t_burn_ns, and each epoch
+        applies the Kalman covariance updates at the predicted geometry (a measurement equal to
         its prediction leaves the mean where the dynamics take it), so the answer is what this
         filter's own covariance would become. Comparing candidates (including dv_N = 0) tells
-        guidance which one makes range observable. The filter itself is not changed.
+        guidance which one makes range observable: a burn helps in proportion to how well the
+        chaser knows its own velocity, hence the fixes. The filter itself is not changed.
         """
         if not (horizon_s > 0.0 and bearing_interval_s > 0.0 and bearing_sigma_rad > 0.0):
             raise ValueError("horizon, bearing interval and bearing sigma must be positive")
@@ -257,6 +260,7 @@ class RelativeFilter:
                 twin.x[9:12] += dv_N
                 burn_pending = False
             twin.predict(t_ns)
+            twin.update_fix(t_ns, twin.x[6:9], twin.x[9:12], fix_sigma_r_m, fix_sigma_v_mps)
             _, u = twin.line_of_sight()
             twin.update_bearing(t_ns, u, bearing_sigma_rad ** 2 * (np.eye(3) - np.outer(u, u)))
         if burn_pending and t_burn_ns <= t_end_ns:
