@@ -39,8 +39,8 @@ from hil.camera.stray_light import (
     MOON_RADIUS_M,
     half_diagonal_fov_rad,
     off_axis_angle_rad,
-    sphere_irradiance_photons_per_m2_s,
     stray_light_plane,
+    sunlit_sphere_stray_plane,
     sum_planes,
 )
 
@@ -353,8 +353,8 @@ class Camera:
         parts["stray_sun"] = sun_plane.level_e
         planes.append(sun_plane)
         for body in bodies:
-            e = sphere_irradiance_photons_per_m2_s(body["r_N"], scene.r_sun_N, body["radius_m"], body["albedo"])
-            plane = stray_light_plane(body["r_C"], body["off_axis_rad"], e, p)
+            plane = sunlit_sphere_stray_plane(body["r_C"], body["radius_m"], body["albedo"], body["sun_C"],
+                                              body["sun_flux"], p)
             parts["stray_" + body["name"]] = plane.level_e
             planes.append(plane)
         return sum_planes(planes), parts

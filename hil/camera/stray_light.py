@@ -5,7 +5,8 @@ Stray light is the source's irradiance at the aperture times the point-source tr
 PST(theta) of the baffled optics (detector irradiance / entrance irradiance, e.g. Fest 2013,
 Stray Light Analysis and Control, ch. 2), spread over the detector as a plane rising towards the
 source's side. PST is a power law in the off-axis angle, floored at the field's corner angle
-(a source in the field is imaged; its stray light is then what reaches the corner).
+(a source in the field is imaged; its stray light is then what reaches the corner). Extended
+bodies (the Earth from low orbit spans 130 deg) are integrated element by element.
 """
 
 import math
@@ -13,7 +14,6 @@ import math
 import numpy as np
 
 from hil.camera.params import CameraParams
-from hil.camera.photometry import lambert_phase_function, sun_photon_flux_per_m2_s
 from hil.camera.readout import PlanarBackground
 
 EARTH_RADIUS_M = 6378137.0
@@ -29,37 +29,67 @@ def half_diagonal_fov_rad(params: CameraParams):
 
 def point_source_transmittance(off_axis_rad, params: CameraParams):
     """PST(theta) = pst_ref (theta / theta_ref)^-slope, theta floored at the field corner, at most 1."""
-    theta = max(float(off_axis_rad), half_diagonal_fov_rad(params))
+    theta = np.maximum(np.asarray(off_axis_rad, dtype=float), half_diagonal_fov_rad(params))
     pst = params.pst_ref * (theta / math.radians(params.pst_ref_angle_deg)) ** (-params.pst_slope)
-    return min(pst, 1.0)
+    return np.minimum(pst, 1.0)
 
 
-def sphere_irradiance_photons_per_m2_s(r_body_N, r_sun_N, radius_m, albedo):
-    """V-band photon irradiance at the camera from a sunlit Lambertian sphere at r_body_N [m].
+def sunlit_sphere_stray_plane(r_body_C, radius_m, albedo, sun_C, sun_photon_flux_per_m2_s, params: CameraParams,
+                              n_rings=24, n_sectors=48):
+    """Stray light [e-/px/exposure] from a sunlit Lambertian sphere at r_body_C (camera frame, m).
 
-    E = E_sun (2/3) a (R/d)^2 p(phase): the Lambert-sphere law, exact for a distant observer
-    and an approximation for one close to the sphere (the visible cap is then smaller).
+    The sphere's disk is cut into n_rings x n_sectors elements of solid angle; each adds its
+    radiance a E_sun cos(i) / pi times its solid angle times PST at its own off-axis angle, so
+    that a body filling half the sky (the Earth from low orbit) is weighted by where its light
+    really comes from. sun_C: unit vector from the sphere towards the Sun.
     """
-    r_body_N, r_sun_N = np.asarray(r_body_N, float), np.asarray(r_sun_N, float)
-    d = np.linalg.norm(r_body_N)
-    to_sun, to_camera = r_sun_N - r_body_N, -r_body_N
-    cos_phase = to_sun @ to_camera / (np.linalg.norm(to_sun) * d)
-    phase = math.acos(max(-1.0, min(1.0, float(cos_phase))))
-    e_sun = sun_photon_flux_per_m2_s(np.linalg.norm(to_sun))
-    return float(e_sun * (2.0 / 3.0) * albedo * (radius_m / d) ** 2 * lambert_phase_function(phase))
+    r_body_C = np.asarray(r_body_C, dtype=float)
+    d = float(np.linalg.norm(r_body_C))
+    axis = r_body_C / d
+    rho = math.asin(min(1.0, radius_m / d))
+    helper = np.array([1.0, 0.0, 0.0]) if abs(axis[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    e1 = np.cross(axis, helper)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(axis, e1)
+    # rings of equal solid angle about the body's centre direction, sectors around each ring
+    cos_edges = np.linspace(1.0, math.cos(rho), n_rings + 1)
+    cos_alpha = 0.5 * (cos_edges[:-1] + cos_edges[1:])
+    sin_alpha = np.sqrt(1.0 - cos_alpha**2)
+    phi = (np.arange(n_sectors) + 0.5) * 2 * math.pi / n_sectors
+    d_omega = 2 * math.pi * (1.0 - math.cos(rho)) / (n_rings * n_sectors)
+    rays = (cos_alpha[:, None, None] * axis
+            + sin_alpha[:, None, None] * (np.cos(phi)[None, :, None] * e1 + np.sin(phi)[None, :, None] * e2))
+    rays = rays.reshape(-1, 3)
+    # first hit of each ray on the sphere, its normal and the Sun's incidence there
+    along = rays @ r_body_C
+    t = along - np.sqrt(np.maximum(along**2 - (d * d - radius_m * radius_m), 0.0))
+    normals = (t[:, None] * rays - r_body_C) / radius_m
+    cos_i = np.clip(normals @ np.asarray(sun_C, dtype=float), 0.0, None)
+    radiance = albedo * sun_photon_flux_per_m2_s * cos_i / math.pi
+    theta = np.arccos(np.clip(rays[:, 2], -1.0, 1.0))
+    irradiance = radiance * d_omega * point_source_transmittance(theta, params)
+    total = float(irradiance.sum())
+    if total <= 0.0:
+        return PlanarBackground(0.0)
+    level = total * params.pixel_pitch_m**2 * params.quantum_efficiency * params.exposure_s
+    return _ramped(level, irradiance @ rays, params)
 
 
 def stray_light_plane(direction_C, off_axis_rad, irradiance_photons_per_m2_s, params: CameraParams):
     """Stray-light background [electrons per pixel per exposure] from a source in direction_C."""
     level = (
-        irradiance_photons_per_m2_s * point_source_transmittance(off_axis_rad, params) * params.pixel_pitch_m**2
-        * params.quantum_efficiency * params.exposure_s
+        irradiance_photons_per_m2_s * float(point_source_transmittance(off_axis_rad, params))
+        * params.pixel_pitch_m**2 * params.quantum_efficiency * params.exposure_s
     )
+    return _ramped(level, direction_C, params)
+
+
+def _ramped(level, direction_C, params: CameraParams):
+    """A plane of mean `level` rising by stray_light_ramp of it from the centre to the edge facing direction_C."""
     lateral = np.asarray(direction_C[:2], dtype=float)
     norm = np.linalg.norm(lateral)
-    if norm < 1e-12:
+    if norm < 1e-12 or level <= 0.0:
         return PlanarBackground(level)
-    # rises by stray_light_ramp of its level from the centre to the edge facing the source
     slope = level * params.stray_light_ramp / (0.5 * params.n_cols)
     return PlanarBackground(level, slope * lateral[0] / norm, slope * lateral[1] / norm)
 

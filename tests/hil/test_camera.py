@@ -814,3 +814,33 @@ def test_cosmic_ray_tracks_deposit_their_charge_inside_the_frame():
     assert inside.sum() > 20
     assert rays.deposit_e.sum() <= rays.charge_e.sum() + 1e-6
     assert rays.deposit_e.sum() >= rays.charge_e[inside].sum() - 1e-6
+
+
+def test_stray_light_of_a_small_sphere_is_its_lambert_irradiance_times_the_pst():
+    from hil.camera.stray_light import point_source_transmittance, sunlit_sphere_stray_plane
+
+    p = CameraParams()
+    off = math.radians(50.0)
+    r_moon_C = 3.844e8 * np.array([math.sin(off), 0.0, math.cos(off)])
+    phase = math.radians(70.0)
+    to_camera = -r_moon_C / np.linalg.norm(r_moon_C)
+    sun_C = math.cos(phase) * to_camera + math.sin(phase) * np.array([0.0, 1.0, 0.0])
+    e_sun = V0_PHOTONS * 10 ** (0.4 * 26.74)
+    plane = sunlit_sphere_stray_plane(r_moon_C, 1737.4e3, 0.18, sun_C, e_sun, p)
+    # far-field Lambert sphere: E = E_sun (2/3) a (R/d)^2 p(phase)
+    e_moon = V0_PHOTONS * 10 ** (-0.4 * float(lambert_sphere_vmag(1737.4e3, 3.844e8, 0.18, phase)))
+    expected = e_moon * float(point_source_transmittance(off, p)) * (10e-6) ** 2 * 0.6 * 0.1
+    assert plane.level_e == pytest.approx(expected, rel=0.01)
+    # the ramp faces the Moon (+x), tilted a little towards its sunlit limb
+    assert plane.slope_x_e > 0 and abs(plane.slope_y_e) < 0.01 * plane.slope_x_e
+
+
+def test_earth_limb_in_the_field_brightens_but_does_not_blind_the_frame(sky):
+    p = quiet_params()
+    C = camera_axes(unit(100.0, 0.0))
+    off = math.radians(71.0)  # limb 5 deg off the boresight, most of the Earth far outside the field
+    earth = 7.0e6 * (math.cos(off) * C[2] + math.sin(off) * C[0])
+    sun = AU_M * (C[2] - 2 * C[0]) / math.sqrt(5)
+    _, _, truth = Camera(p, StarSky(sky.catalog, None)).expected_electrons(dark_scene(C, r_sun_N=sun, r_earth_N=earth))
+    assert "earth" in truth["bodies_in_field"]
+    assert 10.0 < truth["background_parts_e_per_px"]["stray_earth"] < p.full_well_e / 10
