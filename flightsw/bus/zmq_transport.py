@@ -11,22 +11,24 @@ socket, the PUB socket never silently drops (``XPUB_NODROP``) but refuses to
 queue past its mark, and every refusal is counted as an output drop that the
 app's health telemetry reports.
 
-Control plane: the launcher's ROUTER talks to each node's DEALER (identity =
-app name). Commands and replies are msgpack arrays:
+Control plane: each node binds a REP socket; the launcher holds one REQ socket per
+node, so every exchange is a request and its reply — the same pattern, and the same
+cost, as the raw REQ/REP baseline of ``tools/bench_bus.py``. Messages are msgpack
+arrays:
 
-=========  =========================================  ==============================
-from       message                                    meaning
-=========  =========================================  ==============================
-node       ``["HELLO", name, boot, pid]``             process up, sockets bound
-launcher   ``["SYNC", round, {publisher: keep}]``     publish a probe, report probes;
-                                                      keep only ``keep`` queued messages
-                                                      of a restarted publisher
-node       ``["SYNCED", round, [publishers seen]]``   seen since the sync began
-launcher   ``["STEP", t_ns, {publisher: n}]``         consume n messages from each
-                                                      publisher, step, publish
-node       ``["DONE", t_ns, {topic: n}]``             published n on each topic
-launcher   ``["STOP"]``                               exit
-=========  =========================================  ==============================
+=========================================  =========================================
+launcher asks                              node answers
+=========================================  =========================================
+``["HELLO"]``                              ``["HELLO", name, boot, pid]``
+``["SYNC", round, {publisher: keep}]``     ``["SYNCED", round, [publishers seen]]``:
+                                           publish a probe, report the probes seen
+                                           since the sync began; keep only ``keep``
+                                           queued messages of a restarted publisher
+``["STEP", t_ns, {publisher: n}]``         ``["DONE", t_ns, {topic: n}]``: consume n
+                                           messages from each publisher, step,
+                                           publish n on each topic
+``["STOP"]``                               ``["BYE"]``, then exit
+=========================================  =========================================
 
 The SYNC rounds are the subscription handshake (no slow-joiner loss): the run
 starts only when every subscriber has received a probe through every
@@ -89,19 +91,19 @@ def is_probe(frames) -> bool:
     return bytes(frames[0]) == SYNC_TOPIC
 
 
-def endpoints(transport: str, names: list[str], ipc_dir: str) -> tuple[str, dict[str, str]]:
-    """Control endpoint and one PUB endpoint per app.
+def endpoints(transport: str, names: list[str], ipc_dir: str) -> dict[str, tuple[str, str]]:
+    """(control endpoint, PUB endpoint) of each app.
 
-    ``transport`` is ``"ipc"`` (files in ``ipc_dir``) or ``"tcp://HOST:PORT"``: the
-    control socket takes PORT and the apps PORT+1, PORT+2, ... in name order.
+    ``transport`` is ``"ipc"`` (files in ``ipc_dir``) or ``"tcp://HOST:PORT"``: the apps,
+    in name order, take PORT, PORT+1 (the first), PORT+2, PORT+3 (the second), and so on.
     """
     if transport == "ipc":
-        return f"ipc://{ipc_dir}/control", {n: f"ipc://{ipc_dir}/{n}.pub" for n in names}
+        return {n: (f"ipc://{ipc_dir}/{n}.ctl", f"ipc://{ipc_dir}/{n}.pub") for n in names}
     if transport.startswith("tcp://"):
         host, _, port = transport[len("tcp://"):].rpartition(":")
         if not host or not port.isdigit():
             raise ValueError(f"tcp transport must be tcp://HOST:PORT, got {transport!r}")
         base = int(port)
-        return (f"tcp://{host}:{base}",
-                {n: f"tcp://{host}:{base + 1 + i}" for i, n in enumerate(sorted(names))})
+        return {n: (f"tcp://{host}:{base + 2 * i}", f"tcp://{host}:{base + 2 * i + 1}")
+                for i, n in enumerate(sorted(names))}
     raise ValueError(f"transport must be 'ipc' or 'tcp://HOST:PORT', got {transport!r}")

@@ -11,6 +11,7 @@ clock (1.0 = real time); pacing is the runner's policy, never the apps'.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -32,6 +33,14 @@ from flightsw.runtime.topology import AppSpec, check_topology
 
 RUNTIME_TOPICS = ("health.app", "health.app_timing")
 RECV_SLICE_MS = 50  # how often a wait for a node wakes to check on the node processes
+
+
+def _a_child_exited() -> bool:
+    """Whether some child process has exited and not been reaped (one syscall, reaps nothing)."""
+    try:
+        return os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return False
 
 
 class LaunchError(RuntimeError):
@@ -72,7 +81,9 @@ class ProcessRun:
         self.step_timeout_s = step_timeout_s
         self.events: list[Event] = []
         self._ipc_dir = tempfile.mkdtemp(prefix="rpo-")
-        self.control_ep, self.pub_eps = endpoints(transport, [s.name for s in specs], self._ipc_dir)
+        eps = endpoints(transport, [s.name for s in specs], self._ipc_dir)
+        self.ctl_eps = {n: ctl for n, (ctl, _pub) in eps.items()}
+        self.pub_eps = {n: pub for n, (_ctl, pub) in eps.items()}
         self.procs: dict[str, _Proc] = {}
         for s in specs:
             cls = s.app_class()
@@ -96,16 +107,12 @@ class ProcessRun:
         self.schedule = Schedule({n: p.period_ns for n, p in self.procs.items()})
         self.recorder = Recorder(run_dir, blobs_every) if run_dir is not None else None
         self.ctx = zmq.Context()
-        self.router = self.ctx.socket(zmq.ROUTER)
-        self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)
-        self.router.setsockopt(zmq.LINGER, 0)
-        self.router.setsockopt(zmq.RCVTIMEO, RECV_SLICE_MS)
-        self.router.bind(self.control_ep)
+        self.req: dict[str, zmq.Socket] = {}
+        self._sock_name: dict[zmq.Socket, str] = {}
+        self.poller = zmq.Poller()
         self.rec_subs = {n: make_sub(self.ctx, ep, None, hwm) for n, ep in self.pub_eps.items()}
         self.t_ns = 0
         self._started = False
-        self._control_held: list = []
         self._rec_held: dict[str, list] = defaultdict(list)
 
     # -- processes --------------------------------------------------------------------
@@ -113,7 +120,7 @@ class ProcessRun:
         p = self.procs[name]
         return json.dumps({
             "name": name, "cls": p.spec.cls, "params": p.spec.params, "rate_hz": p.spec.rate_hz,
-            "seed": self.seed, "boot": p.boot, "control": self.control_ep,
+            "seed": self.seed, "boot": p.boot, "control": self.ctl_eps[name],
             "pub": self.pub_eps[name], "hwm": self.hwm,
             "deadline_ns": int(p.period_ns / self.pace) if self.pace else None,
             "publishers": {q: [self.pub_eps[q], topics] for q, topics in p.publishers.items()},
@@ -124,43 +131,66 @@ class ProcessRun:
         self.procs[name].popen = subprocess.Popen(
             [sys.executable, "-m", "flightsw.runtime.node", self._node_config(name)], env=env)
 
-    def _recv(self, timeout_s: float, kind: str) -> tuple[str, list] | None:
-        """The next control message of ``kind``; others are kept for whoever waits for them."""
-        for i, (name, msg) in enumerate(self._control_held):
-            if msg[0] == kind:
-                del self._control_held[i]
-                return name, msg
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                # a blocking receive bounded by RCVTIMEO: cheaper than poll-then-receive,
-                # which matters on the lockstep path
-                ident, payload = self.router.recv_multipart()
-            except zmq.Again:
-                if time.monotonic() >= deadline:
-                    return None
-                continue
-            name, msg = self._names.get(ident) or ident.decode(), msgpack.unpackb(payload)
-            if msg[0] == kind:
-                return name, msg
-            self._control_held.append((name, msg))
+    # -- the control plane: one REQ socket per node ------------------------------------
+    def _connect(self, name: str) -> None:
+        """A fresh REQ socket to the node (a REQ left waiting on a dead node is unusable)."""
+        old = self.req.pop(name, None)
+        if old is not None:
+            self.poller.unregister(old)
+            del self._sock_name[old]
+            old.close(linger=0)
+        sock = self.ctx.socket(zmq.REQ)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.RCVTIMEO, RECV_SLICE_MS)
+        sock.connect(self.ctl_eps[name])
+        self.req[name] = sock
+        self._sock_name[sock] = name
+        self.poller.register(sock, zmq.POLLIN)
 
-    def _send(self, name: str, *msg) -> None:
-        self.router.send_multipart([self._ident[name], msgpack.packb(msg)])
+    def _ask(self, name: str, *msg) -> None:
+        self.req[name].send(msgpack.packb(msg))
 
-    def _await_hellos(self, names: set[str], timeout_s: float = 60.0) -> None:
+    def _answers(self, names, timeout_s: float, on_silence=None) -> dict[str, list]:
+        """One reply from each of ``names``. Every RECV_SLICE_MS without one,
+        ``on_silence(waiting)`` may drop names from the wait (returns those to drop)."""
         waiting = set(names)
+        got: dict[str, list] = {}
         deadline = time.monotonic() + timeout_s
         while waiting:
-            got = self._recv(0.1, "HELLO")
-            if got:
-                waiting.discard(got[0])
-            for n in list(waiting):
+            if len(waiting) == 1:  # lockstep's common case: a blocking receive, no poll
+                (name,) = waiting
+                try:
+                    got[name] = msgpack.unpackb(self.req[name].recv())
+                    waiting.clear()
+                    continue
+                except zmq.Again:
+                    ready = []
+            else:
+                ready = [self._sock_name[s] for s, _ in self.poller.poll(RECV_SLICE_MS)]
+            for name in ready:
+                if name in waiting:
+                    got[name] = msgpack.unpackb(self.req[name].recv())
+                    waiting.discard(name)
+            if waiting and not ready:
+                if on_silence is not None:
+                    waiting -= on_silence(set(waiting))
+                if waiting and time.monotonic() > deadline:
+                    raise LaunchError(f"no answer from {sorted(waiting)}")
+        return got
+
+    def _hello(self, names: set[str], timeout_s: float = 60.0) -> None:
+        for n in names:
+            self._connect(n)
+            self._ask(n, "HELLO")
+
+        def exited(waiting):
+            for n in waiting:
                 if self.procs[n].popen.poll() is not None:
                     raise LaunchError(f"app {n} exited with {self.procs[n].popen.returncode} "
                                       "before it said hello")
-            if time.monotonic() > deadline:
-                raise LaunchError(f"no hello from {sorted(waiting)}")
+            return set()
+
+        self._answers(names, timeout_s, exited)
 
     def _sync(self, restarted: set[str], timeout_s: float = 30.0) -> None:
         """Probe rounds until every subscriber hears every publisher it must re-hear."""
@@ -175,15 +205,8 @@ class ProcessRun:
         rnd = 0
         while True:
             for n in self.procs:
-                self._send(n, "SYNC", rnd, keep.get(n, {}))
-            synced: dict[str, set] = {}
-            while len(synced) < len(self.procs):
-                got = self._recv(5.0, "SYNCED")
-                if got is None:
-                    raise LaunchError("sync: a node did not answer")
-                name, msg = got
-                if msg[1] == rnd:
-                    synced[name] = set(msg[2])
+                self._ask(n, "SYNC", rnd, keep.get(n, {}))
+            synced = {n: set(msg[2]) for n, msg in self._answers(self.procs, 10.0).items()}
             rec_needed -= self._drain_recorder_probes(restarted)
             if not rec_needed and all(required[n] <= synced[n] for n in self.procs):
                 return
@@ -212,7 +235,7 @@ class ProcessRun:
     def start(self) -> None:
         for n in self.procs:
             self._spawn(n)
-        self._await_hellos(set(self.procs))
+        self._hello(set(self.procs))
         self._sync(set(self.procs))
         self._started = True
 
@@ -227,7 +250,7 @@ class ProcessRun:
         for q in self.pending[name]:
             self.pending[name][q] = 0
         self._spawn(name)
-        self._await_hellos({name})
+        self._hello({name})
         self._sync({name})
         self.events.append(Event(self.t_ns, name, "restarted", f"boot {p.boot}"))
 
@@ -261,41 +284,41 @@ class ProcessRun:
     def _tick(self, t: int, due: list[str]) -> dict[str, int]:
         """Step the released apps; return how many messages each published."""
         sent_at = time.monotonic()
+        if _a_child_exited():
+            for n in due:
+                if self.procs[n].popen.poll() is not None:  # died since its last step
+                    self._restart(n, "exit")
         for n in due:
-            expect = {q: c for q, c in self.pending[n].items() if c}
-            try:
-                self._send(n, "STEP", t, expect)
-            except zmq.ZMQError:  # the app's process is gone (ROUTER_MANDATORY)
-                self._restart(n, "exit")
-                self._send(n, "STEP", t, {})
+            self._ask(n, "STEP", t, {q: c for q, c in self.pending[n].items() if c})
             self.pending[n].clear()
-        waiting = set(due)
+
+        lost: dict[str, str] = {}
+
+        def dead_or_hung(waiting):
+            for n in waiting:
+                if self.procs[n].popen.poll() is not None:
+                    lost[n] = "exit"
+                elif time.monotonic() - sent_at > self.step_timeout_s:
+                    lost[n] = "hang"
+            return set(lost)
+
         published: dict[str, int] = {}
-        while waiting:
-            got = self._recv(0.1, "DONE")
-            if got is None:
-                for n in list(waiting):
-                    p = self.procs[n].popen
-                    if p.poll() is not None:
-                        waiting.discard(n)
-                        self._restart(n, "exit")
-                    elif time.monotonic() - sent_at > self.step_timeout_s:
-                        waiting.discard(n)
-                        self._restart(n, "hang")
-                continue
-            name, msg = got
-            if name not in waiting or msg[1] != t:
-                continue
-            waiting.discard(name)
+        for name, msg in self._answers(due, math.inf, dead_or_hung).items():
             counts = msg[2]
             published[name] = sum(counts.values())
             for topic, c in counts.items():
                 for s in self.subscribers_of.get(topic, ()):
                     self.pending[s][name] += c
+        # restarts wait until every other app has answered: the re-admission handshake
+        # talks to all of them
+        for n, why in lost.items():
+            self._restart(n, why)
         return published
 
     def _record(self, published: dict[str, int]) -> None:
         """Take every message of the tick off the recorder sockets; write them in bus order."""
+        if not any(published.values()):
+            return
         msgs = []
         for n, count in published.items():
             held = self._rec_held[n]
@@ -320,12 +343,14 @@ class ProcessRun:
         self.procs[name].popen.kill()
 
     def close(self) -> None:
-        for n, p in self.procs.items():
-            if p.popen is not None and p.popen.poll() is None:
-                try:
-                    self._send(n, "STOP")
-                except zmq.ZMQError:
-                    pass
+        alive = [n for n, p in self.procs.items() if p.popen is not None and p.popen.poll() is None]
+        for n in alive:
+            self._ask(n, "STOP")
+        try:
+            self._answers(alive, 5.0, lambda waiting: {n for n in waiting
+                                                       if self.procs[n].popen.poll() is not None})
+        except LaunchError:
+            pass
         for p in self.procs.values():
             if p.popen is None:
                 continue
@@ -336,8 +361,7 @@ class ProcessRun:
                 p.popen.wait()
         if self.recorder is not None:
             self.recorder.close()
-        for s in self.rec_subs.values():
-            s.close(linger=0)
-        self.router.close(linger=0)
+        for sock in [*self.rec_subs.values(), *self.req.values()]:
+            sock.close(linger=0)
         self.ctx.term()
         shutil.rmtree(self._ipc_dir, ignore_errors=True)

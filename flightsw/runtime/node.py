@@ -1,9 +1,10 @@
 """One app in its own process, on the ZeroMQ bus, stepping when the time master says.
 
 Started by the launcher as ``python -m flightsw.runtime.node '<json config>'``;
-the config names the app, its class and parameters, its boot count, the
-launcher's control endpoint, its own PUB endpoint and, for each publisher it
-listens to, that publisher's endpoint and the topics wanted from it.
+the config names the app, its class and parameters, its boot count, its control
+endpoint (a REP socket the launcher's REQ talks to), its own PUB endpoint and,
+for each publisher it listens to, that publisher's endpoint and the topics
+wanted from it.
 """
 from __future__ import annotations
 
@@ -38,17 +39,16 @@ class Node:
                      for p, (ep, topics) in sorted(cfg["publishers"].items())}
         self.by_socket = {s: p for p, s in self.subs.items()}
         self.held = {p: deque() for p in self.subs}
-        self.ctl = self.ctx.socket(zmq.DEALER)
-        self.ctl.setsockopt(zmq.IDENTITY, self.name.encode())
+        self.ctl = self.ctx.socket(zmq.REP)
         self.ctl.setsockopt(zmq.LINGER, 1000)
-        self.ctl.connect(cfg["control"])
+        self.ctl.bind(cfg["control"])
         self.poller = zmq.Poller()
         for s in self.subs.values():
             self.poller.register(s, zmq.POLLIN)
         self._seen: set[str] = set()
         self._flush: dict[str, int] = {}
 
-    def send(self, *msg) -> None:
+    def reply(self, *msg) -> None:
         self.ctl.send(msgpack.packb(msg))
 
     # -- handshake ----------------------------------------------------------------
@@ -64,7 +64,7 @@ class Node:
                 except zmq.Again:
                     break
                 self._sort_during_sync(p, frames)
-        self.send("SYNCED", rnd, sorted(self._seen))
+        self.reply("SYNCED", rnd, sorted(self._seen))
 
     def _sort_during_sync(self, p: str, frames) -> None:
         if is_probe(frames):
@@ -85,6 +85,8 @@ class Node:
     # -- a step -------------------------------------------------------------------
     def collect(self, expect: dict) -> list:
         """Exactly the expected number of data messages from each publisher."""
+        if not expect:
+            return []
         raw = []
         need = {}
         for p, n in expect.items():
@@ -129,17 +131,19 @@ class Node:
                 counts[topic] = counts.get(topic, 0) + 1
             else:
                 self.runner.outputs_dropped += 1
-        self.send("DONE", t_ns, counts)
+        self.reply("DONE", t_ns, counts)
 
     def serve(self) -> None:
-        self.send("HELLO", self.name, self.runner.boot, os.getpid())
         while True:
             cmd = msgpack.unpackb(self.ctl.recv())
             if cmd[0] == "STEP":
                 self.on_step(cmd[1], cmd[2])
             elif cmd[0] == "SYNC":
                 self.on_sync(cmd[1], cmd[2])
+            elif cmd[0] == "HELLO":
+                self.reply("HELLO", self.name, self.runner.boot, os.getpid())
             elif cmd[0] == "STOP":
+                self.reply("BYE")
                 break
         self.pub.close(linger=1000)
         self.ctx.destroy(linger=0)

@@ -121,7 +121,7 @@ class AppRunner:
         if dt > self.deadline_ns:
             self.deadline_misses += 1
         self.steps += 1
-        wire = self._encode_outputs(outputs, t_ns)
+        wire = self._encode_outputs(outputs, t_ns) if outputs else []
         if t_ns >= self._next_report_ns:
             wire.extend(self._reports(t_ns))
             self._next_report_ns = t_ns + self.report_period_ns

@@ -1,6 +1,7 @@
 """A crashed app process is reported and restarted by the launcher, and the run goes on."""
 import os
 import signal
+import time
 
 import numpy as np
 
@@ -9,6 +10,14 @@ from flightsw.runtime.launcher import ProcessRun
 from flightsw.runtime.topology import AppSpec
 
 NS = 1_000_000_000
+
+
+def wait_until_dead(popen, timeout_s=10.0):
+    """Wait for a killed child to become a zombie without reaping it (the launcher reaps)."""
+    deadline = time.monotonic() + timeout_s
+    while os.waitid(os.P_PID, popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
 
 SPECS = [
     AppSpec("camera", "runtime_test_apps:FrameSource"),
@@ -25,7 +34,7 @@ def test_killed_app_process_is_reported_restarted_and_the_run_goes_on(tmp_path):
         run.run(3 * NS)
         old_pid = run.procs["consumer"].popen.pid
         os.kill(old_pid, signal.SIGKILL)
-        run.procs["consumer"].popen.wait()
+        wait_until_dead(run.procs["consumer"].popen)
         run.run(8 * NS)
         new_pid = run.procs["consumer"].popen.pid
     finally:
@@ -54,7 +63,7 @@ def test_app_killed_while_idle_between_steps_is_restarted_before_its_next_step(t
     try:
         run.run(1 * NS)
         run.kill("slow")
-        run.procs["slow"].popen.wait()
+        wait_until_dead(run.procs["slow"].popen)
         run.run(6 * NS)
     finally:
         run.close()
