@@ -1,0 +1,238 @@
+"""The navigation app: attitude, own orbit and the target's relative state, from the sensors.
+
+Time. Every measurement carries its own time (t_meas_ns). The app keeps a processing horizon
+``measurement_lag_s`` behind its step time: measurements wait in a buffer until the horizon
+passes them, then all filters process them in time order, predicting to each one. A
+measurement that arrives for a time the horizon has already passed (stale or out of order) is
+rejected and counted, as are measurements with non-finite values or impossible sigmas. After
+processing, every filter is predicted to the horizon, and the estimates published refer to it
+(t_est_ns). Sensor samples flagged not valid carry no data and are skipped without counting.
+
+Filters: ``AttitudeFilter`` (MEKF, gyro + star tracker), ``OrbitFilter`` (GNSS EKF), and
+``RelativeFilter`` (joint target/chaser EKF) started from the ground's cue once the chaser's
+orbit is known; a newer cue restarts it (the ground's word wins). Bearings come from confirmed
+tracks only; a resolved target's apparent radius gives a range d = R / sin(rho) (sphere of the
+cue's radius R), variance (d R_rel)^2 + (d cot(rho) sigma_rho)^2; the rangefinder's return is
+the range to the near surface, d - R.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from flightsw.msg import (AttitudeEstimate, GnssFix, GyroRate, NavHealth, OrbitEstimate,
+                          RangefinderRange, RelativeState, StarTrackerAttitude, TargetCue,
+                          TargetTrack)
+from flightsw.nav.attitude import AttitudeFilter
+from flightsw.nav.consistency import BearingConsistency
+from flightsw.nav.dynamics import predict_inplace
+from flightsw.nav.ekf import NS_PER_S
+from flightsw.nav.orbit import OrbitFilter
+from flightsw.nav.relative import RelativeFilter
+from flightsw.nav.roe import covariance_through, relative_orbital_elements, rtn_relative_state
+from flightsw.runtime.app import App, Param
+
+MEASUREMENTS = (GyroRate, StarTrackerAttitude, GnssFix, TargetTrack, RangefinderRange)
+# Within one instant: propagate on the gyro first, then fuse in this order.
+ORDER = {GyroRate: 0, StarTrackerAttitude: 1, GnssFix: 2, TargetTrack: 3, RangefinderRange: 4}
+DIFFERENCE_FLOOR = np.array([1e-3] * 3 + [1e-6] * 3 + [1e-3] * 3 + [1e-6] * 3)
+
+
+def finite(*values) -> bool:
+    return all(np.isfinite(np.asarray(v, dtype=np.float64)).all() for v in values)
+
+
+def parse_vector(text: str, name: str) -> np.ndarray:
+    """A 3-vector from 'x,y,z'; ValueError with the parameter's name otherwise."""
+    try:
+        v = np.array([float(c) for c in text.split(",")])
+    except ValueError:
+        raise ValueError(f"nav: parameter {name} must be 'x,y,z', got {text!r}") from None
+    if v.shape != (3,) or not np.isfinite(v).all() or not np.linalg.norm(v) > 0.0:
+        raise ValueError(f"nav: parameter {name} must be a finite non-zero 'x,y,z'")
+    return v
+
+
+class NavApp(App):
+    """Attitude (MEKF), own orbit (GNSS EKF) and relative navigation of the target."""
+
+    SUBSCRIBES = (StarTrackerAttitude, GyroRate, GnssFix, TargetTrack, RangefinderRange,
+                  TargetCue)
+    PUBLISHES = (AttitudeEstimate, OrbitEstimate, RelativeState, NavHealth)
+    RATE_HZ = 2.0
+    PARAMS = {
+        "measurement_lag_s": Param(0.5, "s", "processing horizon behind the step time", lo=0.0,
+                                   hi=60.0),
+        "gyro_arw_rad_sqrt_s": Param(4.4e-5, "rad/sqrt(s)", "gyro angle random walk", lo=1e-9),
+        "gyro_rrw_rad_s_sqrt_s": Param(3.5e-8, "rad/s/sqrt(s)", "gyro rate random walk", lo=0.0),
+        "gyro_bias_sigma_rad_s": Param(2.5e-5, "rad/s", "gyro turn-on bias, 1-sigma", lo=1e-9),
+        "star_tracker_boresight_B": Param("0,0,1", "1", "star tracker boresight in B, 'x,y,z'"),
+        "q_chaser_m2_s3": Param(1e-9, "m^2/s^3", "chaser unmodelled acceleration PSD", lo=0.0),
+        "q_target_m2_s3": Param(1e-10, "m^2/s^3", "target unmodelled acceleration PSD", lo=0.0),
+        "bearing_floor_rad": Param(2e-6, "rad", "1-sigma added to every bearing", lo=0.0),
+        "apparent_radius_sigma_rad": Param(5e-5, "rad", "1-sigma of the apparent radius",
+                                           lo=1e-9),
+        "target_radius_sigma_fraction": Param(0.1, "1", "1-sigma of the target radius / radius",
+                                              lo=0.0, hi=1.0),
+        "nis_window": Param(20, "count", "bearings in the moving-average NIS", lo=1, hi=1000),
+        "max_consecutive_gated": Param(10, "count", "gated bearings in a row = diverged", lo=1),
+    }
+
+    def reset(self) -> None:
+        self.lag_ns = int(round(self.p.measurement_lag_s * NS_PER_S))
+        self.attitude = AttitudeFilter(
+            self.p.gyro_arw_rad_sqrt_s, self.p.gyro_rrw_rad_s_sqrt_s, self.p.gyro_bias_sigma_rad_s,
+            parse_vector(self.p.star_tracker_boresight_B, "star_tracker_boresight_B"))
+        self.orbit: OrbitFilter | None = None
+        self.relative: RelativeFilter | None = None
+        self.cue: TargetCue | None = None
+        self.cue_used_epoch_ns = -1
+        self.horizon_ns = -1
+        self.pending: list[tuple[int, int, int, object]] = []
+        self.arrivals = 0
+        self.rejected = 0
+        self.consistency = BearingConsistency(int(self.p.nis_window),
+                                              max_consecutive_gated=int(self.p.max_consecutive_gated))
+
+    # -- intake ------------------------------------------------------------------------------
+    def step(self, t_ns: int, inbox) -> list:
+        for _, cue in inbox.all(TargetCue):
+            if finite(cue.r_TN_N, cue.v_TN_N, cue.P_rv) and (
+                    self.cue is None or cue.epoch_ns > self.cue.epoch_ns):
+                self.cue = cue
+            elif self.cue is None or cue.epoch_ns != self.cue.epoch_ns:
+                self.rejected += 1
+        for cls in MEASUREMENTS:
+            for _, msg in inbox.all(cls):
+                self._admit(msg, t_ns)
+        horizon = max(self.horizon_ns, t_ns - self.lag_ns)
+        self.pending.sort(key=lambda item: item[:3])
+        due = [item for item in self.pending if item[0] <= horizon]
+        self.pending = [item for item in self.pending if item[0] > horizon]
+        for t_meas, _, _, msg in due:
+            self._process(t_meas, msg)
+        self.horizon_ns = horizon
+        self._advance_to(horizon)
+        self._start_relative_from_cue()
+        return self._outputs()
+
+    def _admit(self, msg, t_ns: int) -> None:
+        """Buffer a measurement, or count it rejected (non-finite, stale, from the future)."""
+        if not getattr(msg, "valid", True):
+            return
+        if isinstance(msg, TargetTrack) and msg.state != "confirmed":
+            return
+        values = [getattr(msg, f.name) for f in type(msg).FIELDS if f.kind in ("vec", "f64")]
+        if not finite(*values) or not self.horizon_ns < msg.t_meas_ns <= t_ns + NS_PER_S:
+            self.rejected += 1
+            return
+        self.arrivals += 1
+        self.pending.append((int(msg.t_meas_ns), ORDER[type(msg)], self.arrivals, msg))
+
+    # -- processing --------------------------------------------------------------------------
+    def _process(self, t_ns: int, msg) -> None:
+        try:
+            if isinstance(msg, GyroRate):
+                self.attitude.gyro(t_ns, msg.omega_BN_B)
+            elif isinstance(msg, StarTrackerAttitude):
+                self.attitude.star_tracker(t_ns, msg.q_BN, msg.sigma_cross_rad, msg.sigma_roll_rad)
+            elif isinstance(msg, GnssFix):
+                self._fuse_fix(t_ns, msg)
+            elif isinstance(msg, TargetTrack):
+                self._fuse_track(t_ns, msg)
+            elif isinstance(msg, RangefinderRange):
+                self._fuse_range(t_ns, msg.range_m, msg.sigma_m, self._radius())
+        except ValueError:
+            self.rejected += 1
+
+    def _fuse_fix(self, t_ns: int, fix: GnssFix) -> None:
+        if self.orbit is None:
+            self.orbit = OrbitFilter.from_fix(t_ns, fix.r_BN_N, fix.v_BN_N, fix.sigma_r_m,
+                                              fix.sigma_v_mps, q_m2_s3=self.p.q_chaser_m2_s3)
+            return
+        self.orbit.update_fix(t_ns, fix.r_BN_N, fix.v_BN_N, fix.sigma_r_m, fix.sigma_v_mps)
+        if self.relative is not None:
+            self.relative.update_fix(t_ns, fix.r_BN_N, fix.v_BN_N, fix.sigma_r_m, fix.sigma_v_mps)
+
+    def _fuse_track(self, t_ns: int, track: TargetTrack) -> None:
+        if self.relative is None:
+            self.rejected += 1
+            return
+        u = np.asarray(track.u_N, dtype=np.float64)
+        u = u / np.linalg.norm(u)
+        result = self.relative.update_bearing(t_ns, u, track.P_u)
+        self.consistency.record(result.nis, result.accepted)
+        rho = track.apparent_radius_rad
+        if track.resolved and 0.0 < rho < math.pi / 2 and self._radius() > 0.0:
+            d = self._radius() / math.sin(rho)
+            sigma = math.hypot(d * self.p.target_radius_sigma_fraction,
+                               d / math.tan(rho) * self.p.apparent_radius_sigma_rad)
+            self._fuse_range(t_ns, d, sigma, 0.0)
+
+    def _fuse_range(self, t_ns: int, range_m: float, sigma_m: float, offset_m: float) -> None:
+        if self.relative is None:
+            self.rejected += 1
+            return
+        self.relative.update_range(t_ns, range_m, sigma_m, offset_m)
+
+    def _radius(self) -> float:
+        return float(self.cue.radius_m) if self.cue is not None else 0.0
+
+    def _advance_to(self, t_ns: int) -> None:
+        if self.attitude.initialised and self.attitude.t_ns < t_ns:
+            self.attitude.propagate(t_ns)
+        if self.orbit is not None and self.orbit.t_ns < t_ns:
+            self.orbit.predict(t_ns)
+        if self.relative is not None and self.relative.t_ns < t_ns:
+            self.relative.predict(t_ns)
+
+    def _start_relative_from_cue(self) -> None:
+        """(Re)start the relative filter on a cue not used yet, once the orbit is known."""
+        cue = self.cue
+        if cue is None or self.orbit is None or cue.epoch_ns == self.cue_used_epoch_ns:
+            return
+        x = np.concatenate((cue.r_TN_N, cue.v_TN_N)).astype(np.float64)
+        P = np.ascontiguousarray(cue.P_rv, dtype=np.float64)
+        predict_inplace(x, P, (self.orbit.t_ns - cue.epoch_ns) / NS_PER_S,
+                        self.p.q_target_m2_s3)
+        try:
+            self.relative = RelativeFilter(
+                self.orbit.t_ns, x, P, self.orbit.x, self.orbit.P,
+                q_target_m2_s3=self.p.q_target_m2_s3, q_chaser_m2_s3=self.p.q_chaser_m2_s3,
+                bearing_var_floor_rad2=self.p.bearing_floor_rad ** 2)
+        except ValueError:
+            self.rejected += 1
+        self.cue_used_epoch_ns = cue.epoch_ns
+        self.consistency.reset()
+
+    # -- outputs -----------------------------------------------------------------------------
+    def _outputs(self) -> list:
+        out = []
+        if self.attitude.initialised:
+            out.append(AttitudeEstimate(t_est_ns=self.attitude.t_ns, q_BN=self.attitude.q.copy(),
+                                        omega_BN_B=self.attitude.omega_BN_B,
+                                        P_att=self.attitude.P[:3, :3].copy(), valid=True))
+        if self.orbit is not None:
+            out.append(OrbitEstimate(t_est_ns=self.orbit.t_ns, r_BN_N=self.orbit.x[:3].copy(),
+                                     v_BN_N=self.orbit.x[3:].copy(), P_rv=self.orbit.P.copy(),
+                                     valid=True))
+        if self.relative is not None:
+            out.append(self._relative_state())
+        c = self.consistency
+        out.append(NavHealth(nis_bearing=c.nis_last, nis_bearing_avg=c.nis_average,
+                             bearings_used=c.used, bearings_gated=c.gated,
+                             measurements_rejected=self.rejected, diverged=c.diverged))
+        return out
+
+    def _relative_state(self) -> RelativeState:
+        rel = self.relative
+        both, P_both = covariance_through(
+            lambda x: np.concatenate((rtn_relative_state(x[6:], x[:6]),
+                                      relative_orbital_elements(x[6:], x[:6]))),
+            rel.x, rel.P, DIFFERENCE_FLOOR)
+        range_m, _ = rel.line_of_sight()
+        return RelativeState(t_est_ns=rel.t_ns, r_CT_rtn=both[:3], v_CT_rtn=both[3:6],
+                             P_rtn=P_both[:6, :6].copy(), roe=both[6:], P_roe=P_both[6:, 6:].copy(),
+                             range_m=range_m,
+                             range_sigma_m=rel.range_sigma_m(), valid=True)
