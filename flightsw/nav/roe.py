@@ -30,13 +30,19 @@ import numpy as np
 from flightsw.nav.dynamics import MU_EARTH_M3_S2, gravity_accel_reference
 
 
+def cross(a, b) -> np.ndarray:
+    """a x b of two 3-vectors (np.cross's general broadcasting costs more than the product)."""
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
+                     a[0] * b[1] - a[1] * b[0]])
+
+
 def rtn_basis(x_N) -> np.ndarray:
     """C (3x3), rows R, T, N of the RTN frame of the state x_N = [r (m), v (m/s)] ECI."""
     r, v = np.asarray(x_N[:3], dtype=np.float64), np.asarray(x_N[3:6], dtype=np.float64)
     R = r / np.linalg.norm(r)
-    h = np.cross(r, v)
+    h = cross(r, v)
     N = h / np.linalg.norm(h)
-    return np.vstack((R, np.cross(N, R), N))
+    return np.vstack((R, cross(N, R), N))
 
 
 def rtn_relative_state(x_C, x_T) -> np.ndarray:
@@ -46,11 +52,11 @@ def rtn_relative_state(x_C, x_T) -> np.ndarray:
     C = rtn_basis(x_T)
     r_T, v_T = x_T[:3], x_T[3:]
     r = np.linalg.norm(r_T)
-    h = np.linalg.norm(np.cross(r_T, v_T))
+    h = np.linalg.norm(cross(r_T, v_T))
     a_N = C[2] @ gravity_accel_reference(r_T)
     omega = np.array([r * a_N / h, 0.0, h / r ** 2])
     r_rtn = C @ (x_C[:3] - r_T)
-    v_rtn = C @ (x_C[3:] - v_T) - np.cross(omega, r_rtn)
+    v_rtn = C @ (x_C[3:] - v_T) - cross(omega, r_rtn)
     return np.concatenate((r_rtn, v_rtn))
 
 
@@ -64,15 +70,15 @@ def nonsingular_elements(x_N) -> np.ndarray:
     r, v = np.asarray(x_N[:3], dtype=np.float64), np.asarray(x_N[3:6], dtype=np.float64)
     mu = MU_EARTH_M3_S2
     rn = np.linalg.norm(r)
-    h = np.cross(r, v)
+    h = cross(r, v)
     hn = np.linalg.norm(h)
     a = 1.0 / (2.0 / rn - v @ v / mu)
     w = h / hn
     inc = math.acos(max(-1.0, min(1.0, w[2])))
     raan = math.atan2(w[0], -w[1])
     node = np.array([math.cos(raan), math.sin(raan), 0.0])
-    ahead = np.cross(w, node)
-    e_vec = np.cross(v, h) / mu - r / rn
+    ahead = cross(w, node)
+    e_vec = cross(v, h) / mu - r / rn
     e_x, e_y = float(e_vec @ node), float(e_vec @ ahead)
     u_true = math.atan2(r @ ahead, r @ node)
     e = math.hypot(e_x, e_y)
