@@ -24,8 +24,10 @@ the target             constant rate (great circle)    moves unless the camera f
    on the sky significant against the stars (the no-motion fit rejected at min_motion_chi2,
    chi-square with 2 degrees of freedom).  A candidate that is also fixed in the image (no
    significant image motion) must in addition look like the PSF: median a + b of its sources
-   at least fixed_min_size_px (a PSF of sigma 0.8 px gives 1.2-1.6 px above SNR 10, a defect
-   of one or two pixels 0.3-0.8 px); if it does not, it is a defect (``defects``).  With
+   at least fixed_min_size_px and median b at least fixed_min_minor_px (a PSF of sigma 0.8 px
+   gives a + b = 1.2-1.6 px and b = 0.5-0.8 px above SNR 10; one or two hot pixels give
+   a + b = 0.3-0.8 px, two merged a few pixels apart b ~ 0.1 px); if it does not, it is a
+   defect (``defects``).  With
    require_image_motion every confirmed candidate must move in the image (a staring camera).
 
 Frames must come often enough that the sky under the camera moves less than about half the
@@ -58,6 +60,7 @@ class CandidateConfig:
     defect_recurrences: int = 2
     jump_fraction: float = 0.25        # pointing jump (fraction of the field) that reveals defects
     fixed_min_size_px: float = 1.0
+    fixed_min_minor_px: float = 0.35
     require_image_motion: bool = False
     max_candidates: int = 20000
 
@@ -68,7 +71,8 @@ class CandidateConfig:
             raise ValueError("CandidateConfig.confirm_window must be at most 32")
         for name in ("max_sky_rate_deg_s", "max_pixel_rate_px_s", "gate_sigma", "static_gate_sigma",
                      "min_motion_chi2", "fit_chi2_quantile_sigma", "max_candidates",
-                     "defect_recurrences", "jump_fraction", "fixed_min_size_px"):
+                     "defect_recurrences", "jump_fraction", "fixed_min_size_px",
+                     "fixed_min_minor_px"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"CandidateConfig.{name} must be positive")
         if not self.max_flux_ratio > 1:
@@ -324,7 +328,8 @@ class CandidateSearch:
         *_, image_motion = fit_lines(self.hit_times(rows), pixels, self.gather(rows, "sigma_px"), mask)
         image_fixed = image_motion < cfg.min_motion_chi2
         size = np.nanmedian(self.gather(rows, "size_px"), axis=1)
-        defect = image_fixed & (size < cfg.fixed_min_size_px)
+        minor = np.nanmedian(self.gather(rows, "minor_px"), axis=1)
+        defect = image_fixed & ((size < cfg.fixed_min_size_px) | (minor < cfg.fixed_min_minor_px))
         if defect.any():
             for row_pixels, row_mask in zip(pixels[defect], mask[defect]):
                 self.defects.append(tuple(np.mean(row_pixels[row_mask], axis=0)))

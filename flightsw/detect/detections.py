@@ -16,7 +16,7 @@ class FrameDetections:
     x, y: pixel positions; u_N: unit directions in N; sigma_px: centroid noise per axis;
     sigma_rad: direction noise per axis (centroid and attitude); flux (DN), snr;
     peak_fraction: brightest pixel over footprint flux; size_px: sum of the isophotal RMS
-    axes a + b; edge: the footprint touches the frame edge.
+    axes a + b; minor_px: the minor axis b; edge: the footprint touches the frame edge.
     """
 
     frame_no: int
@@ -31,6 +31,7 @@ class FrameDetections:
     snr: np.ndarray
     peak_fraction: np.ndarray
     size_px: np.ndarray
+    minor_px: np.ndarray
     edge: np.ndarray
 
     def __len__(self):
@@ -52,4 +53,4 @@ class FrameDetections:
                    np.sqrt((sigma_px / camera.f_px) ** 2 + attitude_var),
                    sources["flux"].astype(float), sources["snr"].astype(float),
                    peak_fraction(sources), (sources["a"] + sources["b"]).astype(float),
-                   (sources["flags"] & FLAG_EDGE) != 0)
+                   sources["b"].astype(float), (sources["flags"] & FLAG_EDGE) != 0)

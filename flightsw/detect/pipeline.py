@@ -6,8 +6,8 @@
 The frame's attitude comes from the stars when at least min_matches are identified; otherwise
 from the prior, but only if the prior is good to max_prior_px (a worse one would smear the
 sky positions the motion tests rely on), else the frame contributes no detections and the
-track coasts.  Resolved sources (isophotal RMS radius above resolved_a_psf PSF sigmas and at
-least resolved_min_npix pixels) are measured by their figure (figure.measure_figure): their
+track coasts.  Resolved sources (isophotal RMS axes above resolved_a_psf and resolved_b_psf
+PSF sigmas, at least resolved_min_npix pixels) are measured by their figure (figure.measure_figure): their
 position becomes the centre of the disc, not the light centroid, which a partly lit body
 offsets towards the Sun.
 """
@@ -35,12 +35,13 @@ class PipelineConfig:
     mesh_px: int = 64
     max_prior_px: float = 1.0
     resolved_a_psf: float = 2.5
+    resolved_b_psf: float = 1.5
     resolved_min_npix: int = 25
     resolved_sigma_px: float = 0.5
 
     def __post_init__(self):
         if not (self.threshold_sigma > 0 and self.saturation_dn > 0 and self.max_prior_px >= 0
-                and self.resolved_a_psf > 0 and self.resolved_sigma_px > 0):
+                and self.resolved_a_psf > 0 and self.resolved_b_psf > 0 and self.resolved_sigma_px > 0):
             raise ValueError("PipelineConfig: thresholds must be positive")
 
 
@@ -114,7 +115,9 @@ class DetectionPipeline:
         return "prior" if cross_sigma_px <= self.config.max_prior_px else "none"
 
     def _resolved(self, sources: np.ndarray) -> np.ndarray:
-        return ((sources["a"] > self.config.resolved_a_psf * self.star_config.psf_sigma_px)
+        psf = self.star_config.psf_sigma_px
+        return ((sources["a"] > self.config.resolved_a_psf * psf)
+                & (sources["b"] > self.config.resolved_b_psf * psf)
                 & (sources["npix"] >= self.config.resolved_min_npix))
 
     def _figures(self, image: np.ndarray, sources: np.ndarray, resolved: np.ndarray):
