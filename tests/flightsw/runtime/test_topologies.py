@@ -1,4 +1,6 @@
 """The in-process and the ZeroMQ topologies carry the same messages, and runs are recorded."""
+import socket
+
 import msgpack
 import numpy as np
 import pytest
@@ -18,6 +20,26 @@ SPECS = [
     AppSpec("health", "flightsw.health:HealthApp",
             {"monitored": "camera,timecard,consumer,health"}),
 ]
+
+
+def free_port_block(n):
+    """First port of n consecutive free loopback ports (each app binds two)."""
+    rng = np.random.default_rng()
+    for _ in range(100):
+        base = int(rng.integers(20000, 60000))
+        socks = []
+        try:
+            for port in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no block of free ports")
 
 
 def deterministic_stream(run_dir):
@@ -102,11 +124,7 @@ def test_faulty_app_outputs_and_exceptions_are_counted_not_fatal(tmp_path):
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])
 def test_zeromq_transports_deliver_every_message(tmp_path, transport):
     if transport == "tcp":
-        import socket
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        transport = f"tcp://127.0.0.1:{port}"
+        transport = f"tcp://127.0.0.1:{free_port_block(2 * len(SPECS))}"
     run = ProcessRun(SPECS, 11, tmp_path, transport=transport)
     try:
         run.run(2 * NS)
