@@ -166,7 +166,8 @@ def main():
     print(json.dumps({
         "benchmark": "bench_nav", "steps": args.steps,
         "nav_us_per_step": round(api_us, 2), "nav_kernels_us_per_step": round(rows[1][1], 2),
-        "filterpy_ukf_us_per_step": round(baseline, 1), "speedup_vs_filterpy": round(baseline / api_us, 1),
+        "filterpy_ukf_us_per_step": round(baseline, 1),
+        "speedup_vs_filterpy": round(baseline / api_us, 1),
         "target_us": TARGET_US, "target_speedup": TARGET_SPEEDUP,
         "meets_target": bool(api_us <= TARGET_US and baseline / api_us >= TARGET_SPEEDUP),
         "nav_vs_filterpy_relative_position_m": round(agreement_m, 1),

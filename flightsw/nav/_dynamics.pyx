@@ -6,7 +6,7 @@
 joint covariance (the relative filter): Phi is block diagonal, so the blocks are propagated as
 P_TT <- Phi_T P_TT Phi_T^T, P_TC <- Phi_T P_TC Phi_C^T, P_CC <- Phi_C P_CC Phi_C^T.
 
-The equations are those of ``dynamics.py`` (Vallado 2013 eq. 8-30 for the J2 acceleration, its
+The equations are those of ``dynamics.py`` (Vallado 2013 sec. 8.6 for the J2 acceleration, its
 gradient by the product rule, RK4 on the state and the variational equations Phi' = A Phi,
 A = [[0, I], [G, 0]]); ``dynamics.propagate_reference`` and ``predict_reference`` are the
 numpy twins the tests compare against. Everything works on stack arrays: no allocation.

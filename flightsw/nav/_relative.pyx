@@ -12,7 +12,7 @@ measurements depend on the positions only, through the line of sight rho = r_T -
   H = [u^T, 0, -u^T, 0] (1x12).
 
 The update is the Joseph form P <- (I - K H) P (I - K H)^T + K R K^T (Bar-Shalom, Li &
-Kirubarajan 2001, sec. 5.2.3), after an innovation gate NIS = y^T S^-1 y <= gate. The numpy
+Kirubarajan 2001, ch. 5), after an innovation gate NIS = y^T S^-1 y <= gate. The numpy
 twins are ``relative.bearing_update_reference`` and ``relative.range_update_reference``.
 """
 from libc.math cimport sqrt, fabs, INFINITY
@@ -187,7 +187,8 @@ def bearing_update(double[::1] x, double[:, ::1] P, const double[::1] u_meas,
     x (12) and P (12x12) the joint state, u_meas the measured unit line of sight chaser ->
     target (ECI), P_u its 3x3 covariance (rad^2), var_floor (rad^2) added on both axes, gate
     the chi-square bound on the 2-dof NIS (evaluated at the prior). The iterated EKF
-    (Bar-Shalom, Li & Kirubarajan 2001, sec. 10.3.2) relinearises at each iterate x_i:
+    (Bell & Cathey, The iterated Kalman filter update as a Gauss-Newton method, IEEE Trans.
+    Automatic Control 38(2), 1993) relinearises at each iterate x_i:
     x_{i+1} = x_prior + K_i (z_i - H_i (x_prior - x_i)), until the predicted line of sight moves
     by less than tol_rad or max_iter iterations; the Joseph covariance update uses the last
     linearisation, so a large first correction leaves the covariance aligned with the new

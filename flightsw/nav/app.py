@@ -92,8 +92,8 @@ class NavApp(App):
         self.pending: list[tuple[int, int, int, object]] = []
         self.arrivals = 0
         self.rejected = 0
-        self.consistency = BearingConsistency(int(self.p.nis_window),
-                                              max_consecutive_gated=int(self.p.max_consecutive_gated))
+        self.consistency = BearingConsistency(
+            int(self.p.nis_window), max_consecutive_gated=int(self.p.max_consecutive_gated))
 
     # -- intake ------------------------------------------------------------------------------
     def step(self, t_ns: int, inbox) -> list:

@@ -10,11 +10,11 @@ State: q_BN (4, kept outside the covariance) and gyro bias beta (rad/s); error s
 beta' = eta_u (Farrenkopf; spectral densities sigma_v^2, sigma_u^2).
 
 Propagation over dt with omega = omega_m - beta held constant (Markley & Crassidis,
-Fundamentals of Spacecraft Attitude Determination and Control, 2014, sec. 6.2.4, written for
+Fundamentals of Spacecraft Attitude Determination and Control, 2014, ch. 6, written for
 the body-frame error): q <- q (x) [cos(|omega| dt / 2), sin(|omega| dt / 2) omega / |omega|],
 Phi = [[Phi11, Phi12], [0, I]] with Phi11 = exp(-[omega x] dt) and
 Phi12 = -integral_0^dt exp(-[omega x] s) ds, and Q = [[sigma_v^2 dt + sigma_u^2 dt^3 / 3,
--sigma_u^2 dt^2 / 2], [-sigma_u^2 dt^2 / 2, sigma_u^2 dt]] per axis (ibid., eq. 6.93 with the
+-sigma_u^2 dt^2 / 2], [-sigma_u^2 dt^2 / 2, sigma_u^2 dt]] per axis (ibid., sec. 6.2, with the
 body-frame sign). Star tracker update: residual delta_theta_m = 2 vec(q_est^-1 (x) q_meas)
 (scalar part made positive), H = [I, 0], R = sigma_cross^2 (I - b b^T) + sigma_roll^2 b b^T for
 the tracker boresight b in B; the reset folds delta_theta into q and zeroes it.
@@ -136,7 +136,8 @@ class AttitudeFilter:
             self.propagate(t_ns)
         self.omega_meas = np.array(omega_meas, dtype=np.float64)
 
-    def star_tracker(self, t_ns: int, q_meas, sigma_cross: float, sigma_roll: float) -> UpdateResult:
+    def star_tracker(self, t_ns: int, q_meas, sigma_cross: float,
+                     sigma_roll: float) -> UpdateResult:
         """Fuse a star tracker q_BN (or start on it); sigmas in rad, 1-sigma per axis."""
         q_meas = np.asarray(q_meas, dtype=np.float64) / np.linalg.norm(q_meas)
         b = self.boresight_B

@@ -1,7 +1,7 @@
 """Consistency of the relative filter, from its bearing innovations, for fault detection.
 
 For a consistent filter each accepted bearing's NIS is chi-square with 2 degrees of freedom, and
-the mean of n of them is chi2(2n) / n (Bar-Shalom, Li & Kirubarajan 2001, sec. 5.4.2). The filter
+the mean of n of them is chi2(2n) / n (Bar-Shalom, Li & Kirubarajan 2001, sec. 5.4). The filter
 is declared diverged when the moving average over a full window exceeds its
 ``divergence_probability`` bound, or when ``max_consecutive_gated`` bearings in a row fail the
 gate (a filter that has lost the target rejects everything and its average stays quiet).

@@ -6,20 +6,20 @@ State x = [r_N, v_N] (m, m/s, ECI J2000). The equations of motion are
     r' = v,   v' = a(r) = -mu r / |r|^3 + a_J2(r)
 
 with the zonal J2 term (Vallado, Fundamentals of Astrodynamics and Applications, 4th ed.,
-2013, eq. 8-30)
+2013, sec. 8.6)
 
     a_J2 = k / r^5 [x (5 z^2/r^2 - 1), y (5 z^2/r^2 - 1), z (5 z^2/r^2 - 3)],  k = 3/2 J2 mu R^2
 
 and the state transition matrix Phi = d x(t + dt) / d x(t) obeys Phi' = A Phi with
 A = [[0, I], [G, 0]], G = da/dr the gravity gradient (Montenbruck & Gill, Satellite Orbits,
-2000, sec. 7.2). Both are integrated together by the classical fourth-order Runge-Kutta scheme
+2000, ch. 7). Both are integrated together by the classical fourth-order Runge-Kutta scheme
 in equal steps no longer than ``step_max_s``: with the default 10 s the local error at LEO is
 below a millimetre per step.
 
 Unmodelled accelerations (drag, thrust errors) enter the filters as continuous white
 acceleration noise of power spectral density q (m^2/s^3), discretised over dt as
 Q = q [[dt^3/3 I, dt^2/2 I], [dt^2/2 I, dt I]] (Bar-Shalom, Li & Kirubarajan, Estimation with
-Applications to Tracking and Navigation, 2001, sec. 6.2.2).
+Applications to Tracking and Navigation, 2001, ch. 6).
 
 The compiled kernel ``_dynamics.pyx`` runs the filters; the ``*_reference`` functions here are
 its plain numpy twins, kept for the tests.
@@ -45,7 +45,7 @@ STATE_SIZE = 6
 
 
 def gravity_accel_reference(r_N) -> np.ndarray:
-    """Two-body + J2 acceleration (m/s^2, ECI) at position r_N (m, ECI); Vallado eq. 8-30."""
+    """Two-body + J2 acceleration (m/s^2, ECI) at position r_N (m, ECI); Vallado 2013 sec. 8.6."""
     r_N = np.asarray(r_N, dtype=np.float64)
     r2 = r_N @ r_N
     r = math.sqrt(r2)
@@ -60,7 +60,7 @@ def gravity_gradient_reference(r_N) -> np.ndarray:
 
     Two-body: mu / r^3 (3 r r^T / r^2 - I). J2, with s = k / r^5, f = 5 z^2 / r^2, c = (1, 1, 3)
     and a_i = s x_i (f - c_i): d a_i / d x_j = s [delta_ij (f - c_i) - 5 x_i x_j (f - c_i) / r^2
-    + x_i (10 z delta_jz / r^2 - 2 f x_j / r^2)] (product rule on Vallado eq. 8-30).
+    + x_i (10 z delta_jz / r^2 - 2 f x_j / r^2)] (product rule on Vallado 2013 sec. 8.6).
     """
     r_N = np.asarray(r_N, dtype=np.float64)
     r2 = r_N @ r_N

@@ -21,7 +21,8 @@ def check_state_and_covariance(x, P, n: int) -> tuple[np.ndarray, np.ndarray]:
     x = np.array(x, dtype=np.float64)
     P = np.array(P, dtype=np.float64)
     if x.shape != (n,) or P.shape != (n, n):
-        raise ValueError(f"state must be ({n},) and covariance ({n}, {n}); got {x.shape}, {P.shape}")
+        raise ValueError(f"state must be ({n},) and covariance ({n}, {n}); "
+                         f"got {x.shape}, {P.shape}")
     if not (np.isfinite(x).all() and np.isfinite(P).all()):
         raise ValueError("state and covariance must be finite")
     if not np.abs(P - P.T).max() <= 1e-9 * np.abs(P).max():
@@ -37,7 +38,7 @@ def joseph_update(x, P, H, R, y):
     """(x + K y, (I - K H) P (I - K H)^T + K R K^T) with K = P H^T S^-1, S = H P H^T + R.
 
     The Joseph form keeps P symmetric positive definite for any gain (Bar-Shalom, Li &
-    Kirubarajan, Estimation with Applications to Tracking and Navigation, 2001, sec. 5.2.3).
+    Kirubarajan, Estimation with Applications to Tracking and Navigation, 2001, ch. 5).
     """
     S = H @ P @ H.T + R
     K = np.linalg.solve(S, H @ P).T

@@ -9,7 +9,7 @@ Joseph form after a 6-dof chi-square gate on the innovation.
 Manoeuvres the filter is not told about show as a run of gated fixes: when ``manoeuvre_after``
 consecutive fixes fail the gate, the last innovation is taken as evidence of an unmodelled
 impulse and its square is added to the covariance's diagonal before the fix is fused (a
-covariance reset on detection, Bar-Shalom, Li & Kirubarajan 2001, sec. 11.6). A lone outlier
+covariance reset on detection, Bar-Shalom, Li & Kirubarajan 2001, ch. 11). A lone outlier
 is rejected. ``FixFuser`` does this for any state holding the chaser's [r, v] as a block, so the
 relative filter (which carries the chaser too) fuses fixes the same way.
 """

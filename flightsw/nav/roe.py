@@ -4,11 +4,11 @@ Frames. The target's RTN frame has R = r_T / |r_T|, N = h_T / |h_T| (h = r x v),
 Relative velocity "as seen in the rotating frame" is v_rtn = C (v_C - v_T) - omega x r_rtn with
 the frame's angular velocity omega = [r a_N / h, 0, h / r^2] in RTN, a_N the out-of-plane
 acceleration of the target (J2 here), which rotates the orbit plane about R (Schaub & Junkins,
-Analytical Mechanics of Space Systems, 4th ed., 2018, sec. 14.4; the R term is the osculating
-frame's nodal rotation).
+Analytical Mechanics of Space Systems, 4th ed., 2018, on orbit-frame kinematics; the R term is
+the osculating frame's nodal rotation).
 
 Relative orbital elements (D'Amico, Autonomous Formation Flying in Low Earth Orbit, PhD thesis,
-TU Delft, 2010, eq. 2.2), the chaser c relative to the target t, from osculating elements:
+TU Delft, 2010, ch. 2), the chaser c relative to the target t, from osculating elements:
 
     da = (a_c - a_t) / a_t
     dlambda = (u_c - u_t) + (Omega_c - Omega_t) cos i_t       u = omega + M, mean arg. of latitude
@@ -83,7 +83,8 @@ def nonsingular_elements(x_N) -> np.ndarray:
     u_true = math.atan2(r @ ahead, r @ node)
     e = math.hypot(e_x, e_y)
     nu = u_true - math.atan2(e_y, e_x)
-    E = 2.0 * math.atan2(math.sqrt(1.0 - e) * math.sin(nu / 2), math.sqrt(1.0 + e) * math.cos(nu / 2))
+    E = 2.0 * math.atan2(math.sqrt(1.0 - e) * math.sin(nu / 2),
+                         math.sqrt(1.0 + e) * math.cos(nu / 2))
     M = E - e * math.sin(E)
     return np.array([a, e_x, e_y, inc, raan, u_true - nu + M])
 

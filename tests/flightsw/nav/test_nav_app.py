@@ -16,7 +16,8 @@ SIGMA_U = 3 * ARCSEC
 
 
 def track(t_ns, u, state="confirmed"):
-    return TargetTrack(t_meas_ns=t_ns, track_id=1, u_N=u, P_u=SIGMA_U ** 2 * (np.eye(3) - np.outer(u, u)),
+    P_u = SIGMA_U ** 2 * (np.eye(3) - np.outer(u, u))
+    return TargetTrack(t_meas_ns=t_ns, track_id=1, u_N=u, P_u=P_u,
                        x_px=0.0, y_px=0.0, flux_dn=100.0, snr=20.0, resolved=False,
                        apparent_radius_rad=0.0, frames_tracked=10, state=state)
 
@@ -49,7 +50,8 @@ class Scenario:
         msgs = [gnss(t_ns, x_C + np.r_[3.0 * self.rng.standard_normal(3),
                                        0.03 * self.rng.standard_normal(3)])]
         for j in range(5):
-            msgs.append(GyroRate(t_meas_ns=t_ns + j * NS // 5, omega_BN_B=1e-6 * self.rng.standard_normal(3),
+            msgs.append(GyroRate(t_meas_ns=t_ns + j * NS // 5,
+                                 omega_BN_B=1e-6 * self.rng.standard_normal(3),
                                  valid=True))
         msgs.append(StarTrackerAttitude(t_meas_ns=t_ns, q_BN=np.array([1.0, 0, 0, 0]),
                                         sigma_cross_rad=5 * ARCSEC, sigma_roll_rad=40 * ARCSEC,
@@ -60,7 +62,8 @@ class Scenario:
         if k % 10 == 5:
             msgs.append(track(t_ns, noisy_bearing(self.X_T[k, :3], x_C[:3], SIGMA_U, self.rng)))
             d = np.linalg.norm(self.X_T[k, :3] - x_C[:3])
-            msgs.append(RangefinderRange(t_meas_ns=t_ns, range_m=d - 1.0 + 0.6 * self.rng.standard_normal(),
+            range_m = d - 1.0 + 0.6 * self.rng.standard_normal()
+            msgs.append(RangefinderRange(t_meas_ns=t_ns, range_m=range_m,
                                          sigma_m=0.6, valid=True))
         return msgs
 

@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 import pytest
-from nav_truth import ARCSEC, NS, elements_to_state, gnss_fixes, noisy_bearing, rtn_basis, trajectory
+from nav_truth import (ARCSEC, NS, elements_to_state, gnss_fixes, noisy_bearing, rtn_basis,
+                       trajectory)
 from scipy.stats import chi2
 
 from flightsw.nav.orbit import OrbitFilter
@@ -35,8 +36,9 @@ def element_covariance(elements, sigmas):
     """ECI covariance of a state dispersed in its elements: J diag(sigmas^2) J^T, J by central
     differences of elements_to_state."""
     elements = np.array(elements, dtype=float)
-    J = np.column_stack([(elements_to_state(*(elements + h * e)) - elements_to_state(*(elements - h * e)))
-                         / (2 * h) for e, h in zip(np.eye(6), sigmas * 1e-3)])
+    state = elements_to_state
+    J = np.column_stack([(state(*(elements + h * e)) - state(*(elements - h * e))) / (2 * h)
+                         for e, h in zip(np.eye(6), sigmas * 1e-3)])
     return J @ np.diag(sigmas ** 2) @ J.T
 
 

@@ -33,7 +33,7 @@ def test_elements_round_trip_through_the_state(a, e, i, raan, argp, M):
 
 
 def test_small_separation_roe_match_the_linear_map_of_damico():
-    """D'Amico 2010 eq. 2.18 (near-circular): r_rtn / a = [da - dex cos u - dey sin u,
+    """D'Amico 2010, ch. 2 (near-circular): r_rtn / a = [da - dex cos u - dey sin u,
     dlambda + 2 dex sin u - 2 dey cos u, dix sin u - diy cos u]."""
     x_T = elements_to_state(A, 0.0005, math.radians(51.6), 0.3, 0.2, 1.0)
     x_C = elements_to_state(A + 120.0, 0.0009, math.radians(51.6) + 2e-5, 0.3 + 3e-5, 0.6,
