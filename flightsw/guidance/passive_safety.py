@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from flightsw.guidance.keepout import DEFAULT_KEEPOUT_M, closest_approach
-from flightsw.guidance.maneuvers import Burn, predict_roe
-from flightsw.guidance.roe import MeanOrbit, propagate_mean
+from flightsw.guidance.maneuvers import predict_roe
+from flightsw.guidance.roe import MeanOrbit
 
 DAY_S = 86400.0
 
@@ -64,13 +64,14 @@ class SafetyCheck:
 
 
 def check_plan(chief0: MeanOrbit, roe0, burns, plan_end_s, keepout_m=DEFAULT_KEEPOUT_M,
-               drift_s=DAY_S, step_s=10.0, P_roe=None, k_sigma=3.0) -> SafetyCheck:
+               drift_s=DAY_S, step_s=10.0, P_roe=None, k_sigma=3.0, require_ei=True) -> SafetyCheck:
     """Check a plan before executing it (module docstring).
 
     Planned: no entry into the keep-out sphere from now to plan_end_s + drift_s (the plan and a
     day of free drift after it). Missed burn: for each burn k, the plan executed up to burn k
     and then a day of free drift from there. R-N: the separation of the relative orbit after
-    the last burn and at each missed-burn point exceeds the keep-out radius.
+    the last burn and at each missed-burn point exceeds the keep-out radius (required for
+    ``ok`` unless require_ei is False, e.g. for a plan that starts from an unsafe state).
     """
     burns = sorted(burns, key=lambda b: b.t_s)
     a = float(chief0.a_m)
@@ -85,5 +86,5 @@ def check_plan(chief0: MeanOrbit, roe0, burns, plan_end_s, keepout_m=DEFAULT_KEE
     rn.append(rn_min_distance_m(predict_roe(chief0, roe0, burns, [plan_end_s])[:, 0], a))
     missed_min = min(missed) if missed else planned.min_range_m
     ok = (planned.safe(keepout_m, k_sigma) if P_roe is not None else planned.min_range_m > keepout_m)
-    ok = ok and missed_min > keepout_m
+    ok = ok and missed_min > keepout_m and (min(rn) > keepout_m or not require_ei)
     return SafetyCheck(planned.min_range_m, float(missed_min), float(min(rn)), bool(ok))

@@ -106,4 +106,4 @@ class MissionUnderAnyCommands(RuleBasedStateMachine):
 
 
 TestMissionUnderAnyCommands = MissionUnderAnyCommands.TestCase
-TestMissionUnderAnyCommands.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+TestMissionUnderAnyCommands.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)

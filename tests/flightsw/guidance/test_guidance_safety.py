@@ -13,7 +13,7 @@ from flightsw.guidance.maneuvers import predict_roe
 from flightsw.guidance.observability import plan_observability_burn, predicted_range_rel_sigma
 from flightsw.guidance.passive_safety import ei_min_distance_m, rn_min_distance_m
 from flightsw.guidance.roe import (mean_from_roe, mean_orbit_from_state, mean_roe_from_states,
-                                   propagate_mean, state_from_mean_orbit)
+                                   state_from_mean_orbit)
 from guidance_truth import fly, kepler_state, relative_rtn
 
 A = 6878137.0
@@ -58,7 +58,7 @@ def realised_with_failed_thruster(dv_rtn, failed, rng):
 
 @given(hold=st.sampled_from(range(len(HOLD_POINTS_M) - 1)), phase=st.floats(0.0, 2 * np.pi),
        argp=st.floats(0.0, 2 * np.pi), skip=st.integers(0, 5))
-@settings(max_examples=6)
+@settings(max_examples=4)
 def test_hold_transfer_never_enters_keep_out_planned_or_with_a_missed_burn(hold, phase, argp, skip):
     a = A
     xT, xC, chief, roe0 = start(hold_roe(HOLD_POINTS_M[hold], phase, a) * a, argp)
