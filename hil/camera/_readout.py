@@ -5,7 +5,16 @@ import math
 import numpy as np
 from numba import njit
 
-from hil.camera.rng import POISSON_INVERSION_MAX_MEAN, draw, normal_from_high32, poisson, poisson_inversion, uniform53
+from hil.camera.rng import (
+    GOLDEN,
+    POISSON_INVERSION_MAX_MEAN,
+    draw,
+    mix64,
+    normal_from_high32,
+    poisson,
+    poisson_inversion,
+    uniform53,
+)
 
 # Sub-streams of a pixel's draw, so that no two random quantities share numbers.
 _EXPLICIT_SALT = np.uint64(0x5DEECE66D2545F49)
@@ -74,53 +83,53 @@ def dn_cdf_tables(levels_e, read_noise_e, gain_e_per_dn, bias_dn, adc_max, full_
 
 
 @njit(cache=True)
-def alias_tables(pmf_rows):
-    """Walker's alias table of each row of a 2-D array of PMFs (Vose 1991, IEEE TSE 17, 972).
+def threshold_tables(cdf, tail_mass, max_window):
+    """32-bit inverse-CDF thresholds of each row of a CDF table, and each row's central window.
 
-    Returns (thresholds scaled to 2^32, aliases), one row per PMF. Sampling row m with a 32-bit
-    uniform h: j = floor(h n / 2^32), f = (h n) mod 2^32; the outcome is j when
-    f < threshold[m, j], else alias[m, j]. Exact to 2^-32 per cell.
+    thresholds[k, i] = floor(cdf[k, i] 2^32) (clipped to 2^32 - 1); a 32-bit uniform U maps to
+    DN index #{i : U >= thresholds[k, i]} over i < n - 1, the inverse CDF exact to 2^-32. The
+    window [lo, hi) of row k holds the thresholds between the tail_mass quantiles (at most
+    max_window of them, centred on the median): for thresholds[k, lo - 1] <= U < thresholds[k, hi]
+    the count is lo plus the count over the window, the rest are tails counted in full.
     """
-    n_rows, n = pmf_rows.shape
-    thresholds = np.empty((n_rows, n), dtype=np.int64)
-    aliases = np.empty((n_rows, n), dtype=np.int64)
-    small = np.empty(n, dtype=np.int64)
-    large = np.empty(n, dtype=np.int64)
-    for m in range(n_rows):
-        scaled = pmf_rows[m] / pmf_rows[m].sum() * n
-        n_small = 0
-        n_large = 0
-        for k in range(n):
-            thresholds[m, k] = 4294967296
-            aliases[m, k] = k
-            if scaled[k] < 1.0:
-                small[n_small] = k
-                n_small += 1
+    n_levels, n = cdf.shape
+    thresholds = np.empty((n_levels, n), dtype=np.uint32)
+    windows = np.empty((n_levels, 2), dtype=np.int64)
+    for k in range(n_levels):
+        for i in range(n):
+            thresholds[k, i] = np.uint32(min(math.floor(cdf[k, i] * 4294967296.0), 4294967295.0))
+        lo = 0
+        while lo < n - 1 and cdf[k, lo] < tail_mass:
+            lo += 1
+        hi = lo
+        while hi < n - 1 and cdf[k, hi] < 1.0 - tail_mass:
+            hi += 1
+        hi = min(hi + 1, n - 1)
+        while hi - lo > max_window:
+            median = 0
+            while cdf[k, median] < 0.5:
+                median += 1
+            if median - lo > hi - median:
+                lo += 1
             else:
-                large[n_large] = k
-                n_large += 1
-        while n_small > 0 and n_large > 0:
-            n_small -= 1
-            s = small[n_small]
-            g = large[n_large - 1]
-            thresholds[m, s] = np.int64(scaled[s] * 4294967296.0 + 0.5)
-            aliases[m, s] = g
-            scaled[g] = scaled[g] + scaled[s] - 1.0
-            if scaled[g] < 1.0:
-                n_large -= 1
-                small[n_small] = g
-                n_small += 1
-    return thresholds, aliases
+                hi -= 1
+        windows[k, 0] = max(lo, 1)
+        windows[k, 1] = max(hi, windows[k, 0])
+    return thresholds, windows
 
 
 @njit(inline="always")
-def _alias_draw(high32, threshold, alias, offset, n):
-    """Outcome 0..n-1 of the alias table stored at threshold/alias[offset : offset + n]."""
-    hn = high32 * np.uint64(n)
-    j = np.int64(hn >> _S32)
-    f = np.int64(hn & _MASK32)
-    a = alias[offset + j]
-    return a + (j - a) * np.int64(f < threshold[offset + j])
+def _full_count(u, thresholds, k, n):
+    """DN index of uniform u on level k: the number of thresholds at or below u (binary search)."""
+    lo = 0
+    hi = n - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if u >= thresholds[k, mid]:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 @njit(inline="always")
@@ -142,53 +151,109 @@ def _explicit_dn(flat_mean, rest_electrons, deposit_e, bits, quantiles, full_wel
 
 
 @njit(cache=True)
-def read_out(signal_e, bg_row_e, bg_col_e, level0_e, level_step_e, d_lo, dn_threshold, dn_alias, key, quantiles,
-             full_well, read_noise_e, inv_gain, bias_dn, adc_max, out):
-    """Read a whole frame. Mean electrons of pixel (r, c): bg_row_e[r] + bg_col_e[c] + signal_e[r, c].
-
-    Poisson additivity splits a pixel's electrons into those of the background level just below
-    its own (levels level0 + k * step, one exact DN distribution each, as alias tables with rows
-    k) and the rest (a fraction of a step of background, plus the sources). The rest is drawn by
-    inversion from the low 32 bits of the pixel's draw; where it is zero, as in most pixels, the
-    DN comes from the level's DN distribution via the high 32 bits. Otherwise the level's
-    electrons and the read noise are drawn explicitly from a sub-stream. Pixel i = r * n_cols + c
-    uses draw(key, i), so read_out_pixels can redo any pixel.
-    """
-    n_rows, n_cols = signal_e.shape
-    n_levels, n_dn = dn_threshold.shape
-    threshold = dn_threshold.ravel()
-    alias = dn_alias.ravel()
-    inv_step = 1.0 / level_step_e
-    levels = level0_e + level_step_e * np.arange(n_levels)
-    exp_neg_levels = np.exp(-levels)
-    for r in range(n_rows):
-        base = r * n_cols
-        row_above = bg_row_e[r] - level0_e
-        for c in range(n_cols):
-            s = signal_e[r, c]
-            above = row_above + bg_col_e[c]
-            k = min(int(above * inv_step), n_levels - 1)
-            rest = above - k * level_step_e + s
-            bits = draw(key, base + c)
-            low = np.int64(bits & _MASK32)
-            # exp(-rest) >= 1 - rest: below that the inversion certainly gives no rest electron
-            if low < (1.0 - rest) * 4294967296.0:
-                out[r, c] = d_lo + _alias_draw(bits >> _S32, threshold, alias, k * n_dn, n_dn)
-                continue
-            out[r, c] = _pixel_with_rest(rest, low, bits, levels[k], exp_neg_levels[k], threshold, alias, k * n_dn,
-                                         n_dn, d_lo, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max)
+def _draw_row(key, base, high, low):
+    """Draws base .. base + n - 1 of stream key, split into high and low 32-bit halves."""
+    for c in range(len(high)):
+        bits = mix64(key + (base + np.uint64(c)) * GOLDEN)
+        high[c] = np.uint32(bits >> _S32)
+        low[c] = np.uint32(bits & _MASK32)
 
 
 @njit(cache=True)
-def _pixel_with_rest(rest, low, bits, level_e, exp_neg_level, threshold, alias, offset, n_dn, d_lo, quantiles,
-                     full_well, read_noise_e, inv_gain, bias_dn, adc_max):
-    """DN of a pixel whose rest electrons are not certainly zero (kept out of the hot loop)."""
-    if rest < POISSON_INVERSION_MAX_MEAN:
-        n_rest = float(poisson_inversion(rest, _exp_neg(rest), low * _INV_2_32))
-    else:
-        n_rest = poisson(rest, bits ^ _SOURCE_SALT, quantiles)
+def _count_run(high, count, tail, level_of, rest, level_thresholds, lo, hi, t_hi, k, frac0, slope_x_e, c0):
+    """One run of columns on level k (views starting at column c0): the DN index, lo plus the
+    window's thresholds at or below each uniform; tail marks uniforms outside the window; the
+    level and the background above it. Whole-view loops vectorise."""
+    t_lo = level_thresholds[lo - 1]
+    for c in range(len(high)):
+        count[c] = lo
+        tail[c] = (high[c] < t_lo) | (high[c] >= t_hi)
+        level_of[c] = k
+        rest[c] = frac0 + slope_x_e * (c0 + c)
+    for i in range(lo, hi):
+        t = level_thresholds[i]
+        for c in range(len(high)):
+            count[c] += np.int32(high[c] >= t)
+
+
+@njit(cache=True)
+def _finish_row(count, tail, low, rest, signal_row, d_lo, out_row):
+    """DN of the row from the counts; flags tails and pixels that may have rest electrons."""
+    for c in range(len(count)):
+        rest[c] += signal_row[c]
+        # exp(-rest) >= 1 - rest: below that the inversion certainly gives no rest electron
+        tail[c] = tail[c] | (np.float64(low[c]) >= (1.0 - rest[c]) * 4294967296.0)
+        out_row[c] = d_lo + count[c]
+
+
+@njit(cache=True)
+def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, thresholds, windows, key, quantiles,
+             full_well, read_noise_e, inv_gain, bias_dn, adc_max, out):
+    """Read a whole frame. Mean electrons of pixel (r, c): bg_row_e[r] + slope_x_e (c - x0) + signal_e[r, c].
+
+    Poisson additivity splits a pixel's electrons into those of the background level just below
+    its own (levels level0 + k * step, each with its exact DN distribution as inverse-CDF
+    thresholds) and the rest: a fraction of a step of background plus the sources on the pixel.
+    Pixel i = r * n_cols + c draws 64 bits, draw(key, i): the high 32 bits pick its DN on its
+    level, the low 32 bits decide by inversion whether it has rest electrons (almost never,
+    except under stars). Row by row, in loops the compiler vectorises: the draws; the DN by
+    counting thresholds over each level's central window, along runs of columns that share a
+    level; the rest check. Pixels in a tail of their level's distribution, or with rest
+    electrons, are then finished one by one; a pixel with rest electrons has its level
+    electrons and read noise drawn explicitly. Pixels can be redone by read_out_pixels.
+    """
+    n_rows, n_cols = signal_e.shape
+    n_levels, n_dn = thresholds.shape
+    levels = level0_e + level_step_e * np.arange(n_levels)
+    exp_neg_levels = np.exp(-levels)
+    inv_step = 1.0 / level_step_e
+    high = np.empty(n_cols, dtype=np.uint32)
+    low = np.empty(n_cols, dtype=np.uint32)
+    count = np.empty(n_cols, dtype=np.int32)
+    level_of = np.empty(n_cols, dtype=np.int64)
+    rest = np.empty(n_cols)
+    flag = np.empty(n_cols, dtype=np.bool_)
+    for r in range(n_rows):
+        _draw_row(key, np.uint64(r * n_cols), high, low)
+        above0 = bg_row_e[r] - level0_e - slope_x_e * x0  # background above level 0 at column 0
+        c0 = 0
+        while c0 < n_cols:
+            k = min(max(int((above0 + slope_x_e * c0) * inv_step), 0), n_levels - 1)
+            c1 = n_cols
+            if slope_x_e > 0.0 and k < n_levels - 1:
+                c1 = min(n_cols, max(c0 + 1, int(math.ceil(((k + 1) * level_step_e - above0) / slope_x_e))))
+            elif slope_x_e < 0.0 and k > 0:
+                c1 = min(n_cols, max(c0 + 1, int(math.floor((k * level_step_e - above0) / slope_x_e)) + 1))
+            lo = windows[k, 0]
+            hi = windows[k, 1]
+            t_hi = thresholds[k, hi] if hi < n_dn - 1 else np.uint32(4294967295)
+            _count_run(high[c0:c1], count[c0:c1], flag[c0:c1], level_of[c0:c1], rest[c0:c1], thresholds[k], lo, hi,
+                       t_hi, k, above0 - k * level_step_e, slope_x_e, c0)
+            c0 = c1
+        out_row = out[r]
+        _finish_row(count, flag, low, rest, signal_e[r], d_lo, out_row)
+        for c in range(n_cols):
+            if not flag[c]:
+                continue
+            k = level_of[c]
+            bits = (np.uint64(high[c]) << _S32) | np.uint64(low[c])
+            out_row[c] = _pixel_with_rest(rest[c], low[c], bits, high[c], k, levels[k], exp_neg_levels[k],
+                                          thresholds, n_dn, d_lo, quantiles, full_well, read_noise_e, inv_gain,
+                                          bias_dn, adc_max)
+
+
+@njit(cache=True)
+def _pixel_with_rest(rest, low, bits, high, k, level_e, exp_neg_level, thresholds, n_dn, d_lo, quantiles, full_well,
+                     read_noise_e, inv_gain, bias_dn, adc_max):
+    """DN of a pixel in a tail of its level's distribution or with possible rest electrons."""
+    n_rest = 0.0
+    if rest > 0.0:
+        if rest < POISSON_INVERSION_MAX_MEAN:
+            n_rest = float(poisson_inversion(rest, _exp_neg(rest), low * _INV_2_32))
+        else:
+            n_rest = poisson(rest, bits ^ _SOURCE_SALT, quantiles)
     if n_rest == 0.0:
-        return d_lo + _alias_draw(bits >> _S32, threshold, alias, offset, n_dn)
+        return d_lo + _full_count(high, thresholds, k, n_dn)
     sub = bits ^ _EXPLICIT_SALT
     if level_e < POISSON_INVERSION_MAX_MEAN:
         n_level = float(poisson_inversion(level_e, exp_neg_level, uniform53(draw(sub, 0))))

@@ -8,7 +8,7 @@ Transfer, ch. 2 and 4).
 
 Speed without approximation: most pixels hold only background, whose DN distribution (Poisson
 electrons convolved with read noise, rounded and clipped) is tabulated exactly for background
-levels 0.02 e- apart and sampled with one 32-bit uniform through an alias table. The
+levels at least 0.02 e- apart and sampled with one 32-bit uniform by inverse-CDF thresholds. The
 remainder of a pixel's mean (its fraction of a level step, plus the sources on it) is drawn
 separately by Poisson additivity; only when it yields electrons, or a hot pixel or a cosmic ray
 is there, are the pixel's electrons and read noise drawn explicitly.
@@ -43,13 +43,17 @@ class PlanarBackground:
 
 
 TABLE_MAX_BACKGROUND_E = 1000.0  # above this the DN tables cost more than drawing every pixel
-LEVEL_STEP_E = 0.02  # background levels 0.02 e- apart: 2 % of pixels take the explicit path
+LEVEL_STEP_E = 0.02  # finest spacing of the tabulated background levels [e-]
+RUNS_PER_ROW = 8  # at most about this many level changes along a row (each costs a loop set-up)
 MAX_LEVELS = 64
+TAIL_MASS = 1e-3  # DN below / above these quantiles of a level are counted one pixel at a time
+MAX_WINDOW = 24  # thresholds counted in the vectorised loop
 
 
-def background_levels(bg_min_e, bg_max_e):
-    """(first level, step, count) of the background levels tabulated for a frame."""
-    step = max(LEVEL_STEP_E, (bg_max_e - bg_min_e) / (MAX_LEVELS - 1))
+def background_levels(bg_min_e, bg_max_e, row_range_e=0.0):
+    """(first level, step, count) of the background levels tabulated for a frame whose background
+    spans bg_min_e..bg_max_e overall and row_range_e along a row."""
+    step = max(LEVEL_STEP_E, (bg_max_e - bg_min_e) / (MAX_LEVELS - 1), row_range_e / RUNS_PER_ROW)
     count = int((bg_max_e - bg_min_e) / step) + 1
     return bg_min_e, step, count
 
@@ -75,10 +79,11 @@ def read_out(signal_e, background: PlanarBackground, params: CameraParams, key, 
     )
     key = np.uint64(key)
     if bg_max <= TABLE_MAX_BACKGROUND_E:
-        level0, step, count = background_levels(bg_min, bg_max)
+        level0, step, count = background_levels(bg_min, bg_max, float(np.max(cols) - np.min(cols)))
         d_lo, cdf = dn_cdf_tables(level0 + step * np.arange(count), params)
-        threshold, alias = _readout.alias_tables(np.diff(cdf, axis=1, prepend=0.0))
-        _readout.read_out(signal_e, rows, cols, level0, step, d_lo, threshold, alias, key, *settings, out)
+        thresholds, windows = _readout.threshold_tables(cdf, TAIL_MASS, MAX_WINDOW)
+        _readout.read_out(signal_e, rows, float(background.slope_x_e), params.principal_point_px[0], level0, step,
+                          d_lo, thresholds, windows, key, *settings, out)
     else:
         _readout.read_out_explicit(signal_e, rows, cols, key, *settings, out)
     if pixel_index is not None and len(pixel_index):

@@ -776,17 +776,27 @@ def test_dn_tables_are_the_poisson_read_noise_distribution_rounded_to_dn():
         assert row[-1] == 1.0
 
 
-def test_alias_tables_reproduce_their_pmfs_exactly():
-    from hil.camera._readout import alias_tables
+def test_threshold_tables_invert_their_cdfs_and_windows_hold_all_but_the_tails():
+    from hil.camera._readout import threshold_tables
+    from hil.camera.readout import dn_cdf_tables
 
-    rng = np.random.default_rng(2)
-    pmfs = rng.dirichlet(np.full(23, 0.3), size=5)
-    thresholds, aliases = alias_tables(pmfs)
-    n = pmfs.shape[1]
-    for pmf, threshold, alias in zip(pmfs, thresholds, aliases):
-        keep = threshold / 2.0**32 / n
-        rebuilt = keep + np.bincount(alias, weights=1.0 / n - keep, minlength=n)
-        np.testing.assert_allclose(rebuilt, pmf / pmf.sum(), atol=1e-9)
+    p = CameraParams()
+    _, cdf = dn_cdf_tables(np.array([0.4, 3.0, 60.0, 900.0]), p)
+    thresholds, windows = threshold_tables(cdf, 1e-3, 24)
+    u = np.random.default_rng(4).integers(0, 2**32, 20000, dtype=np.uint64)
+    for k in range(len(cdf)):
+        t = thresholds[k, :-1].astype(np.uint64)
+        index = (u[:, None] >= t[None, :]).sum(axis=1)
+        # the share of uniforms mapped to each DN is that DN's probability
+        observed = np.bincount(index, minlength=cdf.shape[1]) / len(u)
+        pmf = np.diff(cdf[k], prepend=0.0)
+        assert np.abs(observed - pmf).max() < 5 * math.sqrt(pmf.max() / len(u))
+        lo, hi = windows[k]
+        assert 1 <= lo <= hi <= cdf.shape[1] - 1 and hi - lo <= 24
+        inside = (u >= t[lo - 1]) & ((u < t[hi]) if hi < len(t) else True)
+        assert np.array_equal(index[inside], lo + (u[inside, None] >= t[None, lo:hi]).sum(axis=1))
+        if hi - lo < 24:
+            assert inside.mean() > 1 - 3e-3
 
 
 def test_sky_grid_cells_tile_the_sphere_by_their_solid_angles():
