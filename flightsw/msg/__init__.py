@@ -14,9 +14,11 @@ from flightsw.msg.health import AppHealth, AppTiming, HealthStatus
 from flightsw.msg.registry import all_types, lookup
 from flightsw.msg.schema import Field, Message
 from flightsw.msg.actuators import ThrusterCommand, WheelTorqueCommand
-from flightsw.msg.ground import TargetCue
+from flightsw.msg.control import BurnReport
+from flightsw.msg.ground import GroundCommand, TargetCue
+from flightsw.msg.guidance import BurnCommand, GuidanceMode, PointingCommand
 from flightsw.msg.sensors import (CameraFrame, GnssFix, GyroRate, RangefinderRange,
-                                  StarTrackerAttitude)
+                                  StarTrackerAttitude, WheelSpeeds)
 from flightsw.msg.detect import DetectHealth, TargetTrack
 from flightsw.msg.nav import AttitudeEstimate, NavHealth, OrbitEstimate, RelativeState
 from flightsw.msg.timing import TimeTone
@@ -28,6 +30,7 @@ __all__ = [
     "StarTrackerAttitude", "GyroRate", "GnssFix", "RangefinderRange",
     "ThrusterCommand", "WheelTorqueCommand", "TargetCue", "TruthState",
     "AttitudeEstimate", "TargetTrack", "DetectHealth", "OrbitEstimate", "RelativeState",
-    "NavHealth",
+    "NavHealth", "GroundCommand", "BurnCommand", "GuidanceMode", "PointingCommand",
+    "WheelSpeeds", "BurnReport",
     "Field", "Message", "all_types", "lookup",
 ]

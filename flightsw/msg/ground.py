@@ -16,3 +16,15 @@ class TargetCue(Message):
         Field.f64("radius_m", "m", "nominal target size (radius of the enclosing sphere)",
                   lo=0.0, hi=100.0),
     )
+
+
+class GroundCommand(Message):
+    """A command from the operators. Each is answered by the mission manager (accepted or not)."""
+
+    TOPIC = "ground.command"
+    VERSION = 1
+    FIELDS = (
+        Field.u64("cmd_id", "count", "operator's command counter"),
+        Field.text("opcode", "what to do", choices=("go", "hold", "resume", "abort")),
+        Field.f64("argument", "1", "opcode-specific argument (0 if none)", lo=-1e9, hi=1e9),
+    )

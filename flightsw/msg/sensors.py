@@ -72,3 +72,16 @@ class RangefinderRange(Message):
         Field.f64("sigma_m", "m", "1-sigma range noise", lo=0.0, hi=1e3),
         Field.boolean("valid", "a return above threshold; range is meaningless if not"),
     )
+
+
+class WheelSpeeds(Message):
+    """Reaction wheel tachometers, as angular momentum about each spin axis."""
+
+    TOPIC = "sensor.wheels"
+    VERSION = 1
+    FIELDS = (
+        Field.u64("t_meas_ns", "ns", "sim time of the sample"),
+        Field.vec("momentum_Nms", "N m s", "momentum of each of the 4 wheels", 4, lo=-10.0,
+                  hi=10.0),
+        Field.boolean("valid", "sample valid"),
+    )

@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from flightsw.msg import (CameraFrame, GnssFix, GyroRate, RangefinderRange, StarTrackerAttitude,
-                          TargetCue, ThrusterCommand, TruthState, WheelTorqueCommand)
+                          TargetCue, ThrusterCommand, TruthState, WheelSpeeds,
+                          WheelTorqueCommand)
 from flightsw.runtime.app import NS_PER_S, App, Param
 from hil.attitude import RigidBody
 from hil.attitude.quaternion import quat_to_dcm
@@ -50,7 +51,7 @@ class Plant(App):
 
     SUBSCRIBES = (ThrusterCommand, WheelTorqueCommand)
     PUBLISHES = (TargetCue, GnssFix, GyroRate, StarTrackerAttitude, RangefinderRange,
-                 CameraFrame, TruthState)
+                 WheelSpeeds, CameraFrame, TruthState)
     RATE_HZ = 10.0
     PARAMS = {"config": Param({}, "", "the scenario's [plant] table (see hil.plant.config)")}
 
@@ -152,6 +153,10 @@ class Plant(App):
         out += [RangefinderRange(**x._asdict())
                 for x in s["rangefinder"].poll(t_ns, r_T - r_B, q, self.cfg.target_radius_m,
                                                 n["rangefinder"])]
+        # wheel tachometers: every step, quantised like a 16-bit speed readout
+        h = self.body.wheel_momentum_Nms
+        out.append(WheelSpeeds(t_meas_ns=t_ns, momentum_Nms=np.round(h / 1e-4) * 1e-4,
+                               valid=True))
         if t_ns % self.camera_period_ns == 0:
             frame = self._expose(t_ns, r_B, v_B, r_T, v_T, q, w, r_sun)
             if frame is not None:

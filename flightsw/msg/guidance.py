@@ -1,0 +1,47 @@
+"""Guidance outputs: the mission phase, attitude pointing and burn commands."""
+from flightsw.msg.schema import Field, Message
+
+PHASES = ("commission", "search", "far_approach", "mid_approach", "close_approach", "inspect",
+          "depart", "safe")
+
+
+class GuidanceMode(Message):
+    """The mission manager's state."""
+
+    TOPIC = "guidance.mode"
+    VERSION = 1
+    FIELDS = (
+        Field.text("phase", "mission phase", choices=PHASES),
+        Field.f64("time_in_phase_s", "s", "time since the phase was entered", lo=0.0),
+        Field.boolean("held", "a ground hold is in force"),
+        Field.boolean("cam_requested", "a collision-avoidance manoeuvre is requested"),
+        Field.u64("next_burn_t_ns", "ns", "sim time of the next planned burn (0: none)"),
+        Field.f64("planned_dv_mps", "m/s", "delta-v of the current plan still to fly", lo=0.0),
+        Field.f64("used_dv_mps", "m/s", "delta-v commanded since the start", lo=0.0),
+    )
+
+
+class PointingCommand(Message):
+    """The attitude the controller must track: reference frame R w.r.t. ECI, and its rate."""
+
+    TOPIC = "guidance.pointing"
+    VERSION = 1
+    FIELDS = (
+        Field.vec("q_RN", "1", "reference attitude (body should align with R), scalar first", 4,
+                  lo=-1.0, hi=1.0),
+        Field.vec("omega_RN_R", "rad/s", "rate of R w.r.t. N, in R", 3, lo=-1.0, hi=1.0),
+        Field.text("mode", "what is pointed at", choices=("target", "search", "inertial", "sun")),
+    )
+
+
+class BurnCommand(Message):
+    """An impulsive manoeuvre to execute: delta-v in ECI, starting at a time."""
+
+    TOPIC = "guidance.burn"
+    VERSION = 1
+    FIELDS = (
+        Field.u64("burn_id", "count", "identifier, increasing"),
+        Field.u64("t_start_ns", "ns", "sim time to start the burn"),
+        Field.vec("dv_N", "m/s", "delta-v to impart, ECI J2000", 3, lo=-50.0, hi=50.0),
+        Field.f64("duration_s", "s", "planned duration of the burn", lo=0.0, hi=3600.0),
+    )
