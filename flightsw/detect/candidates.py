@@ -24,10 +24,11 @@ the target             constant rate (great circle)    moves unless the camera f
    on the sky significant against the stars (the no-motion fit rejected at min_motion_chi2,
    chi-square with 2 degrees of freedom).  A candidate that is also fixed in the image (no
    significant image motion) must in addition look like the PSF: median a + b of its sources
-   at least fixed_min_size_px and median b at least fixed_min_minor_px (a PSF of sigma 0.8 px
-   gives a + b = 1.2-1.6 px and b = 0.5-0.8 px above SNR 10; one or two hot pixels give
-   a + b = 0.3-0.8 px, two merged a few pixels apart b ~ 0.1 px); if it does not, it is a
-   defect (``defects``).  With
+   at least fixed_min_size_px, median b at least fixed_min_minor_px, and b at least
+   fixed_psf_fraction of the minor axis the same frame's stars of similar SNR measure (the
+   moments grow with SNR: for a sigma 0.8 px PSF, b = 0.47 px at SNR 5-10, 0.8 px above 40;
+   one or two hot pixels give a + b = 0.3-0.8 px, a cluster of three b ~ 0.4 px, two merged a
+   few pixels apart b ~ 0.1 px); if it does not, it is a defect (``defects``).  With
    require_image_motion every confirmed candidate must move in the image (a staring camera).
 
 Frames must come often enough that the sky under the camera moves less than about half the
@@ -58,9 +59,10 @@ class CandidateConfig:
     max_flux_ratio: float = 3.0
     sharp_peak_fraction: float = 0.6
     defect_recurrences: int = 2
-    jump_fraction: float = 0.25        # pointing jump (fraction of the field) that reveals defects
+    jump_fraction: float = 0.25        # repointing (fraction of the field) that reveals defects
     fixed_min_size_px: float = 1.0
     fixed_min_minor_px: float = 0.35
+    fixed_psf_fraction: float = 0.8
     require_image_motion: bool = False
     max_candidates: int = 20000
 
@@ -72,7 +74,7 @@ class CandidateConfig:
         for name in ("max_sky_rate_deg_s", "max_pixel_rate_px_s", "gate_sigma", "static_gate_sigma",
                      "min_motion_chi2", "fit_chi2_quantile_sigma", "max_candidates",
                      "defect_recurrences", "jump_fraction", "fixed_min_size_px",
-                     "fixed_min_minor_px"):
+                     "fixed_min_minor_px", "fixed_psf_fraction"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"CandidateConfig.{name} must be positive")
         if not self.max_flux_ratio > 1:
@@ -314,6 +316,19 @@ class CandidateSearch:
             order = np.lexsort((reduced_chi2, -fit.hits))
             self.hits = self.hits[np.sort(order[:cfg.max_candidates])]
 
+    def _narrower_than_stars(self, row: np.ndarray) -> bool:
+        """Whether most of a candidate's sources (of those with comparable stars in their
+        frame) are narrower than fixed_psf_fraction of the stars of similar SNR."""
+        narrow = []
+        for slot, index in enumerate(row):
+            frame = self.frames.get(self.frame_of_slot(slot))
+            if index < 0 or frame is None:
+                continue
+            expected = frame.expected_minor_px(frame.snr[index])[0]
+            if np.isfinite(expected):
+                narrow.append(frame.minor_px[index] < self.config.fixed_psf_fraction * expected)
+        return bool(narrow) and 2 * sum(narrow) > len(narrow)
+
     def _confirmable(self):
         """Hit row of the best candidate meeting every confirmation test, or None.  Candidates
         fixed in the image and smaller than the PSF go to ``defects`` and are dropped."""
@@ -330,6 +345,8 @@ class CandidateSearch:
         size = np.nanmedian(self.gather(rows, "size_px"), axis=1)
         minor = np.nanmedian(self.gather(rows, "minor_px"), axis=1)
         defect = image_fixed & ((size < cfg.fixed_min_size_px) | (minor < cfg.fixed_min_minor_px))
+        for i in np.flatnonzero(image_fixed & ~defect):
+            defect[i] = self._narrower_than_stars(rows[i])
         if defect.any():
             for row_pixels, row_mask in zip(pixels[defect], mask[defect]):
                 self.defects.append(tuple(np.mean(row_pixels[row_mask], axis=0)))

@@ -16,7 +16,9 @@ class FrameDetections:
     x, y: pixel positions; u_N: unit directions in N; sigma_px: centroid noise per axis;
     sigma_rad: direction noise per axis (centroid and attitude); flux (DN), snr;
     peak_fraction: brightest pixel over footprint flux; size_px: sum of the isophotal RMS
-    axes a + b; minor_px: the minor axis b; edge: the footprint touches the frame edge.
+    axes a + b; minor_px: the minor axis b; edge: the footprint touches the frame edge;
+    psf_snr, psf_minor_px: SNR and minor axis of the frame's identified, unflagged stars, the
+    measured PSF that point sources are compared with.
     """
 
     frame_no: int
@@ -33,18 +35,35 @@ class FrameDetections:
     size_px: np.ndarray
     minor_px: np.ndarray
     edge: np.ndarray
+    psf_snr: np.ndarray
+    psf_minor_px: np.ndarray
 
     def __len__(self):
         return len(self.x)
 
+    def expected_minor_px(self, snr: np.ndarray, min_stars: int = 3) -> np.ndarray:
+        """Median minor axis of this frame's stars with an SNR within a factor 2 of each
+        value of snr (NaN where fewer than min_stars): what a point source of that SNR
+        measures through the same optics and extraction."""
+        snr = np.atleast_1d(np.asarray(snr, dtype=float))
+        near = ((self.psf_snr[None, :] >= 0.5 * snr[:, None])
+                & (self.psf_snr[None, :] <= 2.0 * snr[:, None]))
+        values = np.where(near, self.psf_minor_px[None, :], np.nan)
+        enough = near.sum(axis=1) >= min_stars
+        out = np.full(len(snr), np.nan)
+        if enough.any():
+            out[enough] = np.nanmedian(values[enough], axis=1)
+        return out
+
     @classmethod
     def from_sources(cls, frame_no: int, t_s: float, sources: np.ndarray, camera: CameraModel,
                      C_CN: np.ndarray, P_theta_C: np.ndarray, psf_sigma_px: float,
-                     centroid_floor_px: float = 0.05) -> "FrameDetections":
+                     centroid_floor_px: float = 0.05, stars: np.ndarray | None = None) -> "FrameDetections":
         """Detections of extracted sources (SOURCE_DTYPE) seen with the camera attitude C_CN,
         whose small-angle error covariance in C is P_theta_C: the larger cross-boresight
         variance is added to every source's direction noise (it is common to the frame but
-        independent between frames, which is what a motion fit sees)."""
+        independent between frames, which is what a motion fit sees).  stars: the frame's
+        identified stars (SOURCE_DTYPE), the PSF reference (unflagged ones only)."""
         sigma_px = centroid_sigma_px(sources, psf_sigma_px, centroid_floor_px)
         attitude_var = max(P_theta_C[0, 0], P_theta_C[1, 1], 0.0)
         u_C = camera.unproject(sources["x"], sources["y"]).reshape(-1, 3)
@@ -53,4 +72,12 @@ class FrameDetections:
                    np.sqrt((sigma_px / camera.f_px) ** 2 + attitude_var),
                    sources["flux"].astype(float), sources["snr"].astype(float),
                    peak_fraction(sources), (sources["a"] + sources["b"]).astype(float),
-                   sources["b"].astype(float), (sources["flags"] & FLAG_EDGE) != 0)
+                   sources["b"].astype(float), (sources["flags"] & FLAG_EDGE) != 0,
+                   *cls._psf_reference(stars))
+
+    @staticmethod
+    def _psf_reference(stars):
+        if stars is None or len(stars) == 0:
+            return np.zeros(0), np.zeros(0)
+        clean = stars[stars["flags"] == 0]
+        return clean["snr"].astype(float), clean["b"].astype(float)

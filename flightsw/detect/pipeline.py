@@ -99,7 +99,8 @@ class DetectionPipeline:
             unexplained, resolved, radius_px = unexplained[:0], resolved[:0], radius_px[:0]
         detections = FrameDetections.from_sources(
             self.frame_no, t_s, unexplained, self.camera, stars.C_CN, stars.P_theta_C,
-            self.star_config.psf_sigma_px, self.star_config.centroid_floor_px)
+            self.star_config.psf_sigma_px, self.star_config.centroid_floor_px,
+            sources[stars.source_index])
         if resolved.any():
             detections = self._with_figure_noise(detections, resolved)
         track = self.tracker.step(detections, stars.P_theta_C)

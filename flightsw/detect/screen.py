@@ -8,9 +8,10 @@
   make it).  Sharp sources neither start nor extend candidates.
 * masked: on a known detector defect.  The defect map grows from three kinds of evidence:
   a sharp source recurring at a pixel; a source found at the same pixel on both sides of a
-  pointing jump larger than jump_fraction of the field (no sky object can follow the camera
-  across a jump); and a candidate the search found fixed in the image and not shaped like the
-  PSF (CandidateSearch.defects).  A pixel is masked once its evidence reaches
+  pointing jump (the boresight landing more than jump_fraction of the field away from where
+  its own motion over the two frames before would have taken it: a repointing, which no sky
+  object follows, unlike the steady turn of a camera following a target); and a candidate the
+  search found fixed in the image and not shaped like the PSF (CandidateSearch.defects).  A pixel is masked once its evidence reaches
   defect_recurrences.
 
 Being fixed in the image is not by itself held against a source: when the camera follows the
@@ -99,10 +100,15 @@ class MotionScreen:
 
     def _learn_from_jump(self, frame: FrameDetections) -> None:
         """Sources at the same pixel (within 0.5 px) before and after a pointing jump."""
-        if not self.history or len(frame) == 0 or len(self.history[-1]) == 0:
+        if len(self.history) < 2 or len(frame) == 0 or len(self.history[-1]) == 0:
             return
-        before = self.history[-1]
-        jump = angle_between(before.C_CN[2], frame.C_CN[2])
+        before, earlier = self.history[-1], self.history[-2]
+        if not before.t_s > earlier.t_s:
+            return
+        # boresight extrapolated at the rate of the two frames before (small angles)
+        rate = (before.C_CN[2] - earlier.C_CN[2]) / (before.t_s - earlier.t_s)
+        expected = before.C_CN[2] + rate * (frame.t_s - before.t_s)
+        jump = angle_between(expected / np.linalg.norm(expected), frame.C_CN[2])
         if jump < self.config.jump_fraction * np.radians(self.camera.fov_deg):
             return
         same = nearest_within(frame.x, frame.y, 0.5, before.x, before.y) >= 0

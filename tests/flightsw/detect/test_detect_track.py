@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy.stats import chi2 as chi2_distribution
 from test_detect_stars import (
-    ADC_MAX_DN, EPOCH_JYEAR, PSF_SIGMA, Imager, electrons, faint_population, q_BN_looking_at,
-    render, sky_direction, hipparcos_sky, perturbed,
+    ADC_MAX_DN, EPOCH_JYEAR, Imager, electrons, faint_population, hipparcos_sky, perturbed,
+    q_BN_looking_at, random_directions_in_cone, render, sky_direction,
 )
 
 from flightsw.detect import reference_neighbours
@@ -175,13 +175,13 @@ def test_chi2_quantile_is_close_to_the_exact_value(dof, tolerance):
 
 
 def test_line_of_sight_filter_is_consistent_on_a_turning_line_of_sight():
-    """Normalised estimation error squared averages 2 (position, 2 dof) over 200 runs, and the
+    """Normalised estimation error squared averages 2 (position, 2 dof) over 100 runs, and the
     estimate beats a single measurement."""
     rng = np.random.default_rng(9)
     rate = 1.1e-3
     sigma = 15e-6
     nees, errors = [], []
-    for _ in range(200):
+    for _ in range(100):
         u0 = rng.normal(size=3)
         u0 /= np.linalg.norm(u0)
         e1, e2 = tangent_basis(u0)
@@ -194,13 +194,13 @@ def test_line_of_sight_filter_is_consistent_on_a_turning_line_of_sight():
 
         P0 = np.diag([sigma**2, sigma**2, (sigma / 5) ** 2, (sigma / 5) ** 2])
         filt = LineOfSightFilter(0.0, measure(0.0), rate * v_dir + rng.normal(0, sigma / 5, 3), P0, 1e-16)
-        for k in range(1, 20):
+        for k in range(1, 12):
             filt.update(10.0 * k, measure(10.0 * k), sigma)
         b1, b2 = filt.e1, filt.e2
-        err = to_plane(truth(190.0), filt.u, b1, b2)
+        err = to_plane(truth(110.0), filt.u, b1, b2)
         nees.append(err @ np.linalg.solve(filt.P[:2, :2], err))
         errors.append(np.linalg.norm(err))
-    assert 1.6 < np.mean(nees) < 2.4
+    assert 1.5 < np.mean(nees) < 2.5  # 100 runs: 2 +- 0.2 (1 sigma)
     assert np.sqrt(np.mean(np.square(errors))) < 0.8 * sigma * np.sqrt(2)
 
 
@@ -224,3 +224,64 @@ def test_a_magnitude_9_target_is_confirmed_within_10_frames_of_entering_the_fiel
 def test_no_target_is_confirmed_where_there_is_none():
     passes = run_pass(seed=22, frames=12, target=False)
     assert all(result.track is None for _, _, _, result, _ in passes)
+
+
+def test_the_track_coasts_through_missed_frames_and_is_lost_after_max_misses():
+    """256x256 frames of 2.5 deg (the flight camera's 35 arcsec pixels); the target vanishes
+    (eclipse) for frames 8-13: five coasting frames, lost at the sixth, confirmed again with a
+    new identifier after it reappears."""
+    imager = Imager(256, 256, 2.5)
+    passes = run_pass(seed=23, frames=24, imager=imager, tile_switch=0,
+                      target_visible=lambda k: not 8 <= k <= 13)
+    states = {k: (result.track.state, result.track.track_id) if result.track else None
+              for k, _, _, result, _ in passes}
+    assert states[7] == ("confirmed", 1)
+    assert [states[k] for k in range(8, 13)] == [("coasting", 1)] * 5
+    assert states[13] is None
+    later = [states[k] for k in range(14, 24) if states[k] is not None]
+    assert later and later[0][1] == 2 and later[-1] == ("confirmed", 2)
+
+
+def sky_path_frames(seed, frames, imager, segment=50):
+    """A camera wandering the sky near the north galactic pole (few catalogue stars, the
+    prior attitude is used when fewer than four are matched): segments of `segment` frames,
+    each staring or turning at 0.03 or 0.065 deg/s (the orbital rate) in a random direction,
+    with a jump to a new direction between segments.  Yields (t, q_BN, frame); no target."""
+    rng = np.random.default_rng(seed)
+    axis = sky_direction(200.0, 30.0)
+    u_sky, mag_sky, _ = hipparcos_sky()
+    near = u_sky @ axis > np.cos(np.radians(30))
+    faint = faint_population(rng, axis, np.radians(28), per_deg2=15.0)
+    u_all, mag_all = np.concatenate([u_sky[near], faint[0]]), np.concatenate([mag_sky[near], faint[1]])
+    for k in range(frames):
+        if k % segment == 0:
+            rate = rng.choice([0.0, np.radians(0.03), np.radians(0.065)])
+            boresight = random_directions_in_cone(rng, axis, np.radians(20), 1)[0]
+            heading = np.cross(boresight, rng.normal(size=3))
+            heading /= np.linalg.norm(heading)
+        turn = rate * 10.0
+        boresight, heading = (np.cos(turn) * boresight + np.sin(turn) * heading,
+                              np.cos(turn) * heading - np.sin(turn) * boresight)
+        q = q_BN_looking_at(boresight, 0.3)
+        yield 10.0 * k, q, render(rng, imager, q, u_all, mag_all, cosmic_rays=rng.poisson(2)), rng
+
+
+def test_no_false_track_in_1000_frames_of_stars_hot_pixels_and_cosmic_rays():
+    """1000 frames of 256x256 px, 2.5 deg (35 arcsec pixels as in flight), 10 s apart; ten
+    times the plant's hot-pixel fraction (1e-3), two cosmic-ray hits per frame (two hundred
+    times the LEO rate for this area), 15 uncatalogued stars per square degree (V 9.5-11.5)
+    besides the Hipparcos stars fainter than the catalogue limit."""
+    imager = Imager(256, 256, 2.5).with_hot_pixels(np.random.default_rng(24), fraction=1e-3)
+    pipeline = DetectionPipeline(imager.flight_model(), load_onboard_catalog(8.5, EPOCH_JYEAR),
+                                 config=PipelineConfig(saturation_dn=ADC_MAX_DN))
+    tracks, attitude, candidates = 0, {}, 0
+    for t, q, frame, rng in sky_path_frames(25, 1000, imager):
+        prior = perturbed(q, rng, 20 * ARCSEC)
+        result = pipeline.process(frame, t, prior, np.eye(3) * (20 * ARCSEC) ** 2)
+        tracks += result.track is not None
+        attitude[result.attitude] = attitude.get(result.attitude, 0) + 1
+        candidates = max(candidates, pipeline.tracker.search.count)
+    assert tracks == 0
+    # the test exercised what it claims to: candidates formed, defects learned, both attitudes
+    assert candidates > 0 and len(pipeline.tracker.screen.defects) > 20
+    assert attitude.get("stars", 0) > 500

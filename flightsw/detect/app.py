@@ -1,0 +1,194 @@
+"""The detect app: camera frames in, the target's line of sight and detection health out."""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from flightsw.detect.camera import CameraModel
+from flightsw.detect.candidates import CandidateConfig
+from flightsw.detect.catalog import load_onboard_catalog
+from flightsw.detect.pipeline import DetectionPipeline, FrameResult, PipelineConfig
+from flightsw.detect.rotation import propagate_attitude
+from flightsw.detect.search import CueState, SearchConfig, SearchPlan, SearchProgress, plan_search
+from flightsw.detect.stars import StarMatchConfig
+from flightsw.detect.track import TrackConfig
+from flightsw.msg import AttitudeEstimate, CameraFrame, DetectHealth, GnssFix, TargetCue, TargetTrack
+from flightsw.runtime.app import NS_PER_S, App, Param
+
+FRAME_DTYPES = (np.dtype("<u2"), np.dtype("float32"))
+
+
+class DetectApp(App):
+    """Finds the target among the stars in every camera frame and tracks it.
+
+    Each frame: extraction, star identification and attitude refinement against the onboard
+    Hipparcos catalogue (prior: the attitude estimate nearest mid-exposure, propagated with
+    its rate), screening of the unexplained sources, M-of-N confirmation of a source moving
+    at a constant rate against the stars, then frame-to-frame tracking.  Publishes a
+    TargetTrack per frame while a track is confirmed or coasting, and DetectHealth every step.
+    A bad frame (wrong type, dtype or shape, NaN, saturated everywhere, no attitude) is
+    refused with its reason in DetectHealth and never stops the app.  With a cue and a GNSS
+    fix it also keeps the search's progress (``search_coverage``) and plans pointings
+    (``search_plan``) for the attitude controller; no message carries them yet.
+    """
+
+    SUBSCRIBES = (CameraFrame, AttitudeEstimate, TargetCue, GnssFix)
+    PUBLISHES = (TargetTrack, DetectHealth)
+    RATE_HZ = 1.0
+    PARAMS = {
+        "n_cols": Param(1024, "px", "detector columns", lo=32, hi=4096),
+        "n_rows": Param(1024, "px", "detector rows", lo=32, hi=4096),
+        "fov_deg": Param(10.0, "deg", "full field of view across the columns", lo=0.1, hi=90.0),
+        "q_CB": Param("1,0,0,0", "1", "camera attitude in the body q_CB, scalar first, comma-separated"),
+        "psf_sigma_px": Param(0.8, "px", "Gaussian PSF sigma", lo=0.3, hi=8.0),
+        "threshold_sigma": Param(5.0, "sigma", "detection threshold", lo=2.0, hi=100.0),
+        "saturation_dn": Param(16383.0, "DN", "saturation level of the ADC", lo=1.0, hi=65535.0),
+        "catalog_limit_v_mag": Param(8.5, "mag", "faintest catalogue star carried", lo=2.0, hi=12.0),
+        "catalog_epoch_jyear": Param(2026.0, "Julian year", "epoch of the star positions", lo=1990.0, hi=2100.0),
+        "max_attitude_age_s": Param(2.0, "s", "largest gap between an attitude estimate and mid-exposure",
+                                    lo=0.0, hi=60.0),
+        "confirm_hits": Param(4, "frames", "M: hits needed within the window to confirm", lo=2, hi=32),
+        "confirm_window": Param(5, "frames", "N: confirmation window", lo=2, hi=32),
+        "max_misses": Param(5, "frames", "frames coasted before the track is lost", lo=0, hi=1000),
+        "max_pixel_rate_px_s": Param(5.0, "px/s", "largest image motion of a new target", lo=0.01, hi=1e4),
+        "max_sky_rate_deg_s": Param(0.2, "deg/s", "largest sky rate of a new target", lo=1e-4, hi=10.0),
+        "search_samples": Param(2000, "count", "Monte Carlo samples of the cue", lo=100, hi=100000),
+    }
+
+    def reset(self) -> None:
+        q_CB = [float(v) for v in self.p.q_CB.split(",")]
+        self.camera = CameraModel(int(self.p.n_cols), int(self.p.n_rows), self.p.fov_deg, tuple(q_CB))
+        if self.p.confirm_hits > self.p.confirm_window:
+            raise ValueError(f"{self.name}: confirm_hits must not exceed confirm_window")
+        self.pipeline = DetectionPipeline(
+            self.camera, load_onboard_catalog(self.p.catalog_limit_v_mag, self.p.catalog_epoch_jyear),
+            StarMatchConfig(psf_sigma_px=self.p.psf_sigma_px),
+            CandidateConfig(confirm_hits=int(self.p.confirm_hits), confirm_window=int(self.p.confirm_window),
+                            max_pixel_rate_px_s=self.p.max_pixel_rate_px_s,
+                            max_sky_rate_deg_s=self.p.max_sky_rate_deg_s),
+            TrackConfig(max_misses=int(self.p.max_misses)),
+            PipelineConfig(threshold_sigma=self.p.threshold_sigma, saturation_dn=self.p.saturation_dn),
+            self.rng)
+        self.search_config = SearchConfig(n_samples=int(self.p.search_samples))
+        self.attitudes: deque[AttitudeEstimate] = deque(maxlen=64)
+        self.cue: CueState | None = None
+        self.chaser: tuple[float, np.ndarray] | None = None
+        self.search: SearchProgress | None = None
+        self.frames = 0
+        self.rejected = 0
+        self.last_rejection = ""
+        self.last: FrameResult | None = None
+
+    # -- inputs --------------------------------------------------------------------------------
+    def step(self, t_ns: int, inbox) -> list:
+        for _, estimate in inbox.all(AttitudeEstimate):
+            if estimate.valid:
+                self.attitudes.append(estimate)
+        for _, fix in inbox.all(GnssFix):
+            if fix.valid:
+                self.chaser = (fix.t_meas_ns / NS_PER_S, np.concatenate([fix.r_BN_N, fix.v_BN_N]))
+        for _, cue in inbox.all(TargetCue):
+            self._take_cue(cue)
+        out = []
+        for _, frame in inbox.all(CameraFrame):
+            track = self._frame(frame)
+            if track is not None:
+                out.append(track)
+        out.append(self._health())
+        return out
+
+    def _take_cue(self, cue: TargetCue) -> None:
+        try:
+            self.cue = CueState(cue.epoch_ns / NS_PER_S, np.asarray(cue.r_TN_N, float),
+                                np.asarray(cue.v_TN_N, float), np.asarray(cue.P_rv, float))
+        except ValueError as exc:
+            self.last_rejection = f"cue refused: {exc}"[:200]
+            return
+        self.search = None
+
+    # -- one frame -------------------------------------------------------------------------------
+    def _frame(self, frame: CameraFrame) -> TargetTrack | None:
+        t_mid_ns = int(frame.t_exposure_start_ns + round(0.5 * frame.exposure_s * NS_PER_S))
+        reason = self._frame_problem(frame.image)
+        prior = None if reason else self._attitude_at(t_mid_ns)
+        if not reason and prior is None:
+            reason = f"no valid attitude estimate within {self.p.max_attitude_age_s:g} s of mid-exposure"
+        if not reason:
+            try:
+                result = self.pipeline.process(frame.image, t_mid_ns / NS_PER_S, *prior)
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                reason = f"frame {frame.frame_id}: {exc}"
+        if reason:
+            self.rejected += 1
+            self.last_rejection = reason[:200]
+            return None
+        self.frames += 1
+        self.last = result
+        self._observe_search(t_mid_ns / NS_PER_S, result)
+        return self._track_message(t_mid_ns, result)
+
+    def _frame_problem(self, image) -> str:
+        """Why a frame cannot be used, or '' (the pipeline checks the rest)."""
+        if not isinstance(image, np.ndarray):
+            return f"image is a {type(image).__name__}, not an array"
+        if image.dtype not in FRAME_DTYPES:
+            return f"image dtype {image.dtype} is not uint16 or float32"
+        if image.shape != (self.camera.n_rows, self.camera.n_cols):
+            return f"image shape {image.shape} is not the camera's ({self.camera.n_rows}, {self.camera.n_cols})"
+        if image.dtype.kind == "f" and not np.isfinite(image).all():
+            return "image holds NaN or infinite pixels"
+        return ""
+
+    def _attitude_at(self, t_ns: int):
+        """(q_BN, P_att) at t_ns from the nearest estimate within max_attitude_age_s, or None."""
+        if not self.attitudes:
+            return None
+        nearest = min(self.attitudes, key=lambda a: abs(a.t_est_ns - t_ns))
+        dt_s = (t_ns - nearest.t_est_ns) / NS_PER_S
+        if abs(dt_s) > self.p.max_attitude_age_s:
+            return None
+        q = propagate_attitude(np.asarray(nearest.q_BN, float), np.asarray(nearest.omega_BN_B, float), dt_s)
+        return q, np.asarray(nearest.P_att, float)
+
+    def _track_message(self, t_mid_ns: int, result: FrameResult) -> TargetTrack | None:
+        track = result.track
+        if track is None:
+            return None
+        P_u = 0.5 * (track.P_u + track.P_u.T)
+        return TargetTrack(
+            t_meas_ns=t_mid_ns, track_id=track.track_id, u_N=np.asarray(track.u_N, float),
+            P_u=P_u, x_px=float(np.clip(track.x_px, -1e4, 1e4)), y_px=float(np.clip(track.y_px, -1e4, 1e4)),
+            flux_dn=max(track.flux, 0.0), snr=max(track.snr, 0.0), resolved=result.resolved,
+            apparent_radius_rad=result.apparent_radius_rad, frames_tracked=track.frames_tracked,
+            state=track.state)
+
+    def _health(self) -> DetectHealth:
+        last = self.last
+        return DetectHealth(
+            frames=self.frames, frames_rejected=self.rejected, last_rejection=self.last_rejection,
+            sources=len(last.sources) if last else 0,
+            star_matches=len(last.stars.source_index) if last else 0,
+            unmatched=int(len(last.sources) - len(last.stars.source_index)) if last else 0,
+            attitude_residual_rad=float(last.stars.residual_rad) if last else float("nan"))
+
+    # -- search -----------------------------------------------------------------------------------
+    @property
+    def search_coverage(self) -> float:
+        """Probability of the cue (nominal stage) the frames have covered so far; 0 without one."""
+        return self.search.coverage if self.search is not None else 0.0
+
+    def search_plan(self, t_s: float, stage: int = 0) -> SearchPlan:
+        """Pointings covering the cue at t_s (see search.plan_search); needs a cue and a GNSS fix."""
+        if self.cue is None or self.chaser is None:
+            raise ValueError("a search plan needs a target cue and a valid GNSS fix")
+        return plan_search(self.cue, self.chaser[1], self.chaser[0], t_s, self.camera, self.rng,
+                           self.search_config, stage)
+
+    def _observe_search(self, t_s: float, result: FrameResult) -> None:
+        if self.cue is None or self.chaser is None or result.attitude == "none":
+            return
+        if self.search is None:
+            self.search = SearchProgress(self.cue, self.chaser[1], self.chaser[0], self.camera,
+                                         self.rng, self.search_config)
+        self.search.observe(t_s, result.stars.C_CN)
