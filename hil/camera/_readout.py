@@ -38,17 +38,18 @@ def _phi(x):
 
 
 @njit(cache=True)
-def dn_cdf_tables(levels_e, read_noise_e, gain_e_per_dn, bias_dn, adc_max, full_well_e):
-    """CDFs over DN of a pixel holding Poisson(level) electrons plus read noise, one row per level.
+def dn_cdf_tables(levels_e, read_noise_e, gain_e_per_dn, bias_dn, adc_max, full_well_e, extra_electrons):
+    """CDFs over DN of a pixel holding Poisson(level) + extra_electrons electrons plus read noise,
+    one row per level.
 
-    P(DN <= d) = sum_n Pois(n; level) Phi(((d + 1/2 - bias) g - min(n, full_well)) / read_noise):
+    P(DN <= d) = sum_n Pois(n; level) Phi(((d + 1/2 - bias) g - min(n + m, full_well)) / read_noise):
     the exact distribution of floor((min(N, FW) + read_noise Z) / g + bias + 1/2), clipped to the
     ADC range. All rows share the DN axis d_lo .. d_lo + n_dn - 1; the Phi factor is computed
     once for all levels. Returns (d_lo, cdf (n_levels, n_dn)).
     """
     lo, hi = levels_e.min(), levels_e.max()
     n_lo = max(0, int(lo - 10.0 * math.sqrt(lo) - 10.0))
-    n_hi = int(hi + 10.0 * math.sqrt(hi) + 10.0)
+    n_hi = int(hi + 10.0 * math.sqrt(hi) + 10.0) + extra_electrons
     spread_e = 10.0 * read_noise_e + 2.0
     d_lo = max(0, int(math.floor((min(float(n_lo), full_well_e) - spread_e) / gain_e_per_dn + bias_dn)) - 1)
     d_hi = min(int(adc_max), int(math.ceil((min(float(n_hi), full_well_e) + spread_e) / gain_e_per_dn + bias_dn)) + 1)
@@ -56,7 +57,7 @@ def dn_cdf_tables(levels_e, read_noise_e, gain_e_per_dn, bias_dn, adc_max, full_
     n_count = n_hi - n_lo + 1
     phi = np.empty((n_count, n_dn))
     for i in range(n_count):
-        e = min(float(n_lo + i), full_well_e)
+        e = min(float(n_lo + i + extra_electrons), full_well_e)
         for k in range(n_dn):
             edge = (d_lo + k + 0.5 - bias_dn) * gain_e_per_dn - e
             if read_noise_e > 0:
@@ -187,8 +188,8 @@ def _finish_row(count, tail, low, rest, signal_row, d_lo, out_row):
 
 
 @njit(cache=True)
-def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, thresholds, windows, key, quantiles,
-             full_well, read_noise_e, inv_gain, bias_dn, adc_max, out):
+def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, thresholds, windows, thresholds_plus1,
+             key, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max, out):
     """Read a whole frame. Mean electrons of pixel (r, c): bg_row_e[r] + slope_x_e (c - x0) + signal_e[r, c].
 
     Poisson additivity splits a pixel's electrons into those of the background level just below
@@ -199,8 +200,9 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
     except under stars). Row by row, in loops the compiler vectorises: the draws; the DN by
     counting thresholds over each level's central window, along runs of columns that share a
     level; the rest check. Pixels in a tail of their level's distribution, or with rest
-    electrons, are then finished one by one; a pixel with rest electrons has its level
-    electrons and read noise drawn explicitly. Pixels can be redone by read_out_pixels.
+    electrons, are then finished one by one: with exactly one rest electron its DN comes from the
+    level's table for one more electron (thresholds_plus1, same high 32 bits), with more its
+    level electrons and read noise are drawn explicitly. Pixels can be redone by read_out_pixels.
     """
     n_rows, n_cols = signal_e.shape
     n_levels, n_dn = thresholds.shape
@@ -238,13 +240,13 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
             k = level_of[c]
             bits = (np.uint64(high[c]) << _S32) | np.uint64(low[c])
             out_row[c] = _pixel_with_rest(rest[c], low[c], bits, high[c], k, levels[k], exp_neg_levels[k],
-                                          thresholds, n_dn, d_lo, quantiles, full_well, read_noise_e, inv_gain,
-                                          bias_dn, adc_max)
+                                          thresholds, thresholds_plus1, n_dn, d_lo, quantiles, full_well,
+                                          read_noise_e, inv_gain, bias_dn, adc_max)
 
 
 @njit(cache=True)
-def _pixel_with_rest(rest, low, bits, high, k, level_e, exp_neg_level, thresholds, n_dn, d_lo, quantiles, full_well,
-                     read_noise_e, inv_gain, bias_dn, adc_max):
+def _pixel_with_rest(rest, low, bits, high, k, level_e, exp_neg_level, thresholds, thresholds_plus1, n_dn, d_lo,
+                     quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max):
     """DN of a pixel in a tail of its level's distribution or with possible rest electrons."""
     n_rest = 0.0
     if rest > 0.0:
@@ -254,6 +256,8 @@ def _pixel_with_rest(rest, low, bits, high, k, level_e, exp_neg_level, threshold
             n_rest = poisson(rest, bits ^ _SOURCE_SALT, quantiles)
     if n_rest == 0.0:
         return d_lo + _full_count(high, thresholds, k, n_dn)
+    if n_rest == 1.0:
+        return d_lo + _full_count(high, thresholds_plus1, k, n_dn)
     sub = bits ^ _EXPLICIT_SALT
     if level_e < POISSON_INVERSION_MAX_MEAN:
         n_level = float(poisson_inversion(level_e, exp_neg_level, uniform53(draw(sub, 0))))

@@ -80,10 +80,15 @@ def read_out(signal_e, background: PlanarBackground, params: CameraParams, key, 
     key = np.uint64(key)
     if bg_max <= TABLE_MAX_BACKGROUND_E:
         level0, step, count = background_levels(bg_min, bg_max, float(np.max(cols) - np.min(cols)))
-        d_lo, cdf = dn_cdf_tables(level0 + step * np.arange(count), params)
+        levels = level0 + step * np.arange(count)
+        d_lo, cdf = dn_cdf_tables(levels, params)
         thresholds, windows = _readout.threshold_tables(cdf, TAIL_MASS, MAX_WINDOW)
+        d_lo_plus1, cdf_plus1 = dn_cdf_tables(levels, params, extra_electrons=1)
+        if d_lo_plus1 != d_lo or cdf_plus1.shape != cdf.shape:
+            cdf_plus1 = _on_dn_axis(cdf_plus1, d_lo_plus1, d_lo, cdf.shape[1])
+        thresholds_plus1, _ = _readout.threshold_tables(cdf_plus1, TAIL_MASS, MAX_WINDOW)
         _readout.read_out(signal_e, rows, float(background.slope_x_e), params.principal_point_px[0], level0, step,
-                          d_lo, thresholds, windows, key, *settings, out)
+                          d_lo, thresholds, windows, thresholds_plus1, key, *settings, out)
     else:
         _readout.read_out_explicit(signal_e, rows, cols, key, *settings, out)
     if pixel_index is not None and len(pixel_index):
@@ -94,13 +99,22 @@ def read_out(signal_e, background: PlanarBackground, params: CameraParams, key, 
     return out
 
 
-def dn_cdf_tables(levels_e, params: CameraParams):
+def dn_cdf_tables(levels_e, params: CameraParams, extra_electrons=0):
     """(first DN, CDF over DN per level): the exact DN distribution of a pixel holding Poisson(level)
-    electrons, read noise, gain, bias and ADC limits (see _readout.dn_cdf_tables)."""
+    + extra_electrons electrons, read noise, gain, bias and ADC limits (see _readout.dn_cdf_tables)."""
     return _readout.dn_cdf_tables(
         np.asarray(levels_e, dtype=float), float(params.read_noise_e), float(params.gain_e_per_dn),
-        float(params.bias_dn), float(params.adc_max_dn), float(params.full_well_e),
+        float(params.bias_dn), float(params.adc_max_dn), float(params.full_well_e), int(extra_electrons),
     )
+
+
+def _on_dn_axis(cdf, d_lo_from, d_lo_to, n_dn):
+    """CDF rows re-indexed from DN axis d_lo_from.. to d_lo_to .. d_lo_to + n_dn - 1 (held at the ends)."""
+    dn = d_lo_to + np.arange(n_dn) - d_lo_from
+    out = cdf[:, np.clip(dn, 0, cdf.shape[1] - 1)]
+    out[:, dn < 0] = 0.0
+    out[:, -1] = 1.0
+    return out
 
 
 def read_out_reference(mean_e, deposit_e, params: CameraParams, rng: np.random.Generator):

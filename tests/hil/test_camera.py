@@ -854,3 +854,19 @@ def test_earth_limb_in_the_field_brightens_but_does_not_blind_the_frame(sky):
     _, _, truth = Camera(p, StarSky(sky.catalog, None)).expected_electrons(dark_scene(C, r_sun_N=sun, r_earth_N=earth))
     assert "earth" in truth["bodies_in_field"]
     assert 10.0 < truth["background_parts_e_per_px"]["stray_earth"] < p.full_well_e / 10
+
+
+def test_sloped_background_readout_follows_the_plane_in_mean_and_variance():
+    p = CameraParams(n_rows=256, n_cols=512)
+    background = PlanarBackground(3.0, 0.004, -0.002)  # 2 e across the rows, 0.5 e down the columns
+    frames = np.stack([read_out(np.zeros((256, 512), np.float32), background, p, key=k).astype(float)
+                       for k in range(20)])
+    mean_e = background.image(p)
+    expected_dn = mean_e / p.gain_e_per_dn + p.bias_dn
+    residual = frames.mean(axis=0) - expected_dn
+    # band means (64 columns x all rows x 20 frames) sit on the plane
+    bands = residual.reshape(256, 8, 64).mean(axis=(0, 2))
+    band_sigma = math.sqrt(flat_field_variance_dn2(3.0, p) / (256 * 64 * 20))
+    assert np.all(np.abs(bands) < 5 * band_sigma)
+    variance = frames.var(axis=0, ddof=1).mean()
+    assert variance / flat_field_variance_dn2(mean_e.mean(), p) == pytest.approx(1.0, abs=0.03)
