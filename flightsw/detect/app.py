@@ -57,7 +57,11 @@ class DetectApp(App):
     }
 
     def reset(self) -> None:
-        q_CB = [float(v) for v in self.p.q_CB.split(",")]
+        try:
+            q_CB = [float(v) for v in self.p.q_CB.split(",")]
+        except ValueError:
+            raise ValueError(f"{self.name}: q_CB must be four comma-separated numbers, "
+                             f"got {self.p.q_CB!r}") from None
         self.camera = CameraModel(int(self.p.n_cols), int(self.p.n_rows), self.p.fov_deg, tuple(q_CB))
         if self.p.confirm_hits > self.p.confirm_window:
             raise ValueError(f"{self.name}: confirm_hits must not exceed confirm_window")
