@@ -248,12 +248,14 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
 def _pixel_with_rest(rest, low, bits, high, k, level_e, exp_neg_level, thresholds, thresholds_plus1, n_dn, d_lo,
                      quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max):
     """DN of a pixel in a tail of its level's distribution or with possible rest electrons."""
+    if rest >= 1.0:
+        # under a star: all its electrons at once, Poisson(level + rest), and fresh read noise
+        sub = bits ^ _EXPLICIT_SALT
+        n = poisson(level_e + rest, sub, quantiles)
+        return np.int64(_dn(n, sub, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max))
     n_rest = 0.0
     if rest > 0.0:
-        if rest < POISSON_INVERSION_MAX_MEAN:
-            n_rest = float(poisson_inversion(rest, _exp_neg(rest), low * _INV_2_32))
-        else:
-            n_rest = poisson(rest, bits ^ _SOURCE_SALT, quantiles)
+        n_rest = float(poisson_inversion(rest, _exp_neg(rest), low * _INV_2_32))
     if n_rest == 0.0:
         return d_lo + _full_count(high, thresholds, k, n_dn)
     if n_rest == 1.0:
