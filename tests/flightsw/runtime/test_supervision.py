@@ -70,3 +70,17 @@ def test_app_killed_while_idle_between_steps_is_restarted_before_its_next_step(t
     s = Recording(tmp_path).arrays("test.frame_summary")
     np.testing.assert_array_equal(s["t_ns"], [0, 2 * NS, 4 * NS, 6 * NS])
     assert [(e.app, e.what) for e in run.events] == [("slow", "crashed"), ("slow", "restarted")]
+
+
+def test_paced_run_never_runs_ahead_of_the_wall_clock(tmp_path):
+    # pacing is a lower bound on wall time: 2 s of sim at 10x real time takes at least 0.2 s
+    specs = [AppSpec("timecard", "hil.clock:TimeCard", rate_hz=10.0)]
+    run = ProcessRun(specs, 1, tmp_path, pace=10.0)
+    try:
+        run.start()
+        t0 = time.monotonic()
+        run.run(2 * NS)
+        elapsed = time.monotonic() - t0
+    finally:
+        run.close()
+    assert elapsed >= 0.2 - 1e-3
