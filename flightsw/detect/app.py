@@ -28,9 +28,13 @@ class DetectApp(App):
     at a constant rate against the stars, then frame-to-frame tracking.  Publishes a
     TargetTrack per frame while a track is confirmed or coasting, and DetectHealth every step.
     A bad frame (wrong type, dtype or shape, NaN, saturated everywhere, no attitude) is
-    refused with its reason in DetectHealth and never stops the app.  With a cue and a GNSS
-    fix it also keeps the search's progress (``search_coverage``) and plans pointings
-    (``search_plan``) for the attitude controller; no message carries them yet.
+    refused with its reason in DetectHealth and never stops the app.  The GNSS velocity
+    corrects the predicted stars for aberration by the orbital motion (the Earth's own
+    velocity, annual aberration up to 20 arcsec, is not applied: the plant does not render
+    it).  With a cue and a GNSS fix it also keeps the search's progress (``search_coverage``)
+    and plans pointings (``search_plan``) for the attitude controller; no message carries
+    them yet.  Published states are 'confirmed' (measured in this frame) and 'coasting'
+    (predicted: not a measurement); tentative candidates are not published.
     """
 
     SUBSCRIBES = (CameraFrame, AttitudeEstimate, TargetCue, GnssFix)
@@ -120,7 +124,8 @@ class DetectApp(App):
             reason = f"no valid attitude estimate within {self.p.max_attitude_age_s:g} s of mid-exposure"
         if not reason:
             try:
-                result = self.pipeline.process(frame.image, t_mid_ns / NS_PER_S, *prior)
+                result = self.pipeline.process(frame.image, t_mid_ns / NS_PER_S, *prior,
+                                               self.chaser[1][3:] if self.chaser else None)
             except (ValueError, np.linalg.LinAlgError) as exc:
                 reason = f"frame {frame.frame_id}: {exc}"
         if reason:

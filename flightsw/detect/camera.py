@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from flightsw.detect.rotation import dcm_from_quaternion, quaternion_multiply, unit_quaternion
+from flightsw.detect.rotation import dcm_from_quaternion, unit_quaternion
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,6 @@ class CameraModel:
     def pixel_rad(self) -> float:
         """Angle subtended by one pixel at the boresight."""
         return 1.0 / self.f_px
-
-    def q_CN(self, q_BN) -> np.ndarray:
-        """Camera attitude q_CN from the body attitude q_BN."""
-        return quaternion_multiply(q_BN, self.q_CB)
 
     def C_CN(self, q_BN) -> np.ndarray:
         return self.C_CB @ dcm_from_quaternion(unit_quaternion(q_BN, "q_BN"))

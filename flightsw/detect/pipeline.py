@@ -77,8 +77,9 @@ class DetectionPipeline:
         self.rng = np.random.default_rng(0) if rng is None else rng
         self.frame_no = 0
 
-    def process(self, image: np.ndarray, t_s: float, q_BN, P_att_B) -> FrameResult:
-        """Detect in one frame at mid-exposure time t_s with the prior attitude (q_BN, P_att_B).
+    def process(self, image: np.ndarray, t_s: float, q_BN, P_att_B, v_observer_N=None) -> FrameResult:
+        """Detect in one frame at mid-exposure time t_s with the prior attitude (q_BN, P_att_B);
+        v_observer_N: the camera's velocity (m/s, ECI) for stellar aberration (see match_stars).
 
         Raises ValueError for a frame extraction refuses (see extract_sources) or one whose
         shape is not the camera's.
@@ -90,7 +91,8 @@ class DetectionPipeline:
         sources = extract_sources(image, cfg.threshold_sigma, psf_sigma_px=self.star_config.psf_sigma_px,
                                   min_npix=cfg.min_npix, saturation_dn=cfg.saturation_dn,
                                   mesh_px=cfg.mesh_px)
-        stars = match_stars(sources, self.catalog, self.camera, q_BN, P_att_B, self.star_config)
+        stars = match_stars(sources, self.catalog, self.camera, q_BN, P_att_B, self.star_config,
+                            v_observer_N)
         unexplained = sources[~stars.matched]
         resolved = self._resolved(unexplained)
         unexplained, radius_px = self._figures(image, unexplained, resolved)

@@ -67,16 +67,26 @@ class MotionScreen:
                       if count >= self.config.defect_recurrences)
 
     def add_defect_evidence(self, x, y, weight: int = 1) -> None:
-        for key in zip(np.round(np.atleast_1d(x)).astype(int).tolist(),
-                       np.round(np.atleast_1d(y)).astype(int).tolist()):
+        """Count evidence at pixel positions; within 1 px of a pixel already holding evidence
+        it adds to that one (a defect's centroid wanders by fractions of a pixel)."""
+        for px, py in zip(np.atleast_1d(x).tolist(), np.atleast_1d(y).tolist()):
+            key = (int(round(px)), int(round(py)))
+            if key not in self.defect_evidence and self.defect_evidence:
+                known = np.array(list(self.defect_evidence), dtype=float)
+                near = nearest_within([px], [py], 1.0, known[:, 0], known[:, 1])[0]
+                if near >= 0:
+                    key = tuple(int(v) for v in known[near])
             self.defect_evidence[key] = self.defect_evidence.get(key, 0) + weight
 
     def masked(self, frame: FrameDetections) -> np.ndarray:
+        """Sources with a masked pixel within twice their major axis (1 to 3 px): a cluster of
+        defects merges into one source whose centroid moves as its members flicker."""
         defects = self.defects
         if not defects or len(frame) == 0:
             return np.zeros(len(frame), bool)
         dx, dy = np.array(defects, dtype=float).T
-        return nearest_within(frame.x, frame.y, 1.0, dx, dy) >= 0
+        reach = np.clip(2.0 * (frame.size_px - frame.minor_px), 1.0, 3.0)
+        return nearest_within(frame.x, frame.y, reach, dx, dy) >= 0
 
     def screen(self, frame: FrameDetections) -> ScreenResult:
         static = np.zeros(len(frame), bool)

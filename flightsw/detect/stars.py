@@ -97,13 +97,27 @@ class StarSolution:
     votes: int
 
 
+SPEED_OF_LIGHT_M_S = 299792458.0
+
+
+def aberrated(u_N: np.ndarray, v_observer_N) -> np.ndarray:
+    """Apparent directions of stars at u_N for an observer moving at v_observer_N (m/s):
+    u + v/c renormalised, stellar aberration to first order in v/c (Seidelmann, Explanatory
+    Supplement to the Astronomical Almanac, 1992, section 3.25)."""
+    if v_observer_N is None:
+        return u_N
+    u = u_N + np.asarray(v_observer_N, dtype=float) / SPEED_OF_LIGHT_M_S
+    return u / np.linalg.norm(u, axis=-1, keepdims=True)
+
+
 def predict_stars(catalog: OnboardCatalog, camera: CameraModel, C_CN: np.ndarray,
-                  margin_px: float = 0.0) -> StarPrediction:
-    """Catalogue stars projected through C_CN that land in the frame grown by margin_px."""
+                  margin_px: float = 0.0, v_observer_N=None) -> StarPrediction:
+    """Catalogue stars projected through C_CN that land in the frame grown by margin_px, at
+    their apparent (aberrated) directions for an observer moving at v_observer_N (m/s)."""
     boresight_N = C_CN[2]
     radius = camera.half_diagonal_rad + margin_px / camera.f_px
     index = catalog.cone(boresight_N, radius)
-    u_N = catalog.u_N[index]
+    u_N = aberrated(catalog.u_N[index], v_observer_N)
     x, y, front = camera.project(u_N @ C_CN.T)
     keep = front & camera.inside(x, y, -margin_px)
     return StarPrediction(index[keep], u_N[keep], catalog.v_mag[index][keep], x[keep], y[keep])
@@ -169,12 +183,16 @@ def refine_attitude(prediction: StarPrediction, sources: np.ndarray, camera: Cam
 
 
 def match_stars(sources: np.ndarray, catalog: OnboardCatalog, camera: CameraModel,
-                q_BN_prior, P_att_B, config: StarMatchConfig = StarMatchConfig()) -> StarSolution:
+                q_BN_prior, P_att_B, config: StarMatchConfig = StarMatchConfig(),
+                v_observer_N=None) -> StarSolution:
     """Identify catalogue stars among the sources and refine the camera attitude.
 
     q_BN_prior: body attitude at mid-exposure (scalar first); P_att_B: its 3x3 small-angle error
     covariance in B (rad^2).  The search radius is search_sigma times the larger
-    cross-boresight sigma, clamped to [min_search_deg, max_search_deg].
+    cross-boresight sigma, clamped to [min_search_deg, max_search_deg].  v_observer_N: the
+    camera's velocity (m/s) relative to the frame of the catalogue, for stellar aberration
+    (up to 5 arcsec from the orbital velocity alone); without it the fitted attitude absorbs
+    the aberration and every direction measured with it carries it.
     """
     C_CN_prior = camera.C_CN(q_BN_prior)
     P_C = camera.C_CB @ np.asarray(P_att_B, dtype=float) @ camera.C_CB.T
@@ -183,7 +201,7 @@ def match_stars(sources: np.ndarray, catalog: OnboardCatalog, camera: CameraMode
     search_rad = np.clip(config.search_sigma * cross_sigma, np.radians(config.min_search_deg),
                          np.radians(config.max_search_deg))
     search_px = float(search_rad * camera.f_px)
-    prediction = predict_stars(catalog, camera, C_CN_prior, search_px)
+    prediction = predict_stars(catalog, camera, C_CN_prior, search_px, v_observer_N)
     sigma_px = centroid_sigma_px(sources, config.psf_sigma_px, config.centroid_floor_px,
                                  config.isophotal_sigma_px)
     fail = StarSolution(False, C_CN_prior, quaternion_from_dcm(C_CN_prior), P_C, float("nan"),

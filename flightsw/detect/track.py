@@ -156,7 +156,6 @@ class TargetTracker:
         self.track_id = 0
         self.misses = 0
         self.frames_tracked = 0
-        self.last_screen = None
 
     @property
     def tracking(self) -> bool:
@@ -165,7 +164,6 @@ class TargetTracker:
     def step(self, frame: FrameDetections, P_theta_C: np.ndarray) -> TrackUpdate | None:
         """Process one frame's unexplained sources; the track's state afterwards, or None."""
         screened = self.screen.screen(frame)
-        self.last_screen = screened
         for frame_no, index in screened.seen_again.items():
             self.search.forget(frame_no, index)
         seedable, usable = screened.seedable, screened.usable

@@ -7,7 +7,7 @@ fast; the scene is test_detect_track's phasing pass.
 import numpy as np
 import pytest
 from test_detect_search import phasing_cue
-from test_detect_stars import ADC_MAX_DN, Imager, render
+from test_detect_stars import ADC_MAX_DN, Imager, faint_population, hipparcos_sky, perturbed, render
 from test_detect_track import PhasingScene, target_point
 
 from flightsw.detect.app import DetectApp
@@ -112,7 +112,6 @@ def phasing_messages(seed, frames, cadence_s=10.0):
     rng = np.random.default_rng(seed)
     scene = PhasingScene()
     imager = Imager(256, 256, 2.5).with_hot_pixels(rng)
-    from test_detect_stars import hipparcos_sky, faint_population, perturbed
     u_sky, mag_sky, _ = hipparcos_sky()
     faint = faint_population(rng, scene.los(1000.0 + cadence_s * frames / 2), np.radians(10), per_deg2=4.0)
     u_all, mag_all = np.concatenate([u_sky, faint[0]]), np.concatenate([mag_sky, faint[1]])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
+from scipy.ndimage import gaussian_filter
 from scipy.stats import chi2 as chi2_distribution
 from test_detect_stars import (
     ADC_MAX_DN, EPOCH_JYEAR, Imager, electrons, faint_population, hipparcos_sky, perturbed,
@@ -22,6 +23,7 @@ from test_detect_stars import (
 from flightsw.detect import reference_neighbours
 from flightsw.detect.candidates import CandidateConfig, chi2_quantile, fit_lines
 from flightsw.detect.catalog import load_onboard_catalog
+from flightsw.detect.figure import measure_figure
 from flightsw.detect.neighbours import nearest_within, pairs_within
 from flightsw.detect.pipeline import DetectionPipeline, PipelineConfig
 from flightsw.detect.skyplane import angle_between, from_plane, tangent_basis, to_plane
@@ -285,3 +287,68 @@ def test_no_false_track_in_1000_frames_of_stars_hot_pixels_and_cosmic_rays():
     # the test exercised what it claims to: candidates formed, defects learned, both attitudes
     assert candidates > 0 and len(pipeline.tracker.screen.defects) > 20
     assert attitude.get("stars", 0) > 500
+
+
+def lit_sphere(shape, centre, radius_px, phase_rad, peak_e, supersample=4):
+    """Expected electrons of a Lambertian sphere of apparent radius radius_px lit from a phase
+    angle phase_rad (Sun towards +x in the image), supersampled and blurred by the PSF."""
+    height, width = shape
+    yy, xx = np.mgrid[0:height * supersample, 0:width * supersample]
+    dx = (xx + 0.5) / supersample - 0.5 - centre[0]
+    dy = (yy + 0.5) / supersample - 0.5 - centre[1]
+    r2 = dx * dx + dy * dy
+    nz = -np.sqrt(np.maximum(radius_px**2 - r2, 0.0))
+    sun = np.array([np.sin(phase_rad), 0.0, -np.cos(phase_rad)])
+    radiance = np.where(r2 < radius_px**2,
+                        np.maximum(0.0, (dx * sun[0] + dy * sun[1] + nz * sun[2]) / radius_px), 0.0)
+    image = radiance.reshape(height, supersample, width, supersample).mean(axis=(1, 3)) * peak_e
+    return gaussian_filter(image, 0.8)
+
+
+@pytest.mark.parametrize("radius_px, phase_deg", [(8.0, 30.0), (15.0, 60.0), (15.0, 100.0), (40.0, 45.0)])
+def test_the_figure_centre_of_a_partly_lit_sphere_is_near_its_true_centre(radius_px, phase_deg):
+    """The limb circle puts the centre within 1.5 px (the PSF-blurred bright limb pulls it by
+    about one PSF sigma towards the Sun) and the radius within 15 %, while the light centroid
+    is off by 0.2 to 0.4 radii."""
+    rng = np.random.default_rng(int(radius_px * phase_deg))
+    centre = (80.3, 78.6)
+    mean = lit_sphere((160, 160), centre, radius_px, np.radians(phase_deg), 2000.0)
+    image = rng.poisson(mean + 1.0) + rng.normal(0.0, 3.0, mean.shape)
+    figure = measure_figure(image, 80.0, 79.0, radius_px, np.random.default_rng(0))
+    assert figure.fitted
+    assert np.hypot(figure.x_px - centre[0], figure.y_px - centre[1]) < 1.5
+    assert abs(figure.radius_px / radius_px - 1.0) < 0.15
+    yy, xx = np.mgrid[0:160, 0:160]
+    light_x = (mean * xx).sum() / mean.sum()
+    assert light_x - centre[0] > 0.15 * radius_px
+
+
+def test_a_resolved_target_is_reported_with_its_figure_centre_and_apparent_radius():
+    """A 12 px radius sphere at 60 deg phase, drifting 1 px per frame in a camera turning at the
+    orbital rate, 256x256 frames: confirmed, resolved, centred on the disc."""
+    rng = np.random.default_rng(26)
+    imager = Imager(256, 256, 2.5)
+    camera = imager.flight_model()
+    u_sky, mag_sky, _ = hipparcos_sky()
+    pipeline = DetectionPipeline(camera, load_onboard_catalog(8.5, EPOCH_JYEAR),
+                                 config=PipelineConfig(saturation_dn=ADC_MAX_DN))
+    boresight0 = sky_direction(280.0, -10.0)
+    heading = np.cross(boresight0, [0.0, 0.0, 1.0])
+    heading /= np.linalg.norm(heading)
+    reports = []
+    for k in range(7):
+        turn = np.radians(0.065) * 10.0 * k
+        boresight = np.cos(turn) * boresight0 + np.sin(turn) * heading
+        q = q_BN_looking_at(boresight, 0.2)
+        centre = (100.0 + k, 120.0 + 0.5 * k)
+        frame = render(rng, imager, q, u_sky, mag_sky)
+        disc = lit_sphere(frame.shape, centre, 12.0, np.radians(60.0), 3000.0)
+        frame = np.clip(frame + rng.poisson(disc) / 2.0, 0, ADC_MAX_DN).astype(np.uint16)
+        result = pipeline.process(frame, 10.0 * k, perturbed(q, rng, 20 * ARCSEC), np.eye(3) * (20 * ARCSEC) ** 2)
+        reports.append((result, centre))
+    confirmed = [(r, c) for r, c in reports if r.track is not None and r.track.state == "confirmed"]
+    assert confirmed
+    for result, centre in confirmed:
+        assert result.resolved
+        assert abs(result.apparent_radius_rad * camera.f_px / 12.0 - 1.0) < 0.15
+        assert np.hypot(result.track.x_px - centre[0], result.track.y_px - centre[1]) < 1.5
