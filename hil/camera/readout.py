@@ -10,8 +10,10 @@ Speed without approximation: most pixels hold only background, whose DN distribu
 electrons convolved with read noise, rounded and clipped) is tabulated exactly for background
 levels at least 0.02 e- apart and sampled with one 32-bit uniform by inverse-CDF thresholds. The
 remainder of a pixel's mean (its fraction of a level step, plus the sources on it) is drawn
-separately by Poisson additivity; only when it yields electrons, or a hot pixel or a cosmic ray
-is there, are the pixel's electrons and read noise drawn explicitly.
+separately by Poisson additivity; a pixel with one such electron reads the level's table for
+one more electron, and only with more (under stars), or with a hot pixel or a cosmic ray, are
+its electrons and read noise drawn explicitly. The table lookups run as whole-row loops that
+the compiler vectorises.
 """
 
 from dataclasses import dataclass
