@@ -107,13 +107,17 @@ class DetectApp(App):
         return out
 
     def _take_cue(self, cue: TargetCue) -> None:
+        """A new cue restarts the search's progress; the same cue again changes nothing."""
         try:
-            self.cue = CueState(cue.epoch_ns / NS_PER_S, np.asarray(cue.r_TN_N, float),
-                                np.asarray(cue.v_TN_N, float), np.asarray(cue.P_rv, float))
+            new = CueState(cue.epoch_ns / NS_PER_S, np.asarray(cue.r_TN_N, float),
+                           np.asarray(cue.v_TN_N, float), np.asarray(cue.P_rv, float))
         except ValueError as exc:
             self.last_rejection = f"cue refused: {exc}"[:200]
             return
-        self.search = None
+        old = self.cue
+        if old is None or not (old.epoch_s == new.epoch_s and np.array_equal(old.state, new.state)
+                               and np.array_equal(old.P_rv, new.P_rv)):
+            self.cue, self.search = new, None
 
     # -- one frame -------------------------------------------------------------------------------
     def _frame(self, frame: CameraFrame) -> TargetTrack | None:

@@ -61,7 +61,8 @@ class FrameResult:
 
 
 class DetectionPipeline:
-    """Stateful per-frame detection (the tracker keeps the frame history)."""
+    """Stateful per-frame detection (the tracker keeps the frame history).  rng draws the
+    figure fit's RANSAC triples (default: a generator seeded 0; the app passes its own)."""
 
     def __init__(self, camera: CameraModel, catalog: OnboardCatalog,
                  star_config: StarMatchConfig = StarMatchConfig(),

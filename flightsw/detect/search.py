@@ -100,8 +100,8 @@ def covered_by(C_CN: np.ndarray, u_N: np.ndarray, camera: CameraModel, overlap: 
     x, y, front = camera.project(u_N @ C_CN.T)
     margin_x = 0.5 * overlap * camera.n_cols
     margin_y = 0.5 * overlap * camera.n_rows
-    return front & camera.inside(x, y, 0.0) & (x >= margin_x - 0.5) & (x <= camera.n_cols - 0.5 - margin_x) \
-        & (y >= margin_y - 0.5) & (y <= camera.n_rows - 0.5 - margin_y)
+    return (front & (x >= margin_x - 0.5) & (x <= camera.n_cols - 0.5 - margin_x)
+            & (y >= margin_y - 0.5) & (y <= camera.n_rows - 0.5 - margin_y))
 
 
 def sample_cue(cue: CueState, rng: np.random.Generator, n: int, sigma_scale: float) -> np.ndarray:

@@ -185,6 +185,12 @@ def test_search_progress_grows_as_frames_cover_the_cue():
                                               (int(t * NS), camera_frame(k + 1, int(t * NS), noise_frame(rng), 0.0))))
         coverage.append(app.search_coverage)
     assert coverage[0] == 0.0 and np.all(np.diff(coverage) >= 0) and coverage[-1] >= 0.98
+    # the same cue again keeps the progress; a new one starts over
+    app.step(10_000 * NS, make_inbox((10_000 * NS, target_cue)))
+    assert app.search_coverage == coverage[-1]
+    moved = TargetCue(epoch_ns=0, r_TN_N=cue.r_N + 1e3, v_TN_N=cue.v_N, P_rv=cue.P_rv, radius_m=1.0)
+    app.step(10_001 * NS, make_inbox((10_001 * NS, moved)))
+    assert app.search_coverage == 0.0
 
 
 def test_search_plan_needs_a_cue_and_a_fix():
