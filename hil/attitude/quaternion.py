@@ -8,16 +8,26 @@ maps N components to B components: v_B = C_BN @ v_N.
 Composition: q_CN = quat_mult(q_BN, q_CB) gives C_CN = C_CB @ C_BN (the successive rotation
 N -> B -> C), the Euler-parameter addition of Schaub & Junkins (Sec. 3.5) as a Hamilton product.
 Every function takes arrays with the quaternion (or DCM) in the last axis (axes) and
-broadcasts over the leading ones.
+broadcasts over the leading ones. A single quaternion, the plant's sensors' case at every step,
+takes a scalar path instead: numpy's per-call overhead on 4-element arrays (slicing, stacking,
+np.cross) costs tens of microseconds, Python float arithmetic on the unpacked components a
+microsecond. Both paths evaluate the same expressions in the same order, so they agree to the
+last bit (tests/hil/test_attitude.py checks it).
 """
 
+import math
+
 import numpy as np
+
+_CONJUGATE_SIGNS = np.array([1.0, -1.0, -1.0, -1.0])
 
 
 def quat_mult(p, q):
     """Hamilton product p (x) q = [p0 q0 - p.q, p0 q + q0 p + p x q] (scalar first)."""
     p = np.asarray(p, dtype=np.float64)
     q = np.asarray(q, dtype=np.float64)
+    if p.shape == (4,) and q.shape == (4,):
+        return _quat_mult_single(*p.tolist(), *q.tolist())
     p0, pv = p[..., :1], p[..., 1:]
     q0, qv = q[..., :1], q[..., 1:]
     scalar = p0 * q0 - np.sum(pv * qv, axis=-1, keepdims=True)
@@ -25,15 +35,32 @@ def quat_mult(p, q):
     return np.concatenate((scalar, vector), axis=-1)
 
 
+def _quat_mult_single(p0, p1, p2, p3, q0, q1, q2, q3):
+    """quat_mult of two single quaternions given as floats, in numpy's order of operations (a
+    3-term sum reduces left to right, np.cross takes a1 b2 - a2 b1)."""
+    return np.array([
+        p0 * q0 - (p1 * q1 + p2 * q2 + p3 * q3),
+        p0 * q1 + q0 * p1 + (p2 * q3 - p3 * q2),
+        p0 * q2 + q0 * p2 + (p3 * q1 - p1 * q3),
+        p0 * q3 + q0 * p3 + (p1 * q2 - p2 * q1),
+    ])
+
+
 def quat_conj(q):
     """Conjugate [q0, -q1, -q2, -q3]: the inverse rotation of a unit quaternion (q_NB from q_BN)."""
     q = np.asarray(q, dtype=np.float64)
-    return q * np.array([1.0, -1.0, -1.0, -1.0])
+    return q * _CONJUGATE_SIGNS
 
 
 def quat_normalize(q):
     """Unit quaternion along q; raises ValueError for a zero or non-finite q."""
     q = np.asarray(q, dtype=np.float64)
+    if q.shape == (4,):
+        q0, q1, q2, q3 = q.tolist()
+        norm = math.sqrt(q0 * q0 + q1 * q1 + q2 * q2 + q3 * q3)
+        if not (math.isfinite(norm) and norm > 0.0):
+            raise ValueError("quaternion must be finite and non-zero to normalise")
+        return q / norm
     norm = np.linalg.norm(q, axis=-1, keepdims=True)
     if not (np.isfinite(norm).all() and (norm > 0.0).all()):
         raise ValueError("quaternion must be finite and non-zero to normalise")
@@ -49,13 +76,19 @@ def quat_to_dcm(q):
     (Schaub & Junkins 2018, Sec. 3.5).
     """
     q = np.asarray(q, dtype=np.float64)
-    q0, q1, q2, q3 = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    rows = [
+    if q.shape == (4,):
+        return np.array(_dcm_rows(*q.tolist()))
+    return np.stack([np.stack(row, axis=-1) for row in _dcm_rows(q[..., 0], q[..., 1], q[..., 2],
+                                                                   q[..., 3])], axis=-2)
+
+
+def _dcm_rows(q0, q1, q2, q3):
+    """The rows of quat_to_dcm's C from the components (floats or arrays)."""
+    return [
         [q0 * q0 + q1 * q1 - q2 * q2 - q3 * q3, 2 * (q1 * q2 + q0 * q3), 2 * (q1 * q3 - q0 * q2)],
         [2 * (q1 * q2 - q0 * q3), q0 * q0 - q1 * q1 + q2 * q2 - q3 * q3, 2 * (q2 * q3 + q0 * q1)],
         [2 * (q1 * q3 + q0 * q2), 2 * (q2 * q3 - q0 * q1), q0 * q0 - q1 * q1 - q2 * q2 + q3 * q3],
     ]
-    return np.stack([np.stack(row, axis=-1) for row in rows], axis=-2)
 
 
 def dcm_to_quat(c):
