@@ -103,7 +103,22 @@ def test_helpers_broadcast_over_leading_axes():
     np.testing.assert_allclose(quat_mult(q, quat_conj(q))[..., 0], 1.0, atol=1e-15)
 
 
-@pytest.mark.parametrize("q", [[0, 0, 0, 0], [np.nan, 1, 0, 0]])
+any_quaternions = st.tuples(*[st.floats(-1e3, 1e3)] * 4).map(np.array)
+
+
+@given(any_quaternions, any_quaternions)
+@settings(max_examples=300)
+def test_single_quaternions_take_a_scalar_path_equal_to_the_array_path_bit_for_bit(p, q):
+    batch = np.stack((p, q))
+    np.testing.assert_array_equal(quat_mult(p, q), quat_mult(batch, batch[::-1])[0])
+    np.testing.assert_array_equal(quat_to_dcm(p), quat_to_dcm(batch)[0])
+    np.testing.assert_array_equal(quat_conj(p), quat_conj(batch)[0])
+    if np.linalg.norm(p) > 0.0:
+        np.testing.assert_array_equal(quat_normalize(p), quat_normalize(batch[:1])[0])
+
+
+@pytest.mark.parametrize("q", [[0, 0, 0, 0], [np.nan, 1, 0, 0], [[1, 0, 0, 0], [0, 0, 0, 0]],
+                               [[1, 0, 0, 0], [np.inf, 0, 0, 0]]])
 def test_quat_normalize_rejects_zero_and_non_finite(q):
     with pytest.raises(ValueError):
         quat_normalize(q)
