@@ -53,8 +53,11 @@ API:
     firing.impulse_Ns (12,), firing.propellant_used_kg
     rcs.set_fault(index, "stuck_off" | "stuck_on" | "degraded" | None, scale=None)
     rcs.propellant_kg, rcs.cg_B_m, rcs.directions_B, rcs.thrust_N     truth, for recording
+The geometry (positions, directions, centre of mass) is fixed at construction: `fire` uses
+the torque arms computed from it then.
 """
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -147,6 +150,10 @@ class Thrusters:
             * rng.standard_normal((N_THRUSTERS, 2)))
         self.cg_B_m = (np.asarray(config.cg_nominal_B_m, dtype=np.float64)
                        + config.cg_sigma_m * rng.standard_normal(3))
+        # torque per newton of each thruster about the centre of mass, (3, 12): constant, and
+        # np.cross on (12, 3) costs more than the rest of a firing
+        lever_B_m = self.positions_B_m - self.cg_B_m
+        self._torque_arms_B_m = np.cross(lever_B_m, self.directions_B).T
         self.propellant_kg = float(config.propellant_kg)
         self.fault_kinds = [None] * N_THRUSTERS
         self._fault_scale = np.ones(N_THRUSTERS)
@@ -189,8 +196,7 @@ class Thrusters:
         self._valve_open = firing & (realised_s >= window_s)
         impulse_Ns, used_kg = self._draw_propellant(impulse_Ns)
         force_B_N = self.directions_B.T @ impulse_Ns / window_s
-        lever_B_m = self.positions_B_m - self.cg_B_m
-        torque_B_Nm = np.cross(lever_B_m, self.directions_B).T @ impulse_Ns / window_s
+        torque_B_Nm = self._torque_arms_B_m @ impulse_Ns / window_s
         return Firing(force_B_N, torque_B_Nm, impulse_Ns, used_kg)
 
     def _draw_propellant(self, impulse_Ns):
@@ -207,16 +213,18 @@ class Thrusters:
 
     @staticmethod
     def _checked_on_times(on_time_s, window_s):
-        if isinstance(window_s, bool) or not np.isfinite(window_s) or not window_s > 0.0:
+        if isinstance(window_s, bool) or not math.isfinite(window_s) or not window_s > 0.0:
             raise ValueError(f"window_s must be finite and > 0, got {window_s!r}")
         on_time_s = np.asarray(on_time_s, dtype=np.float64)
         if on_time_s.shape != (N_THRUSTERS,):
             raise ValueError(f"on_time_s must have shape ({N_THRUSTERS},), got {on_time_s.shape}")
-        if not np.isfinite(on_time_s).all():
+        # min and max carry any NaN or infinity: two reductions instead of three
+        shortest_s, longest_s = float(on_time_s.min()), float(on_time_s.max())
+        if not (math.isfinite(shortest_s) and math.isfinite(longest_s)):
             raise ValueError("on_time_s must be finite")
-        if (on_time_s < 0.0).any():
+        if shortest_s < 0.0:
             raise ValueError(f"on_time_s must be >= 0, got {on_time_s}")
-        if (on_time_s > window_s * (1.0 + 1e-12)).any():
+        if longest_s > window_s * (1.0 + 1e-12):
             raise ValueError(f"on_time_s must not exceed the window {window_s} s, got {on_time_s}")
         return on_time_s
 

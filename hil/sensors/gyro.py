@@ -91,8 +91,10 @@ class Gyro(SampledSensor):
             * rng.standard_normal(3)
         omega = self.misalignment @ omega_BN_B + 0.5 * (bias_before + self.bias_rad_s) + noise
         limit = self.config.max_rate_rad_s
-        in_range = bool((np.abs(omega) <= limit).all())
-        reading = GyroReading(int(t_ns), np.clip(omega, -limit, limit), in_range)
+        in_range = all(abs(rate) <= limit for rate in omega.tolist())
+        if not in_range:
+            omega = np.clip(omega, -limit, limit)
+        reading = GyroReading(int(t_ns), omega, in_range)
         return self._conclude(reading, rng)
 
     def _invalid(self, reading):

@@ -32,7 +32,7 @@ import numpy as np
 
 from hil.attitude.quaternion import quat_to_dcm
 from hil.sensors.base import (SampledSensor, angle_between, check_timing, finite_vector, require,
-                              require_non_negative, unit_quaternion)
+                              require_non_negative, unit_quaternion, vector_norm)
 
 
 @dataclass(frozen=True)
@@ -83,14 +83,15 @@ class Rangefinder(SampledSensor):
         super().__init__(config)
         self.boresight_B = np.asarray(config.boresight_B, dtype=np.float64)
         self.bias_m = config.bias_sigma_m * float(rng.standard_normal())
+        self._beam_half_angle_rad = math.radians(config.beam_half_angle_deg)
 
     def first_return_m(self, r_TB_N, q_BN, target_radius_m):
         """True range (m) to the first return from the sphere, or None when the beam misses."""
-        distance_m = float(np.linalg.norm(r_TB_N))
+        distance_m = vector_norm(r_TB_N)
         boresight_N = quat_to_dcm(q_BN).T @ self.boresight_B
         off_axis = angle_between(boresight_N, r_TB_N)
         angular_radius = math.asin(target_radius_m / distance_m)
-        alpha = math.radians(self.config.beam_half_angle_deg)
+        alpha = self._beam_half_angle_rad
         if off_axis > alpha + angular_radius:
             return None
         delta = max(0.0, off_axis - alpha)
@@ -104,7 +105,7 @@ class Rangefinder(SampledSensor):
         q_BN = unit_quaternion(q_BN)
         if not 0.0 <= target_radius_m < math.inf:
             raise ValueError(f"target_radius_m must be finite and >= 0, got {target_radius_m!r}")
-        if not np.linalg.norm(r_TB_N) > target_radius_m:
+        if not vector_norm(r_TB_N) > target_radius_m:
             raise ValueError("the chaser is inside the target sphere: |r_TB_N| <= target_radius_m")
         noise = float(rng.standard_normal())
         range_true_m = self.first_return_m(r_TB_N, q_BN, target_radius_m)

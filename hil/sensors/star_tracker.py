@@ -37,7 +37,7 @@ import numpy as np
 from hil.attitude.quaternion import quat_conj, quat_mult, quat_to_dcm
 from hil.constants import R_EARTH_M
 from hil.sensors.base import (SampledSensor, angle_between, check_timing, finite_vector, require,
-                              require_non_negative, unit_quaternion)
+                              require_non_negative, unit_quaternion, vector_norm)
 
 ARCSEC_RAD = math.pi / (180.0 * 3600.0)
 BORESIGHT_S = np.array([0.0, 0.0, 1.0])
@@ -97,6 +97,10 @@ class StarTracker(SampledSensor):
         # p (x) q = R(q) p: the constant right factors as 4x4 matrices, columns e_i (x) q
         self._right_SB_true = quat_mult(np.eye(4), self.q_SB_true).T
         self._right_BS_nominal = quat_mult(np.eye(4), quat_conj(self.q_SB_nominal)).T
+        self._noise_sigma_S = np.array([config.sigma_cross_rad, config.sigma_cross_rad,
+                                        config.sigma_roll_rad])
+        self._sun_exclusion_rad = math.radians(config.sun_exclusion_deg)
+        self._earth_exclusion_rad = math.radians(config.earth_exclusion_deg)
 
     def boresight_N(self, q_BN) -> np.ndarray:
         """Unit vector of the true boresight in N for the body attitude q_BN."""
@@ -105,29 +109,28 @@ class StarTracker(SampledSensor):
     def blinded(self, q_BN, s_sun_N, r_BN_N) -> bool:
         """True when the Sun or the lit Earth is inside its exclusion angle of the boresight."""
         boresight_N = self.boresight_N(q_BN)
-        if angle_between(boresight_N, s_sun_N) < math.radians(self.config.sun_exclusion_deg):
+        if angle_between(boresight_N, s_sun_N) < self._sun_exclusion_rad:
             return True
         if not earth_in_view_is_lit(r_BN_N, s_sun_N):
             return False
-        earth_angular_radius = math.asin(R_EARTH_M / np.linalg.norm(r_BN_N))
+        earth_angular_radius = math.asin(R_EARTH_M / vector_norm(r_BN_N))
         limb_angle = angle_between(boresight_N, -r_BN_N) - earth_angular_radius
-        return limb_angle < math.radians(self.config.earth_exclusion_deg)
+        return limb_angle < self._earth_exclusion_rad
 
     def measure(self, t_ns, q_BN, s_sun_N, r_BN_N, rng: np.random.Generator):
         """The tracker's reading at t_ns of the true attitude q_BN (see module docstring)."""
         self._elapsed_s(t_ns)
         q_BN = unit_quaternion(q_BN)
         s_sun_N = finite_vector(s_sun_N, 3, "s_sun_N")
-        if not np.linalg.norm(s_sun_N) > 0.0:
+        if not vector_norm(s_sun_N) > 0.0:
             raise ValueError("s_sun_N must be a non-zero direction to the Sun")
         r_BN_N = finite_vector(r_BN_N, 3, "r_BN_N")
-        if not np.linalg.norm(r_BN_N) > R_EARTH_M:
-            raise ValueError(f"r_BN_N must lie outside the Earth, |r| = {np.linalg.norm(r_BN_N)} m")
-        noise_S = rng.standard_normal(3) * np.array(
-            [self.config.sigma_cross_rad, self.config.sigma_cross_rad, self.config.sigma_roll_rad])
+        if not vector_norm(r_BN_N) > R_EARTH_M:
+            raise ValueError(f"r_BN_N must lie outside the Earth, |r| = {vector_norm(r_BN_N)} m")
+        noise_S = rng.standard_normal(3) * self._noise_sigma_S
         q_SN = self._right_SB_true @ q_BN
         q_BN_meas = self._right_BS_nominal @ quat_mult(q_SN, rotation_quaternion(noise_S))
-        q_BN_meas = q_BN_meas / np.linalg.norm(q_BN_meas)
+        q_BN_meas = q_BN_meas / vector_norm(q_BN_meas)
         if q_BN_meas[0] < 0.0:
             q_BN_meas = -q_BN_meas
         reading = StarTrackerReading(int(t_ns), q_BN_meas, self.config.sigma_cross_rad,
@@ -143,16 +146,18 @@ class StarTracker(SampledSensor):
 def rotation_quaternion(rotation_vector) -> np.ndarray:
     """q of the frame rotation by the angle |a| about the unit axis a / |a| (a in rad):
     [cos(|a|/2), sin(|a|/2) a/|a|] (Schaub & Junkins 2018, Sec. 3.5)."""
-    angle = float(np.linalg.norm(rotation_vector))
+    a = np.asarray(rotation_vector, dtype=np.float64)
+    angle = vector_norm(a)
     if angle == 0.0:
         return np.array([1.0, 0.0, 0.0, 0.0])
-    return np.concatenate(([math.cos(angle / 2)],
-                           math.sin(angle / 2) / angle * np.asarray(rotation_vector)))
+    axis_scale = math.sin(angle / 2) / angle
+    a0, a1, a2 = a.tolist()
+    return np.array([math.cos(angle / 2), axis_scale * a0, axis_scale * a1, axis_scale * a2])
 
 
 def earth_in_view_is_lit(r_BN_N, s_sun_N) -> bool:
     """True when some sunlit point of the Earth is visible from r_BN_N (m, ECI): the visible
     cap, within acos(R_E/|r|) of the sub-chaser point, reaches within 90 deg of the Sun."""
-    r_m = np.linalg.norm(r_BN_N)
+    r_m = vector_norm(r_BN_N)
     cap_half_angle = math.acos(R_EARTH_M / r_m)
     return angle_between(r_BN_N, s_sun_N) < math.pi / 2 + cap_half_angle
