@@ -2,10 +2,13 @@
 
 The equations of motion and their RK4 integration are in hil.attitude._rigid_body (numba);
 this class holds the configuration and the state, checks input, and reports the physical
-quantities the plant's sensors and the tests need.
+quantities the plant's sensors and the tests need. A fused stepper that advances the attitude
+inside its own kernel (hil.plant.truth) works on the arrays `RigidBody.kernel_buffers()` hands
+it.
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -14,6 +17,18 @@ from hil.attitude.quaternion import quat_to_dcm
 
 DEFAULT_MAX_SUBSTEP_S = 1.0
 DEFAULT_MAX_SUBSTEP_ANGLE_RAD = 0.025
+
+
+
+class AttitudeKernelBuffers(NamedTuple):
+    """The arrays hil.attitude._rigid_body.step_kernel steps: the state x = [q_BN, omega_BN_B,
+    h] (updated in place), the packed model, the applied motor torques (written) and scratch."""
+
+    x: np.ndarray
+    model: np.ndarray
+    applied: np.ndarray
+    work: np.ndarray
+
 
 _STEP_ERRORS = {
     _kernel.BAD_STEP: "dt_s must be finite and >= 0, got {dt_s!r}",
@@ -115,6 +130,13 @@ class RigidBody:
                                      self._applied, self._work)
         if status != _kernel.OK:
             raise ValueError(_STEP_ERRORS[status].format(dt_s=dt_s))
+
+    def kernel_buffers(self) -> AttitudeKernelBuffers:
+        """The arrays the compiled kernel steps, for a stepper that advances this body in its
+        own compiled call (hil.plant.truth); they stay the same for this object's life (the
+        setters write into them). Such a stepper must call `step_kernel` on them with inputs it
+        has checked, as `step` does."""
+        return AttitudeKernelBuffers(self._x, self._model, self._applied, self._work)
 
     @property
     def wheel_torque_applied_Nm(self):

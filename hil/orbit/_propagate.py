@@ -43,25 +43,53 @@ _B8 = np.array([0.054293734116568765, 0.0, 0.0, 0.0, 0.0, 4.450312892752409,
                 0.20136540080403034, 0.04471061572777259])
 _N_STAGES = 12
 
-# classic RK4 (Kutta 1901) in the same tableau form
-_A4 = np.zeros((4, 4))
-_A4[1, 0] = 0.5
-_A4[2, 1] = 0.5
-_A4[3, 2] = 1.0
-_B4 = np.array([1.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 6.0])
+
+
+@njit(cache=True, inline="always")
+def _acceleration(x, y, z, vx, vy, vz, thrust_x, thrust_y, thrust_z, inv_ballistic, j2):
+    """Gravity + drag + thrust (m/s^2) at position (x, y, z) (m) and velocity (vx, vy, vz)."""
+    gx, gy, gz = gravity_accel(x, y, z, j2)
+    dx, dy, dz = drag_accel(x, y, z, vx, vy, vz, inv_ballistic)
+    return gx + dx + thrust_x, gy + dy + thrust_y, gz + dz + thrust_z
 
 
 @njit(cache=True, inline="always")
 def _state_derivative(y, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, out):
     """d/dt [r, v] = [v, gravity + drag + thrust], written into `out` (6,)."""
-    gx, gy, gz = gravity_accel(y[0], y[1], y[2], j2)
-    dx, dy, dz = drag_accel(y[0], y[1], y[2], y[3], y[4], y[5], inv_ballistic)
     out[0] = y[3]
     out[1] = y[4]
     out[2] = y[5]
-    out[3] = gx + dx + thrust_x
-    out[4] = gy + dy + thrust_y
-    out[5] = gz + dz + thrust_z
+    out[3], out[4], out[5] = _acceleration(y[0], y[1], y[2], y[3], y[4], y[5], thrust_x,
+                                           thrust_y, thrust_z, inv_ballistic, j2)
+
+
+@njit(cache=True, inline="always")
+def _rk4_step(y, h, thrust_x, thrust_y, thrust_z, inv_ballistic, j2):
+    """Advance `y` (6,) in place by one classic RK4 step (Kutta 1901) of length `h` (s).
+
+    Written on scalars rather than as the tableau loop of `_explicit_rk_step`: the plant calls
+    it every tick, and unrolled it costs half as much.
+    """
+    x, yy, z, vx, vy, vz = y[0], y[1], y[2], y[3], y[4], y[5]
+    half = 0.5 * h
+    a1x, a1y, a1z = _acceleration(x, yy, z, vx, vy, vz, thrust_x, thrust_y, thrust_z,
+                                  inv_ballistic, j2)
+    v2x, v2y, v2z = vx + half * a1x, vy + half * a1y, vz + half * a1z
+    a2x, a2y, a2z = _acceleration(x + half * vx, yy + half * vy, z + half * vz, v2x, v2y, v2z,
+                                  thrust_x, thrust_y, thrust_z, inv_ballistic, j2)
+    v3x, v3y, v3z = vx + half * a2x, vy + half * a2y, vz + half * a2z
+    a3x, a3y, a3z = _acceleration(x + half * v2x, yy + half * v2y, z + half * v2z, v3x, v3y, v3z,
+                                  thrust_x, thrust_y, thrust_z, inv_ballistic, j2)
+    v4x, v4y, v4z = vx + h * a3x, vy + h * a3y, vz + h * a3z
+    a4x, a4y, a4z = _acceleration(x + h * v3x, yy + h * v3y, z + h * v3z, v4x, v4y, v4z,
+                                  thrust_x, thrust_y, thrust_z, inv_ballistic, j2)
+    sixth = h / 6.0
+    y[0] = x + sixth * (vx + 2.0 * (v2x + v3x) + v4x)
+    y[1] = yy + sixth * (vy + 2.0 * (v2y + v3y) + v4y)
+    y[2] = z + sixth * (vz + 2.0 * (v2z + v3z) + v4z)
+    y[3] = vx + sixth * (a1x + 2.0 * (a2x + a3x) + a4x)
+    y[4] = vy + sixth * (a1y + 2.0 * (a2y + a3y) + a4y)
+    y[5] = vz + sixth * (a1z + 2.0 * (a2z + a3z) + a4z)
 
 
 @njit(cache=True)
@@ -111,24 +139,45 @@ def propagate_states_kernel(states, dt_s, thrust_accel, inv_ballistic, j2, max_s
                 return NON_FINITE_INPUT
         if _radius(states[i]) < min_radius_m:
             return STARTS_INSIDE_EARTH
-    if abs(dt_s) <= min(rk4_max_step_s, max_substep_s):
-        a, b = _A4, _B4
-    else:
-        a, b = _A8, _B8
+    rk4 = abs(dt_s) <= min(rk4_max_step_s, max_substep_s)
     n_substeps = int(np.ceil(abs(dt_s) / max_substep_s))
     h = dt_s / n_substeps if n_substeps > 0 else 0.0
-    k = np.empty((_N_STAGES, 6))
+    k = np.empty((0 if rk4 else _N_STAGES, 6))
     y_stage = np.empty(6)
     for i in range(n):
         y = out[i]
         for c in range(6):
             y[c] = states[i, c]
         for _ in range(n_substeps):
-            _explicit_rk_step(y, h, a, b, thrust_accel[i, 0], thrust_accel[i, 1],
-                              thrust_accel[i, 2], inv_ballistic[i], j2, k, y_stage)
+            if rk4:
+                _rk4_step(y, h, thrust_accel[i, 0], thrust_accel[i, 1], thrust_accel[i, 2],
+                          inv_ballistic[i], j2)
+            else:
+                _explicit_rk_step(y, h, _A8, _B8, thrust_accel[i, 0], thrust_accel[i, 1],
+                                  thrust_accel[i, 2], inv_ballistic[i], j2, k, y_stage)
         if not _radius(y) >= min_radius_m:
             return ENDS_INSIDE_EARTH
     return OK
+
+
+# Layout of the `params` array of `step_states_kernel`: the model's scalars in one argument.
+J2, MAX_SUBSTEP_S, RK4_MAX_STEP_S, MIN_RADIUS_M = 0, 1, 2, 3
+N_PARAMS = 4
+
+
+@njit(cache=True)
+def step_states_kernel(states, dt_s, thrust_accel, inv_ballistic, params, scratch):
+    """`propagate_states_kernel` in place: advance `states` (n, 6) by dt_s (s), the model's
+    scalars in `params` (layout above), `scratch` (n, 6) the work space. The states are written
+    only if the whole step succeeds; returns the status of `propagate_states_kernel`."""
+    status = propagate_states_kernel(states, dt_s, thrust_accel, inv_ballistic, params[J2],
+                                     params[MAX_SUBSTEP_S], params[RK4_MAX_STEP_S],
+                                     params[MIN_RADIUS_M], scratch)
+    if status == OK:
+        for i in range(states.shape[0]):
+            for c in range(6):
+                states[i, c] = scratch[i, c]
+    return status
 
 
 @njit(cache=True, inline="always")

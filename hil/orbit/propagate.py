@@ -12,22 +12,37 @@ reference itself is only good to ~0.1 m.
 
 `propagate` is the one-spacecraft interface; `Orbits` holds the plant's spacecraft and steps
 them all, each with its own thrust and drag, in one compiled call (`propagate_states` is the
-same as a function of an (n, 6) state array).
+same as a function of an (n, 6) state array). A fused stepper that advances the orbits inside
+its own kernel (hil.plant.truth) works on the arrays `Orbits.kernel_buffers()` hands it.
 """
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from hil.constants import FLATTENING_EARTH, J2_EARTH, R_EARTH_M
 from hil.orbit import _propagate as _kernel
-from hil.orbit._propagate import propagate_states_kernel
+from hil.orbit._propagate import propagate_states_kernel, step_states_kernel
 
 DEFAULT_MAX_SUBSTEP_S = 30.0
 RK4_MAX_STEP_S = 2.0
 
 _POLAR_RADIUS_M = R_EARTH_M * (1.0 - FLATTENING_EARTH)
+
+
+class OrbitKernelBuffers(NamedTuple):
+    """The arrays the compiled propagator (hil.orbit._propagate.step_states_kernel) steps.
+
+    states (n, 6) [r_N (m), v_N (m/s)], the live state, updated in place; scratch (n, 6);
+    inv_ballistic (n,) C_D A / m (m^2/kg); params, the model's scalars in the kernel's layout.
+    """
+
+    states: np.ndarray
+    scratch: np.ndarray
+    inv_ballistic: np.ndarray
+    params: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -103,17 +118,36 @@ class Orbits:
         if not math.isfinite(j2):
             raise ValueError(f"j2 must be finite, got {j2!r}")
         n = states.shape[0]
-        self._states = states
-        self._spare = np.empty_like(states)
+        params = np.empty(_kernel.N_PARAMS)
+        params[_kernel.J2] = j2
+        params[_kernel.MAX_SUBSTEP_S] = max_substep_s
+        params[_kernel.RK4_MAX_STEP_S] = RK4_MAX_STEP_S
+        params[_kernel.MIN_RADIUS_M] = _POLAR_RADIUS_M
+        # fixed for the object's life, so that kernel_buffers() stays valid
+        self._buffers = OrbitKernelBuffers(states, np.empty_like(states),
+                                           _inverse_ballistic(drag, n), params)
         self._no_thrust = np.zeros((n, 3))
-        self._inv_ballistic = _inverse_ballistic(drag, n)
-        self.j2 = float(j2)
-        self.max_substep_s = float(max_substep_s)
+
+    @property
+    def j2(self):
+        """Zonal coefficient J2 of the gravity model (0 for two-body)."""
+        return float(self._buffers.params[_kernel.J2])
+
+    @property
+    def max_substep_s(self):
+        """Longest internal RK8 substep (s)."""
+        return float(self._buffers.params[_kernel.MAX_SUBSTEP_S])
 
     @property
     def states_N(self):
         """(n, 6) [r_N (m), v_N (m/s)], a copy."""
-        return self._states.copy()
+        return self._buffers.states.copy()
+
+    def kernel_buffers(self) -> OrbitKernelBuffers:
+        """The arrays the compiled propagator steps, for a stepper that advances these orbits
+        in its own compiled call (hil.plant.truth); they stay the same for this object's life.
+        Such a stepper must write `states` only with the result of a whole successful step."""
+        return self._buffers
 
     def step(self, dt_s, accel_N=None):
         """Advance every orbit by dt_s (s, may be negative) under thrust accel_N (n, 3) m/s^2 ECI
@@ -126,9 +160,13 @@ class Orbits:
             if accel.shape != self._no_thrust.shape:
                 raise ValueError(f"accel_N must have shape {self._no_thrust.shape}, "
                                  f"got {accel.shape}")
-        _run_kernel(self._states, dt_s, accel, self._inv_ballistic, self.j2, self.max_substep_s,
-                    self._spare)
-        self._states, self._spare = self._spare, self._states
+        if not math.isfinite(dt_s):
+            raise ValueError(f"dt_s must be finite, got {dt_s!r}")
+        b = self._buffers
+        status = step_states_kernel(b.states, float(dt_s), accel, b.inv_ballistic, b.params,
+                                    b.scratch)
+        if status != _kernel.OK:
+            raise ValueError(KERNEL_ERRORS[status])
 
 
 def _run_kernel(states, dt_s, accel, inv_ballistic, j2, max_substep_s, out):
@@ -138,11 +176,12 @@ def _run_kernel(states, dt_s, accel, inv_ballistic, j2, max_substep_s, out):
     status = propagate_states_kernel(states, float(dt_s), accel, inv_ballistic, j2,
                                      max_substep_s, RK4_MAX_STEP_S, _POLAR_RADIUS_M, out)
     if status != _kernel.OK:
-        raise ValueError(_KERNEL_ERRORS[status])
+        raise ValueError(KERNEL_ERRORS[status])
 
 
 _NO_THRUST = np.zeros((1, 3))
-_KERNEL_ERRORS = {
+# the ValueError message of each failure status of the kernels
+KERNEL_ERRORS = {
     _kernel.NON_FINITE_INPUT: "states_N or accel_N contains a non-finite value",
     _kernel.STARTS_INSIDE_EARTH: "an initial position is inside the Earth",
     _kernel.ENDS_INSIDE_EARTH: "a spacecraft ends inside the Earth (or its state diverged)",
