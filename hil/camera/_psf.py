@@ -24,14 +24,39 @@ def _cdf(u, table, u_min, inv_step):
     )
 
 
+@njit(inline="always")
+def _axis_weights(delta, h, scale, phase_tables, phase_offsets, n_phase, cdf_table, u_min, inv_step, out):
+    """Pixel weights (times scale) of pixels -h..h around the nearest pixel of a source at offset delta.
+
+    Half-widths with a phase table interpolate its rows linearly in delta; wider stamps (bright
+    sources) difference the CDF across each pixel edge.
+    """
+    n = 2 * h + 1
+    if h < len(phase_offsets):
+        t = (delta + 0.5) * n_phase
+        p = min(int(t), n_phase - 1)
+        f = t - p
+        base = phase_offsets[h] + p * n
+        for j in range(n):
+            w0 = phase_tables[base + j]
+            out[j] = (w0 + f * (phase_tables[base + n + j] - w0)) * scale
+        return
+    lo = _cdf(-h - 0.5 - delta, cdf_table, u_min, inv_step)
+    for j in range(n):
+        hi = _cdf(-h + j + 0.5 - delta, cdf_table, u_min, inv_step)
+        out[j] = (hi - lo) * scale
+        lo = hi
+
+
 @njit(cache=True)
-def add_point_sources(image, x, y, electrons, cdf_table, u_min, inv_step, half_width_limits):
+def add_point_sources(image, x, y, electrons, cdf_table, u_min, inv_step, half_width_limits, phase_tables,
+                      phase_offsets, n_phase):
     """Add each source's electrons to image (float32, rows x cols) in a (2h+1)^2 stamp.
 
     The weight of pixel (r, c) is the product of 1-D CDF differences across the pixel's edges,
-    i.e. the Gaussian integrated exactly over the pixel. The half-width h of a source is the
-    smallest with electrons <= half_width_limits[h] (flux outside the stamp below a set
-    fraction of an electron). Sources are clipped at the frame edges.
+    i.e. the Gaussian integrated over the pixel. The half-width h of a source is the smallest
+    with electrons <= half_width_limits[h] (flux outside the stamp below a set fraction of an
+    electron). Sources are clipped at the frame edges.
     """
     n_rows, n_cols = image.shape
     h_max = len(half_width_limits) - 1
@@ -48,17 +73,8 @@ def add_point_sources(image, x, y, electrons, cdf_table, u_min, inv_step, half_w
         cy = int(np.floor(y[s] + 0.5))
         if cx + h < 0 or cx - h >= n_cols or cy + h < 0 or cy - h >= n_rows:
             continue
-        n = 2 * h + 1
-        lo = _cdf(cx - h - 0.5 - x[s], cdf_table, u_min, inv_step)
-        for j in range(n):
-            hi = _cdf(cx - h + j + 0.5 - x[s], cdf_table, u_min, inv_step)
-            wx[j] = hi - lo
-            lo = hi
-        lo = _cdf(cy - h - 0.5 - y[s], cdf_table, u_min, inv_step)
-        for i in range(n):
-            hi = _cdf(cy - h + i + 0.5 - y[s], cdf_table, u_min, inv_step)
-            wy[i] = (hi - lo) * e
-            lo = hi
+        _axis_weights(x[s] - cx, h, 1.0, phase_tables, phase_offsets, n_phase, cdf_table, u_min, inv_step, wx)
+        _axis_weights(y[s] - cy, h, e, phase_tables, phase_offsets, n_phase, cdf_table, u_min, inv_step, wy)
         r0 = max(0, cy - h)
         r1 = min(n_rows, cy + h + 1)
         c0 = max(0, cx - h)
