@@ -147,15 +147,17 @@ class Camera:
         p = self.params
         C_CN = self.C_CB @ dcm_from_quaternion(scene.q_BN)
         omega_CN_C = self.C_CB @ scene.omega_BN_B
-        n_steps = self._substeps(omega_CN_C, scene.target)
-        dt = (np.arange(n_steps) + 0.5) / n_steps * p.exposure_s - 0.5 * p.exposure_s
-        C_steps = np.stack([rotation_over(omega_CN_C, t) @ C_CN for t in dt])
+        # sub-steps: the stars move with the camera's rotation, the target with its own motion too
+        star_steps = self._substeps(omega_CN_C, None)
+        target_steps = self._substeps(omega_CN_C, scene.target)
+        _, C_star_steps = _steps(star_steps, omega_CN_C, C_CN, p.exposure_s)
+        target_dt, C_target_steps = _steps(target_steps, omega_CN_C, C_CN, p.exposure_s)
 
         signal = self._signal
         signal.fill(0.0)
         bodies = self._bodies(scene, C_CN)
-        stars = self._render_stars(scene, C_CN, C_steps, bodies, signal)
-        target = self._render_target(scene, C_CN, C_steps, dt, signal)
+        stars = self._render_stars(scene, C_CN, C_star_steps, bodies, signal)
+        target = self._render_target(scene, C_CN, C_target_steps, target_dt, signal)
         for body in bodies:
             if body["in_field"]:
                 add_lambert_sphere(
@@ -166,7 +168,8 @@ class Camera:
         sources = _concat_sources([stars, target["source"]] if target["source"] is not None else [stars])
         truth = {
             "C_CN": C_CN,
-            "n_substeps": n_steps,
+            "n_substeps": star_steps,
+            "n_substeps_target": target_steps,
             "sources": sources,
             "target": target["info"],
             "background": background,
@@ -181,7 +184,7 @@ class Camera:
     def render(self, scene: Scene, rng: np.random.Generator):
         """Render one exposure. Returns (frame uint16, truth dict).
 
-        truth: C_CN; n_substeps; sources (arrays x_px, y_px at mid-exposure, expected electrons,
+        truth: C_CN; n_substeps (stars) and n_substeps_target; sources (arrays x_px, y_px at mid-exposure, expected electrons,
         v_mag, kind 0 catalogue / 1 faint / 2 target, catalog_index or -1); target (range,
         phase, sunlit, behind_earth, angular and pixel radius, magnitude, pixel position,
         resolved, electrons); background (PlanarBackground, e-/px) and its parts; blinded; bodies in the
@@ -358,6 +361,12 @@ class Camera:
             parts["stray_" + body["name"]] = plane.level_e
             planes.append(plane)
         return sum_planes(planes), parts
+
+
+def _steps(n_steps, omega_CN_C, C_CN, exposure_s):
+    """Sub-step times from mid-exposure [s] and the camera attitude C_CN at each."""
+    dt = (np.arange(n_steps) + 0.5) / n_steps * exposure_s - 0.5 * exposure_s
+    return dt, np.stack([rotation_over(omega_CN_C, t) @ C_CN for t in dt])
 
 
 def is_resolved(params: CameraParams, angular_radius_rad):
