@@ -3,7 +3,9 @@
 Each frame holds the real catalogue stars, the faint uncatalogued population down to the
 camera's render limit, a moving target at 2000 km, stray light, hot pixels, cosmic rays and
 the full noise model. Timings are single-core
-(numba kernels are serial; the process is pinned to one CPU where the OS allows it).
+(numba kernels are serial; the process is pinned to one CPU where the OS allows it). Each frame
+is rendered REPEATS times: the first render is the timing reported as the median; the best of
+the repeats (timeit's rule: other processes only ever add time) is reported beside it.
 
 The pointings are drawn uniformly over the sky (seeded), so the median is that of a frame of
 the sky at large; the galactic plane's frames, with five times the stars, set the p90.
@@ -70,6 +72,9 @@ for _ in range(n_frames):
 import satsim
 print(json.dumps({"version": satsim.__version__, "times_s": times}))
 """
+
+
+REPEATS = 3  # renders per frame: the first is the timing, the best of them the figure free of other load
 
 
 def pin_to_one_cpu():
@@ -141,13 +146,17 @@ def time_ours(n_frames):
     frames = scenes(Scene, Target)
     for _, scene in frames:  # compile, fill the faint-star cache of each pointing
         camera.render(scene, rng)
-    per_frame, per_frame_cpu, expected, readout, sources = [], [], [], [], []
+    per_frame, per_frame_cpu, per_frame_best, expected, readout, sources = [], [], [], [], [], []
     for k in range(n_frames):
         _, scene = frames[k % len(frames)]
-        t0, c0 = time.perf_counter(), time.process_time()
-        frame, truth = camera.render(scene, rng)
-        per_frame.append(time.perf_counter() - t0)
+        walls = []
+        for _ in range(REPEATS):
+            t0, c0 = time.perf_counter(), time.process_time()
+            frame, truth = camera.render(scene, rng)
+            walls.append(time.perf_counter() - t0)
+        per_frame.append(walls[0])
         per_frame_cpu.append(time.process_time() - c0)
+        per_frame_best.append(min(walls))
         sources.append(len(truth["sources"]["x_px"]))
         t0 = time.perf_counter()
         signal, background, _ = camera.expected_electrons(scene)
@@ -160,6 +169,7 @@ def time_ours(n_frames):
         "load_s": load_s,
         "frame_ms": np.array(per_frame) * 1e3,
         "frame_cpu_ms": np.array(per_frame_cpu) * 1e3,
+        "frame_best_ms": np.array(per_frame_best) * 1e3,
         "expected_ms": np.array(expected) * 1e3,
         "readout_ms": np.array(readout) * 1e3,
         "sources": np.array(sources),
@@ -204,6 +214,7 @@ def main():
     print(f"camera: {ours['camera']}")
     print(f"{'':34s}{'median':>10s}{'p10':>10s}{'p90':>10s}")
     for name, key in (("full frame (render), wall", "frame_ms"), ("full frame (render), CPU time", "frame_cpu_ms"),
+                      (f"full frame, best of {REPEATS} renders", "frame_best_ms"),
                       ("  expected-electron image", "expected_ms"), ("  readout (noise, ADC)", "readout_ms")):
         v = ours[key]
         print(f"{name:34s}{np.median(v):9.2f} {np.percentile(v, 10):9.2f} {np.percentile(v, 90):9.2f}  ms")
@@ -218,14 +229,17 @@ def main():
     else:
         print(f"baseline: null ({note})")
     median_cpu = float(np.median(ours["frame_cpu_ms"]))
+    median_best = float(np.median(ours["frame_best_ms"]))
     print(f"target <= 10 ms median: {'met' if median <= 10.0 else 'NOT met'} (wall {median:.1f} ms, "
-          f"CPU time {median_cpu:.1f} ms; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)")
+          f"CPU time {median_cpu:.1f} ms, best of {REPEATS} {median_best:.1f} ms; "
+          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)")
     print(json.dumps({
         "benchmark": "camera_frame_1024",
         "frames": args.frames,
         "median_ms": round(median, 3),
         "p90_ms": round(float(np.percentile(ours["frame_ms"], 90)), 3),
         "median_cpu_ms": round(median_cpu, 3),
+        "median_best_of_repeats_ms": round(median_best, 3),
         "load_average": round(os.getloadavg()[0], 2),
         "expected_image_median_ms": round(float(np.median(ours["expected_ms"])), 3),
         "readout_median_ms": round(float(np.median(ours["readout_ms"])), 3),
