@@ -44,7 +44,6 @@ _B8 = np.array([0.054293734116568765, 0.0, 0.0, 0.0, 0.0, 4.450312892752409,
 _N_STAGES = 12
 
 
-
 @njit(cache=True, inline="always")
 def _acceleration(x, y, z, vx, vy, vz, thrust_x, thrust_y, thrust_z, inv_ballistic, j2):
     """Gravity + drag + thrust (m/s^2) at position (x, y, z) (m) and velocity (vx, vy, vz)."""

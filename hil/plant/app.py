@@ -23,13 +23,13 @@ from flightsw.msg import (CameraFrame, GnssFix, GyroRate, RangefinderRange, Star
                           WheelTorqueCommand)
 from flightsw.runtime.app import NS_PER_S, App, Param
 from hil.attitude import RigidBody
-from hil.attitude.quaternion import quat_to_dcm
 from hil.attitude.wheels import ReactionWheels
 from hil.camera import Camera, Scene, StarSky, Target
 from hil.ephemeris import julian_date, sun_position_N
 from hil.orbit import Drag, Orbits, rtn_dcm
 from hil.plant.config import PlantConfig, parse_plant
 from hil.plant.faults import Fault
+from hil.plant.truth import PlantTruth
 from hil.sensors import GnssReceiver, Gyro, Rangefinder, StarTracker
 from hil.thrusters import N_THRUSTERS, Thrusters
 
@@ -73,6 +73,7 @@ class Plant(App):
                              drag=drag)
         self.body = RigidBody(cfg.inertia_kgm2, wheels=ReactionWheels.pyramid(),
                               q_BN=cfg.q_BN, omega_BN_B=cfg.omega_BN_B)
+        self.truth = PlantTruth(self.orbits, self.body)
         self.mass_kg = cfg.chaser.mass_kg
         self.thrusters = Thrusters(cfg.thrusters, self.stream("thrusters.build"))
         self.rng_fire = self.stream("thrusters.fire")
@@ -190,7 +191,6 @@ class Plant(App):
     def _actuate_and_propagate(self, t_ns: int) -> None:
         firing = self.thrusters.fire(self._on_times_in_step(t_ns), self.dt_s, self.rng_fire)
         self.mass_kg -= firing.propellant_used_kg
-        accel_N = np.zeros((2, 3))
-        accel_N[0] = quat_to_dcm(self.body.q_BN).T @ (firing.force_B_N / self.mass_kg)
-        self.orbits.step(self.dt_s, accel_N)
-        self.body.step(self.dt_s, self.wheel_cmd_Nm, firing.torque_B_Nm)
+        # orbits and attitude in one compiled call (hil.plant.truth)
+        self.truth.step(self.dt_s, firing.force_B_N, self.mass_kg, firing.torque_B_Nm,
+                        self.wheel_cmd_Nm)
