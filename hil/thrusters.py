@@ -159,6 +159,10 @@ class Thrusters:
         self._fault_scale = np.ones(N_THRUSTERS)
         self._stuck_on = np.zeros(N_THRUSTERS, dtype=bool)
         self._valve_open = np.zeros(N_THRUSTERS, dtype=bool)
+        # whether any valve is stuck on, or held open from the last window: if neither, and
+        # nothing is commanded, a window fires nothing
+        self._any_stuck_on = False
+        self._any_valve_open = False
 
     def set_fault(self, index: int, kind, scale=None) -> None:
         """Fault thruster `index` (0..11): "stuck_off", "stuck_on", "degraded" (thrust times
@@ -177,10 +181,24 @@ class Thrusters:
         self.fault_kinds[index] = kind
         self._fault_scale[index] = {"stuck_off": 0.0, "degraded": scale}.get(kind, 1.0)
         self._stuck_on[index] = kind == "stuck_on"
+        self._any_stuck_on = bool(self._stuck_on.any())
 
     def fire(self, on_time_s, window_s: float, rng: np.random.Generator) -> Firing:
         """Fire the valves for `on_time_s` (12,) (s) in a window of `window_s` (s)."""
-        on_time_s = self._checked_on_times(on_time_s, window_s)
+        on_time_s, longest_s = self._checked_on_times(on_time_s, window_s)
+        if longest_s == 0.0 and not (self._any_stuck_on or self._any_valve_open):
+            # the pulse model would give zero impulse to every valve; the stream still advances
+            rng.standard_normal(N_THRUSTERS)
+            impulse_Ns = np.zeros(N_THRUSTERS)
+        else:
+            impulse_Ns = self._pulse_impulses(on_time_s, window_s, rng)
+        impulse_Ns, used_kg = self._draw_propellant(impulse_Ns)
+        force_B_N = self.directions_B.T @ impulse_Ns / window_s
+        torque_B_Nm = self._torque_arms_B_m @ impulse_Ns / window_s
+        return Firing(force_B_N, torque_B_Nm, impulse_Ns, used_kg)
+
+    def _pulse_impulses(self, on_time_s, window_s, rng):
+        """Impulse (N s) of each valve in the window, by the pulse model (module docstring)."""
         realised_s = realised_on_times(on_time_s, window_s, self.config.min_on_time_s,
                                        self.config.on_time_quantum_s)
         realised_s[self._stuck_on] = window_s
@@ -192,12 +210,9 @@ class Thrusters:
             * self.config.min_on_time_s / np.maximum(realised_s, self.config.min_on_time_s)
         pulse_factor = np.where(opening, np.maximum(1.0 + scatter, 0.0), 1.0)
         impulse_Ns = self.thrust_N * self._fault_scale * full_thrust_s * pulse_factor
-        impulse_Ns = np.where(firing, impulse_Ns, 0.0)
         self._valve_open = firing & (realised_s >= window_s)
-        impulse_Ns, used_kg = self._draw_propellant(impulse_Ns)
-        force_B_N = self.directions_B.T @ impulse_Ns / window_s
-        torque_B_Nm = self._torque_arms_B_m @ impulse_Ns / window_s
-        return Firing(force_B_N, torque_B_Nm, impulse_Ns, used_kg)
+        self._any_valve_open = bool(self._valve_open.any())
+        return np.where(firing, impulse_Ns, 0.0)
 
     def _draw_propellant(self, impulse_Ns):
         """Impulses the tank can feed and the propellant they use: m = I / (Isp g0)."""
@@ -226,7 +241,7 @@ class Thrusters:
             raise ValueError(f"on_time_s must be >= 0, got {on_time_s}")
         if longest_s > window_s * (1.0 + 1e-12):
             raise ValueError(f"on_time_s must not exceed the window {window_s} s, got {on_time_s}")
-        return on_time_s
+        return on_time_s, longest_s
 
 
 def realised_on_times(on_time_s, window_s, min_on_time_s, quantum_s):
