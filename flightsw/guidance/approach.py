@@ -45,6 +45,25 @@ def hold_roe(hold, phase_rad, a_m) -> np.ndarray:
     return parallel_ei_roe(along, radial, normal, phase_rad, a_m)
 
 
+def hold_aim(hold, roe, a_m, samples=360) -> np.ndarray:
+    """ROE of a hold point (along-track, radial and cross-track amplitudes, m) whose e/i phase
+    and i-vector side are the cheapest to reach from the ROE roe: least |d(de)|/2 + |d(di)|,
+    the delta-v of a tangential pair and of a cross-track impulse per unit change, both in
+    units of n a (D'Amico 2010, eq. 2.38), over a grid of phases and both sides."""
+    along, radial, normal = hold
+    phase = np.linspace(0.0, 2.0 * np.pi, samples, endpoint=False)
+    direction = np.column_stack([np.cos(phase), np.sin(phase)])
+    roe = np.asarray(roe, dtype=np.float64)
+    cost_e = 0.5 * np.linalg.norm(radial / a_m * direction - roe[2:4], axis=1)
+    best = None
+    for side in (1.0, -1.0):
+        cost = cost_e + np.linalg.norm(side * normal / a_m * direction - roe[4:6], axis=1)
+        k = int(np.argmin(cost))
+        if best is None or cost[k] < best[0]:
+            best = (cost[k], phase[k], side)
+    return parallel_ei_roe(along, radial, best[2] * normal, best[1], a_m)
+
+
 def plan_transfer(chief0: MeanOrbit, roe0, roe_target, t_start_s=0.0, keepout_m=DEFAULT_KEEPOUT_M,
                   P_roe=None, min_orbits=1) -> Transfer:
     """A passively safe transfer from roe0 (at the epoch) to roe_target, first burn at or after

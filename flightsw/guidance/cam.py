@@ -13,6 +13,12 @@ bound under angles-only navigation, and the e/i separation, not the line of sigh
 protects the chaser then.) The candidates are evaluated together by superposition on the linear
 model: r(t) = r_free(t) + M(t) Phi(t - t_b) Gamma(u_b) dv (keepout.position_jacobian, the ROE
 STM and control matrix), exact for the linear ROE dynamics the check itself uses.
+
+An impulse leaves the position where it is applied unchanged, so the R-N ellipse after it
+passes through the chaser's present R-N offset: when that offset is inside the keep-out radius
+(e/i vectors collapsed, the chaser near the along-track axis) no impulse now meets (b). The
+escape (require_ei=False) then asks for (a) alone: the next few orbits clear by k sigma, the
+e/i separation to be rebuilt later from a safer place.
 """
 from dataclasses import dataclass
 
@@ -23,7 +29,7 @@ from flightsw.guidance.keepout import (DEFAULT_KEEPOUT_M, closest_approach, posi
                                       sample_times)
 from flightsw.guidance.maneuvers import Burn, chaser_u, predict_roe
 from flightsw.guidance.passive_safety import rn_min_distance_m
-from flightsw.guidance.roe import MeanOrbit, propagate_mean, roe_control_matrix, roe_stm, rtn_from_roe
+from flightsw.guidance.roe import MeanOrbit, propagate_mean, roe_control_matrix, roe_stm_series, rtn_from_roe
 
 DV_LADDER_M_S = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 
@@ -65,8 +71,10 @@ def cam_needed(chief0: MeanOrbit, roe0, burns, P_roe, keepout_m=DEFAULT_KEEPOUT_
 
 
 def plan_cam(chief0: MeanOrbit, roe0, P_roe, t_burn_s=0.0, keepout_m=DEFAULT_KEEPOUT_M,
-             k_sigma=3.0, horizon_s=SHORT_HORIZON_S, dv_max_m_s=0.5, step_s=10.0) -> CollisionAvoidance:
-    """The collision-avoidance impulse at t_burn_s (s after the epoch) (module docstring).
+             k_sigma=3.0, horizon_s=SHORT_HORIZON_S, dv_max_m_s=0.5, step_s=10.0,
+             require_ei=True) -> CollisionAvoidance:
+    """The collision-avoidance impulse at t_burn_s (s after the epoch) (module docstring);
+    without require_ei, the escape that only clears the next horizon_s.
 
     Raises ValueError if no candidate up to dv_max_m_s is safe.
     """
@@ -78,9 +86,9 @@ def plan_cam(chief0: MeanOrbit, roe0, P_roe, t_burn_s=0.0, keepout_m=DEFAULT_KEE
     r_free = rtn_from_roe(predict_roe(chief0, roe0, [], t), ch.a_m, ch.u_rad)[0].T
     Gamma = roe_control_matrix(a, chaser_u(propagate_mean(chief0, t_burn_s), roe_b))
     M = position_jacobian(a, ch.u_rad)
-    Phi = np.stack([roe_stm(chief0, ti - t_burn_s) for ti in t])
+    Phi = roe_stm_series(chief0, t - t_burn_s)
     G = M @ Phi @ Gamma                                          # (K, 3, 3)
-    Phi0 = np.stack([roe_stm(chief0, ti) for ti in t])
+    Phi0 = roe_stm_series(chief0, t)
     P_t = Phi0 @ np.asarray(P_roe, dtype=np.float64) @ Phi0.transpose(0, 2, 1)
     P_r = M @ P_t @ M.transpose(0, 2, 1)
 
@@ -97,7 +105,8 @@ def plan_cam(chief0: MeanOrbit, roe0, P_roe, t_burn_s=0.0, keepout_m=DEFAULT_KEE
         sigma = np.sqrt(np.maximum(np.einsum("cki,kij,ckj->ck", r_hat, P_r, r_hat), 1e-18))
         margin = ((rng - keepout_m) / sigma).min(axis=1)
         rn = np.array([rn_min_distance_m(roe_b + Gamma @ d, a) for d in dvs])
-        ok = (rng.min(axis=1) > keepout_m) & (margin >= k_sigma) & (rn > keepout_m + k_sigma * rn_sigma)
+        separated = (rn > keepout_m + k_sigma * rn_sigma) | (not require_ei)
+        ok = (rng.min(axis=1) > keepout_m) & (margin >= k_sigma) & separated
         if ok.any():
             c = int(np.argmax(np.where(ok, margin, -np.inf)))
             best = CollisionAvoidance(Burn(float(t_burn_s), dvs[c]), float(rng[c].min()),

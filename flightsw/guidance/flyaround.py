@@ -76,6 +76,26 @@ def coverage_fraction(directions, max_incidence_rad=np.radians(60.0), lattice=40
     return float(seen.mean())
 
 
+class CoverageMap:
+    """The coverage of coverage_fraction kept up to date one viewing direction at a time (the
+    surface lattice's seen flags), for imaging as it happens."""
+
+    def __init__(self, max_incidence_rad=np.radians(60.0), lattice=4000):
+        self.normals = fibonacci_sphere(lattice)
+        self.cos_max = float(np.cos(max_incidence_rad))
+        self.seen = np.zeros(lattice, dtype=bool)
+
+    def add(self, direction) -> float:
+        """Count a unit viewing direction (target to chaser, in the target's frame); returns
+        the fraction of the surface seen so far."""
+        self.seen |= self.normals @ np.asarray(direction, dtype=np.float64) >= self.cos_max
+        return self.fraction
+
+    @property
+    def fraction(self) -> float:
+        return float(self.seen.mean())
+
+
 def plan_flyaround(chief0: MeanOrbit, roe0, rho_m, normal_m, orbits_per_ellipse=2,
                    t_start_s=0.0, keepout_m=DEFAULT_KEEPOUT_M) -> FlyAround:
     """Enter the fly-around ellipse from roe0 (e.g. the 300 m hold), fly orbits_per_ellipse

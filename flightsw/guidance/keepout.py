@@ -20,7 +20,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from flightsw.guidance.maneuvers import predict_roe
-from flightsw.guidance.roe import MeanOrbit, propagate_mean, roe_stm, rtn_from_roe
+from flightsw.guidance.roe import MeanOrbit, propagate_mean, roe_stm_series, rtn_from_roe
 
 DEFAULT_KEEPOUT_M = 50.0
 DEFAULT_STEP_S = 10.0
@@ -83,7 +83,7 @@ def closest_approach(chief0: MeanOrbit, roe0, burns, horizon_s, keepout_m=DEFAUL
         return Approach(float(rng[k]), float(t[k]), np.inf, 0.0)
     P_roe = np.asarray(P_roe, dtype=np.float64)
     ch = propagate_mean(chief0, t)
-    Phi = np.stack([roe_stm(chief0, ti) for ti in t])
+    Phi = roe_stm_series(chief0, t)
     P_t = Phi @ P_roe @ Phi.transpose(0, 2, 1)
     M = position_jacobian(float(chief0.a_m), ch.u_rad)
     P_r = M @ P_t @ M.transpose(0, 2, 1)

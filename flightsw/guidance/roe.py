@@ -155,6 +155,24 @@ def roe_stm(chief: MeanOrbit, dt_s) -> np.ndarray:
     return Phi
 
 
+def roe_stm_series(chief: MeanOrbit, dt_s) -> np.ndarray:
+    """roe_stm at each of the times dt_s (K,) at once: (K, 6, 6)."""
+    dt = np.atleast_1d(np.asarray(dt_s, dtype=np.float64))
+    n = float(chief.n_rad_s)
+    kappa = 0.75 * J2_EARTH * (R_EARTH_M / float(chief.a_m)) ** 2 * n
+    i = float(chief.i_rad)
+    P, Q, S, T = 3.0 * np.cos(i) ** 2 - 1.0, 5.0 * np.cos(i) ** 2 - 1.0, np.sin(2.0 * i), np.sin(i) ** 2
+    w = kappa * Q * dt
+    Phi = np.broadcast_to(np.eye(6), (dt.size, 6, 6)).copy()
+    Phi[:, 1, 0] = -(1.5 * n + 7.0 * kappa * P) * dt
+    Phi[:, 1, 4] = -7.0 * kappa * S * dt
+    Phi[:, 2, 2], Phi[:, 2, 3] = np.cos(w), -np.sin(w)
+    Phi[:, 3, 2], Phi[:, 3, 3] = np.sin(w), np.cos(w)
+    Phi[:, 5, 0] = 3.5 * kappa * S * dt
+    Phi[:, 5, 4] = 2.0 * kappa * T * dt
+    return Phi
+
+
 def roe_control_matrix(a_m, u_rad) -> np.ndarray:
     """Gamma (6, 3): ROE change per impulsive delta-v (m/s) in the deputy's RTN frame at mean
     argument of latitude u (rad), near-circular Gauss variational equations (D'Amico 2010,
