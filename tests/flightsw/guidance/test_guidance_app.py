@@ -1,0 +1,612 @@
+"""The guidance app on synthetic message streams: pointing, plans and burns, ground overrides,
+collision avoidance, bad inputs.
+
+The truth is guidance_truth's (scipy DOP853, two-body + J2); the navigation messages are built
+from it here. Every message the app publishes goes through the codec, so it meets its contract.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from scipy.integrate import solve_ivp
+
+from flightsw.control.attitude import quat_from_dcm
+from flightsw.guidance.app import GuidanceApp
+from flightsw.guidance.approach import HOLD_POINTS_M, hold_aim, hold_roe
+from flightsw.guidance.cam import SHORT_HORIZON_S
+from flightsw.guidance.flyaround import CoverageMap, coverage_fraction, fibonacci_sphere
+from flightsw.guidance.keepout import closest_approach
+from flightsw.guidance.maneuvers import Burn, predict_roe
+from flightsw.guidance.passive_safety import parallel_ei_roe
+from flightsw.guidance.phasing import phasing_lower_bound
+from flightsw.guidance.pointing import clear_of_sun, reference_rate
+from flightsw.guidance.roe import (mean_from_roe, mean_orbit_from_state, mean_roe_from_states,
+                                   propagate_mean, roe_stm, roe_stm_series, state_from_mean_orbit)
+from flightsw.guidance.sun import AU_M, julian_date, sun_direction_N, sun_position_N
+from flightsw.msg import (AttitudeEstimate, BurnCommand, BurnReport, Envelope, GroundCommand,
+                          GuidanceMode, NavHealth, OrbitEstimate, PointingCommand, RelativeState,
+                          TargetCue, TargetTrack, decode, encode)
+from flightsw.nav.relative import RelativeFilter
+from flightsw.runtime.app import Inbox
+from guidance_truth import accel_j2, fly, kepler_state, relative_rtn, rtn_basis
+
+A = 6878137.0
+NS = 1_000_000_000
+KEEPOUT_M = 50.0
+EPOCH = "2026-03-01T00:00:00Z"
+
+
+# -- the synthetic vehicle ---------------------------------------------------------------------
+def start(roe_m, argp=0.3):
+    """Target and chaser ECI states with the chaser at the mean ROE roe_m (metres)."""
+    rT, vT = kepler_state(A, 1e-4, np.radians(97.4), 0.5, argp, 0.0)
+    chief = mean_orbit_from_state(rT, vT)
+    rC, vC = state_from_mean_orbit(mean_from_roe(chief, np.asarray(roe_m, dtype=float) / chief.a_m))
+    return np.concatenate([rT, vT]), np.concatenate([rC, vC])
+
+
+def truth(xT0, xC0, times):
+    _, XT, XC = fly(xT0, xC0, times[-1] + 1.0, t_eval=times, rtol=1e-10)
+    return XT, XC
+
+
+def orbit_msg(t_ns, xC):
+    return OrbitEstimate(t_est_ns=t_ns, r_BN_N=xC[:3], v_BN_N=xC[3:],
+                         P_rv=np.diag([3.0] * 3 + [0.03] * 3) ** 2, valid=True)
+
+
+def relative_msg(t_ns, xT, xC, sigma_rtn_m=(10.0, 10.0, 10.0), sigma_roe_m=None):
+    """RelativeState of truth, with a diagonal covariance: position sigmas (m) in RTN, velocity
+    sigmas 1e-3 of them per second, ROE sigmas (m, a times the ROE) as given or the largest
+    position sigma."""
+    r, v = relative_rtn(xT, xC)
+    _, roe = mean_roe_from_states(xT[:3], xT[3:], xC[:3], xC[3:])
+    sigma_rtn_m = np.asarray(sigma_rtn_m, dtype=float)
+    sigma_roe_m = np.full(6, sigma_rtn_m.max()) if sigma_roe_m is None else np.asarray(sigma_roe_m)
+    return RelativeState(t_est_ns=t_ns, r_CT_rtn=r, v_CT_rtn=v,
+                         P_rtn=np.diag(np.concatenate([sigma_rtn_m, 1e-3 * sigma_rtn_m])) ** 2,
+                         roe=roe, P_roe=np.diag(sigma_roe_m / A) ** 2,
+                         range_m=float(np.linalg.norm(r)), range_sigma_m=float(sigma_rtn_m[1]),
+                         valid=True)
+
+
+def attitude_msg(t_ns):
+    return AttitudeEstimate(t_est_ns=t_ns, q_BN=np.array([1.0, 0.0, 0.0, 0.0]),
+                            omega_BN_B=np.zeros(3), P_att=np.eye(3) * 1e-8, valid=True)
+
+
+def track_msg(t_ns, u_N, state="confirmed"):
+    return TargetTrack(t_meas_ns=t_ns, track_id=7, u_N=np.asarray(u_N) / np.linalg.norm(u_N),
+                       P_u=np.eye(3) * 1e-10, x_px=512.0, y_px=512.0, flux_dn=500.0, snr=30.0,
+                       resolved=False, apparent_radius_rad=0.0, frames_tracked=12, state=state)
+
+
+def line_of_sight(xT, xC):
+    u = xT[:3] - xC[:3]
+    return u / np.linalg.norm(u)
+
+
+def command(cmd_id, opcode):
+    return GroundCommand(cmd_id=cmd_id, opcode=opcode, argument=0.0)
+
+
+def wire(msg, t_ns=0):
+    """The message as a subscriber receives it: encoded and decoded (MessageError if bad)."""
+    return decode(encode(msg, 0, t_ns, "test"))[1]
+
+
+def step(app, t_s, msgs=()):
+    """One step at t_s with msgs delivered; returns (mode, pointing, burns), all decoded."""
+    t_ns = int(round(t_s * NS))
+    inbox = Inbox([(Envelope(m.TOPIC, m.VERSION, k, t_ns, "test"), m) for k, m in enumerate(msgs)])
+    out = [wire(m, t_ns) for m in app.step(t_ns, inbox)]
+    assert isinstance(out[0], GuidanceMode) and isinstance(out[1], PointingCommand)
+    assert all(isinstance(m, BurnCommand) for m in out[2:])
+    return out[0], out[1], out[2:]
+
+
+def guidance(**params):
+    app = GuidanceApp("guidance", params)
+    app.reset()
+    return app
+
+
+def nav(t_s, xT, xC, **kw):
+    t_ns = int(round(t_s * NS))
+    return [orbit_msg(t_ns, xC), relative_msg(t_ns, xT, xC, **kw), attitude_msg(t_ns)]
+
+
+def dcm(q):
+    """C_BN of q_BN (scalar first; Schaub & Junkins eq. 3.98), written out for the tests."""
+    q0, q1, q2, q3 = q / np.linalg.norm(q)
+    return np.array([
+        [q0**2 + q1**2 - q2**2 - q3**2, 2 * (q1 * q2 + q0 * q3), 2 * (q1 * q3 - q0 * q2)],
+        [2 * (q1 * q2 - q0 * q3), q0**2 - q1**2 + q2**2 - q3**2, 2 * (q2 * q3 + q0 * q1)],
+        [2 * (q1 * q3 + q0 * q2), 2 * (q2 * q3 - q0 * q1), q0**2 - q1**2 - q2**2 + q3**2]])
+
+
+def angle(a, b):
+    return float(np.arccos(np.clip(a @ b / np.linalg.norm(a) / np.linalg.norm(b), -1.0, 1.0)))
+
+
+def burn_in_rtn(burn, xC_at_t, t_s):
+    """(time of the impulse = mid-burn, s) and the delta-v in the chaser's RTN frame then, the
+    chaser propagated from t_s."""
+    t_mid = burn.t_start_ns / NS + 0.5 * burn.duration_s
+    _, _, XC = fly(xC_at_t, xC_at_t, t_mid - t_s + 1.0, t_eval=[t_mid - t_s])
+    return t_mid, rtn_basis(XC[0, :3], XC[0, 3:]) @ burn.dv_N
+
+
+# -- building blocks ---------------------------------------------------------------------------
+def test_sun_position_matches_vallado_example_5_1():
+    # Vallado 2013, Example 5-1: 2 April 2006, 0 h UTC: r = (0.9771945, 0.1924424, 0.0834308) AU
+    jd = julian_date("2006-04-02T00:00:00Z")
+    assert jd == 2453827.5
+    assert sun_position_N(jd) / AU_M == pytest.approx([0.9771945, 0.1924424, 0.0834308], abs=2e-6)
+    # the 2026 March equinox (20 March, 14:46 UTC) and June solstice (21 June, 08:24 UTC), in
+    # the frame of date the algorithm works in: on the equator at the equinox's direction, and
+    # at the obliquity north of it
+    equinox = sun_direction_N(julian_date("2026-03-20T14:46:00Z"))
+    assert angle(equinox, [1.0, 0.0, 0.0]) < np.radians(0.02)
+    solstice = sun_direction_N(julian_date("2026-06-21T08:24:00Z"))
+    assert np.degrees(np.arcsin(solstice[2])) == pytest.approx(23.436, abs=0.01)
+    assert solstice[0] == pytest.approx(0.0, abs=np.radians(0.02))
+    with pytest.raises(ValueError):
+        julian_date("first of March")
+
+
+def test_coverage_map_counts_what_coverage_fraction_counts():
+    rng = np.random.default_rng(4)
+    d = rng.standard_normal((60, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    cover = CoverageMap(np.radians(40.0), lattice=3000)
+    for x in d:
+        cover.add(x)
+    assert cover.fraction == coverage_fraction(d, np.radians(40.0), lattice=3000)
+
+
+def test_roe_stm_series_is_roe_stm_at_each_time():
+    xT, _ = start(np.zeros(6))
+    chief = mean_orbit_from_state(xT[:3], xT[3:])
+    t = np.linspace(-600.0, 2 * 86400.0, 37)
+    assert np.array_equal(roe_stm_series(chief, t), np.stack([roe_stm(chief, x) for x in t]))
+
+
+def test_hold_aim_keeps_the_e_i_phase_and_side_it_finds():
+    for phase, side in ((0.3, 1.0), (2.5, -1.0)):
+        roe = parallel_ei_roe(-20000.0, 300.0, side * 400.0, phase, A)
+        aim = hold_aim(HOLD_POINTS_M[1], roe, A)
+        assert aim == pytest.approx(parallel_ei_roe(-5000.0, 500.0, side * 500.0, phase, A),
+                                    abs=0.02 * 500.0 / A)
+
+
+@given(u=st.tuples(*[st.floats(-1, 1)] * 3), s=st.tuples(*[st.floats(-1, 1)] * 3),
+       exclusion_deg=st.floats(0.0, 89.0))
+@settings(max_examples=60)
+def test_clear_of_sun_is_the_nearest_direction_outside_the_cone(u, s, exclusion_deg):
+    u, s = np.array(u), np.array(s)
+    if np.linalg.norm(u) < 1e-3 or np.linalg.norm(s) < 1e-3:
+        return
+    s /= np.linalg.norm(s)
+    exclusion = np.radians(exclusion_deg)
+    d = clear_of_sun(u, s, exclusion)
+    assert np.linalg.norm(d) == pytest.approx(1.0)
+    assert angle(d, s) >= exclusion - 1e-9
+    # outside the cone nothing moves; inside, the boresight moves to its edge, no further
+    assert angle(d, u) == pytest.approx(max(exclusion - angle(u, s), 0.0), abs=1e-6)
+
+
+def test_reference_rate_of_a_uniform_rotation():
+    w = np.array([0.01, -0.02, 0.005])
+    q0 = np.array([0.8, 0.2, -0.4, 0.4])
+    q0 /= np.linalg.norm(q0)
+    dt = 0.5
+    half = 0.5 * np.linalg.norm(w) * dt
+    dq = np.concatenate([[np.cos(half)], np.sin(half) * w / np.linalg.norm(w)])
+    # the frame turned by dq about its own axes: C_R1N = C(dq) C_R0N
+    C1 = dcm(dq) @ dcm(q0)
+    assert reference_rate(q0, quat_from_dcm(C1), dt) == pytest.approx(w, rel=1e-9)
+
+
+# -- pointing ----------------------------------------------------------------------------------
+def cue_from(xT, sigma_r_rtn, sigma_v_rtn, t_ns=0):
+    R = rtn_basis(xT[:3], xT[3:]).T
+    P_rtn = np.diag(np.concatenate([sigma_r_rtn, sigma_v_rtn])) ** 2
+    J = np.zeros((6, 6))
+    J[:3, :3] = R
+    J[3:, 3:] = R
+    return TargetCue(epoch_ns=t_ns, r_TN_N=xT[:3], v_TN_N=xT[3:], P_rv=J @ P_rtn @ J.T,
+                     radius_m=0.5)
+
+
+def propagate_many(states, times):
+    """(len(times), n, 6) states of n (n, 6) states at times (s), DOP853 with J2."""
+    def rhs(_, y):
+        s = y.reshape(-1, 6)
+        return np.concatenate([s[:, 3:], accel_j2(s[:, :3])], axis=1).ravel()
+    sol = solve_ivp(rhs, (0.0, times[-1]), states.ravel(), method="DOP853", rtol=1e-10,
+                    atol=1e-6, t_eval=times)
+    return sol.y.T.reshape(len(times), -1, 6)
+
+
+def in_frame(q_BN, u_N, half_fov_rad):
+    u_C = u_N @ dcm(q_BN).T
+    t = np.tan(half_fov_rad)
+    return (u_C[..., 2] > 0) & (np.abs(u_C[..., 0]) <= t * u_C[..., 2]) & (np.abs(u_C[..., 1]) <= t * u_C[..., 2])
+
+
+def test_search_points_over_the_cue_uncertainty_then_follows_the_confirmed_track():
+    xT0, xC0 = start([0.0, -2.0e6, 200.0, 0.0, 0.0, 300.0])
+    cue = cue_from(xT0, [1000.0, 5000.0, 500.0], [5.0, 1.0, 0.5])
+    fov = np.radians(0.5)
+    app = guidance(camera_fov_deg=0.5, camera_cols=256, camera_rows=256, search_dwell_s=4.0,
+                   search_samples=500)
+    times = np.arange(0.0, 241.0, 1.0)
+    XT, XC = truth(xT0, xC0, times)
+    pointings = []
+    for k, t in enumerate(times):
+        msgs = [orbit_msg(int(t * NS), XC[k]), attitude_msg(int(t * NS))] + ([cue] if k == 0 else [])
+        mode, pointing, burns = step(app, t, msgs)
+        assert not burns
+        if k > 0:
+            assert mode.phase == "search" and pointing.mode == "search"
+            pointings.append((k, pointing.q_RN))
+    # samples of the cue drawn here, flown in truth: the commands look at 95 % of them
+    rng = np.random.default_rng(11)
+    values, vectors = np.linalg.eigh(cue.P_rv)
+    L = vectors * np.sqrt(np.clip(values, 0.0, None))
+    samples = np.concatenate([cue.r_TN_N, cue.v_TN_N]) + rng.standard_normal((300, 6)) @ L.T
+    flown = propagate_many(samples, times)
+    seen = np.zeros(len(samples), bool)
+    nominal_seen = False
+    for k, q in pointings:
+        los = flown[k, :, :3] - XC[k, :3]
+        los /= np.linalg.norm(los, axis=1, keepdims=True)
+        seen |= in_frame(q, los, 0.5 * fov)
+        nominal_seen |= bool(in_frame(q, line_of_sight(XT[k], XC[k]), 0.5 * fov))
+    assert app.search.plan is not None and len(app.search.plan.tiles) >= 3
+    assert nominal_seen
+    assert seen.mean() >= 0.95
+    # a confirmed track: the camera now follows the track's line of sight
+    t = times[-1] + 1.0
+    XT2, XC2 = truth(XT[-1], XC[-1], np.array([0.0, 1.0]))
+    mode, pointing, _ = step(app, t, [orbit_msg(int(t * NS), XC2[1]), attitude_msg(int(t * NS)),
+                                      track_msg(int(t * NS), line_of_sight(XT2[1], XC2[1]))])
+    assert pointing.mode == "target"
+    assert angle(dcm(pointing.q_RN)[2], line_of_sight(XT2[1], XC2[1])) < 1e-9
+
+
+def test_pointing_follows_the_track_line_of_sight_at_its_rate():
+    xT0, xC0 = start([0.0, -300e3, 200.0, 0.0, 0.0, 300.0])
+    app = guidance(start_phase="far_approach")
+    half_steps = np.arange(0.0, 31.0, 0.5)
+    XT, XC = truth(xT0, xC0, half_steps)
+    for k in range(1, 30):
+        t = float(k)
+        # the track measured half a step before the step, as detection delivers it
+        u_meas = line_of_sight(XT[2 * k - 1], XC[2 * k - 1])
+        mode, pointing, _ = step(app, t, [orbit_msg(int(t * NS), XC[2 * k]), attitude_msg(int(t * NS)),
+                                          track_msg(int((t - 0.5) * NS), u_meas)])
+        assert mode.phase == "far_approach" and pointing.mode == "target"
+        if k >= 2:   # the rate comes from two tracks
+            u_now = line_of_sight(XT[2 * k], XC[2 * k])
+            assert angle(dcm(pointing.q_RN)[2], u_now) < 1e-6
+            # the commanded rate turns the boresight as the line of sight turns
+            u_next = line_of_sight(XT[2 * k + 1], XC[2 * k + 1])
+            w = pointing.omega_RN_R
+            assert np.hypot(w[0], w[1]) == pytest.approx(angle(u_now, u_next) / 0.5, rel=0.02)
+
+
+def test_the_sun_is_kept_off_the_camera_and_on_the_array():
+    xT0, xC0 = start([0.0, -300e3, 200.0, 0.0, 0.0, 300.0])
+    app = guidance(epoch_utc=EPOCH, sun_exclusion_deg=30.0)
+    s = sun_direction_N(julian_date(EPOCH))
+    mode, pointing, _ = step(app, 0.0, [orbit_msg(0, xC0)])
+    assert mode.phase == "commission" and pointing.mode == "sun"
+    assert dcm(pointing.q_RN)[0] @ s == pytest.approx(1.0, abs=1e-6)
+    # a track 10 deg from the Sun: the camera looks 30 deg from the Sun, 20 deg from the track
+    axis = np.cross(s, [0.0, 0.0, 1.0])
+    axis /= np.linalg.norm(axis)
+    for t, off_deg in ((1.0, 10.0), (2.0, 45.0)):
+        a = np.radians(off_deg)
+        u = np.cos(a) * s + np.sin(a) * np.cross(axis, s)
+        mode, pointing, _ = step(app, t, [orbit_msg(int(t * NS), xC0), attitude_msg(int(t * NS)),
+                                          track_msg(int(t * NS), u)])
+        C = dcm(pointing.q_RN)
+        assert pointing.mode == "target"
+        assert angle(C[2], s) >= np.radians(30.0) - 1e-9
+        assert angle(C[2], u) == pytest.approx(max(np.radians(30.0) - a, 0.0), abs=1e-4)
+        # the array normal as near the Sun as the boresight allows
+        assert C[0] @ s == pytest.approx(np.sin(angle(C[2], s)), abs=1e-6)
+
+
+# -- plans and burns ---------------------------------------------------------------------------
+def test_far_approach_plans_phasing_near_the_bound_and_issues_its_first_burn_once():
+    phase = 1.0
+    xT0, xC0 = start([0.0, -2.0e6, 300 * np.cos(phase), 300 * np.sin(phase),
+                      400 * np.cos(phase), 400 * np.sin(phase)])
+    app = guidance(epoch_utc=EPOCH)
+    times = np.arange(0.0, 2700.0, 5.0)
+    XT, XC = truth(xT0, xC0, times)
+    modes, burns = [], []
+    for k, t in enumerate(times):
+        msgs = nav(t, XT[k], XC[k], sigma_rtn_m=(100.0, 1000.0, 100.0))
+        msgs.append(track_msg(int(t * NS), line_of_sight(XT[k], XC[k])))
+        mode, pointing, issued = step(app, t, msgs)
+        modes.append(mode)
+        burns += [(t, b) for b in issued]
+    assert [m.phase for m in modes[:2]] == ["search", "far_approach"]
+    entry = modes[1]
+    # the lower bound of any transfer in the same window, from the truth at the phase entry
+    chief, roe = mean_roe_from_states(XT[1, :3], XT[1, 3:], XC[1, :3], XC[1, 3:])
+    aim = parallel_ei_roe(-20000.0, 1000.0, 1000.0, phase, A)
+    start_roe = predict_roe(chief, roe, [], [600.0])[:, 0]
+    bound = phasing_lower_bound(propagate_mean(chief, 600.0), start_roe, aim, 30 * 3600.0 - 600.0)
+    assert bound <= entry.planned_dv_mps <= 1.3 * bound
+    assert entry.next_burn_t_ns > 600 * NS
+    # the first burn: issued once, ahead of its start by at least a control period
+    assert len(burns) == 1
+    t_issue, burn = burns[0]
+    assert burn.burn_id == 1
+    assert 1.0 <= burn.t_start_ns / NS - t_issue <= 30.0 + 5.0
+    assert burn.t_start_ns == pytest.approx(entry.next_burn_t_ns, abs=1000)
+    dv = np.linalg.norm(burn.dv_N)
+    after = modes[int(np.searchsorted(times, t_issue))]
+    assert after.used_dv_mps == pytest.approx(dv)
+    assert after.planned_dv_mps == pytest.approx(entry.planned_dv_mps - dv, rel=1e-6)
+    assert burn.duration_s == pytest.approx(100.0 * dv / 0.4)
+
+
+def hold_scenario(hold, phase=1.0):
+    return start(hold_roe(HOLD_POINTS_M[hold], phase, A) * A)
+
+
+def test_ground_hold_stops_new_burns_and_resume_plans_again():
+    xT0, xC0 = hold_scenario(0)
+    app = guidance(start_phase="mid_approach", cam_check_period_s=300.0)
+    times = np.arange(0.0, 3800.0, 20.0)
+    XT, XC = truth(xT0, xC0, times)
+    burns = []
+    for k, t in enumerate(times):
+        msgs = nav(t, XT[k], XC[k], sigma_rtn_m=(1.0, 3.0, 1.0))
+        if t == 100.0:
+            msgs.append(command(1, "hold"))
+        if t == 1500.0:
+            msgs += [command(2, "resume"), command(2, "resume")]   # a retransmission too
+        mode, _, issued = step(app, t, msgs)
+        if k == 0:
+            first_due = mode.next_burn_t_ns / NS
+            assert mode.phase == "mid_approach" and 0 < first_due < 1500.0
+        burns += [(t, b) for b in issued]
+        if 100.0 <= t < 1500.0:
+            assert mode.held and not issued
+        assert mode.phase == "mid_approach"
+    # after the resume: a new plan from the estimate then, its first burn issued once
+    assert len(burns) == 1
+    t_issue, burn = burns[0]
+    assert t_issue > 1500.0 + 570.0 and burn.burn_id == 1
+    assert any("re-planning: resumed after a hold" in e[1] for e in app.events)
+    assert sum("command 2 resume" in e[1] for e in app.events) == 1
+
+
+def test_abort_flies_a_collision_avoidance_manoeuvre_and_goes_safe():
+    xT0, xC0 = hold_scenario(2)
+    app = guidance(start_phase="close_approach")
+    times = np.arange(0.0, 400.0, 10.0)
+    XT, XC = truth(xT0, xC0, times)
+    sigma = (1.0, 3.0, 1.0)
+    burns = []
+    for k, t in enumerate(times):
+        msgs = nav(t, XT[k], XC[k], sigma_rtn_m=sigma)
+        if t == 30.0:
+            msgs.append(command(5, "abort"))
+        mode, _, issued = step(app, t, msgs)
+        burns += [(t, b, k) for b in issued]
+        assert mode.phase == ("close_approach" if t < 30.0 else "safe")
+        if t >= 30.0:
+            assert mode.cam_requested and mode.planned_dv_mps == 0.0
+    assert len(burns) == 1
+    t, burn, k = burns[0]
+    assert t == 30.0 and burn.t_start_ns == 31 * NS
+    # the manoeuvre, in the chaser's frame, clears the keep-out sphere with the covariance
+    t_mid, dv_rtn = burn_in_rtn(burn, XC[k], t)
+    chief, roe = mean_roe_from_states(XT[k, :3], XT[k, 3:], XC[k, :3], XC[k, 3:])
+    P = np.diag(np.full(6, 3.0 / A)) ** 2
+    approach = closest_approach(chief, roe, [Burn(t_mid - t, dv_rtn)], SHORT_HORIZON_S, KEEPOUT_M, P)
+    assert approach.safe(KEEPOUT_M, 3.0)
+    assert np.linalg.norm(dv_rtn) <= 0.5 + 1e-9
+
+
+def test_keep_out_threat_triggers_a_cam_that_the_keep_out_check_accepts():
+    # 80 m behind and closing (da < 0), the e/i vectors perpendicular: no passive safety
+    xT0, xC0 = start([-1.0, -80.0, 30.0, 0.0, 0.0, 30.0])
+    sigma_roe = np.array([1.0, 5.0, 1.0, 1.0, 1.0, 1.0])
+    app = guidance(start_phase="close_approach")
+    mode, _, burns = step(app, 0.0, nav(0.0, xT0, xC0, sigma_rtn_m=(1.0, 5.0, 1.0), sigma_roe_m=sigma_roe))
+    assert mode.phase == "safe" and mode.cam_requested
+    assert len(burns) == 1
+    t_mid, dv_rtn = burn_in_rtn(burns[0], xC0, 0.0)
+    chief, roe = mean_roe_from_states(xT0[:3], xT0[3:], xC0[:3], xC0[3:])
+    P = np.diag(sigma_roe / A) ** 2
+    cam = [Burn(t_mid, dv_rtn)]
+    # before: predicted inside the sphere; after: clear by the test's sigmas and probability
+    assert closest_approach(chief, roe, [], SHORT_HORIZON_S, KEEPOUT_M).min_range_m < KEEPOUT_M
+    assert closest_approach(chief, roe, cam, SHORT_HORIZON_S, KEEPOUT_M, P).safe(KEEPOUT_M, 3.0, 1e-4)
+    # and in truth, the CAM flown as a velocity step mid-burn
+    t, XT, XC = fly(xT0, xC0, SHORT_HORIZON_S, [(t_mid, burns[0].dv_N)],
+                    t_eval=np.arange(0.0, SHORT_HORIZON_S, 10.0), rtol=1e-10)
+    assert min(np.linalg.norm(relative_rtn(a, b)[0]) for a, b in zip(XT, XC)) > KEEPOUT_M
+
+
+def test_navigation_divergence_goes_safe_in_proximity_and_stops_burns_far_away():
+    xT0, xC0 = hold_scenario(1)
+    app = guidance(start_phase="mid_approach")
+    step(app, 0.0, nav(0.0, xT0, xC0, sigma_rtn_m=(1.0, 3.0, 1.0)))
+    health = NavHealth(nis_bearing=40.0, nis_bearing_avg=30.0, bearings_used=100,
+                       bearings_gated=12, measurements_rejected=0, diverged=True)
+    mode, _, burns = step(app, 1.0, nav(1.0, xT0, xC0, sigma_rtn_m=(1.0, 3.0, 1.0)) + [health])
+    assert mode.phase == "safe" and mode.cam_requested and len(burns) == 1
+    assert any("navigation diverged" in row[3] for row in app.mission.log)
+    # far away a diverged filter is no collision risk, but no burn is flown on it
+    xT0, xC0 = start([0.0, -60e3, 200.0, 0.0, 0.0, 300.0])
+    app = guidance(start_phase="far_approach")
+    times = np.arange(0.0, 1500.0, 20.0)
+    XT, XC = truth(xT0, xC0, times)
+    for k, t in enumerate(times):
+        msgs = nav(t, XT[k], XC[k], sigma_rtn_m=(100.0, 1000.0, 100.0)) + ([health] if k else [])
+        mode, _, burns = step(app, t, msgs)
+        assert mode.phase == "far_approach" and not burns
+    assert 0 < mode.next_burn_t_ns < times[-1] * NS   # one was due
+
+
+def test_observability_burn_when_the_range_is_poorly_known():
+    xT0, xC0 = start([0.0, -60e3, 300 * np.cos(1.0), 300 * np.sin(1.0), 400 * np.cos(1.0),
+                      400 * np.sin(1.0)])
+    sigma = np.array([1000.0, 10000.0, 1000.0])      # 17 % of the range
+    app = guidance(start_phase="far_approach")
+    mode, _, burns = step(app, 0.0, nav(0.0, xT0, xC0, sigma_rtn_m=sigma))
+    assert len(burns) == 1
+    burn = burns[0]
+    # the navigation's own covariance analysis, from a filter built here on the truth
+    C = rtn_basis(xT0[:3], xT0[3:])
+    w = np.array([0.0, 0.0, np.linalg.norm(np.cross(xT0[:3], xT0[3:])) / (xT0[:3] @ xT0[:3])])
+    W = np.array([[0, -w[2], w[1]], [w[2], 0, -w[0]], [-w[1], w[0], 0]])
+    J = np.block([[C.T, np.zeros((3, 3))], [C.T @ W, C.T]])
+    P_rel = J @ np.diag(np.concatenate([sigma, 1e-3 * sigma]) ** 2) @ J.T
+    P_C = np.diag([3.0] * 3 + [0.03] * 3) ** 2
+    f = RelativeFilter(0, xT0, P_C + P_rel, xC0, P_C, q_chaser_m2_s3=1e-9)
+    f.P[:6, 6:] = f.P[6:, :6] = P_C
+    t_mid = burn.t_start_ns + int(0.5 * burn.duration_s * NS)
+    without = f.predicted_range_sigma(np.zeros(3), t_mid, 5700.0, 60.0, 2e-5)
+    with_burn = f.predicted_range_sigma(burn.dv_N, t_mid, 5700.0, 60.0, 2e-5)
+    assert with_burn <= 0.5 * without * 1.01
+    assert np.linalg.norm(burn.dv_N) <= 1.0 + 1e-9
+    # a range known to 1.7 %: no observability burn
+    app = guidance(start_phase="far_approach")
+    _, _, burns = step(app, 0.0, nav(0.0, xT0, xC0, sigma_rtn_m=sigma / 10.0))
+    assert not burns
+
+
+def test_a_departure_from_the_plan_re_plans_from_the_new_estimate():
+    xT0, xC0 = hold_scenario(0)
+    jumped_T, jumped_C = start(hold_roe(HOLD_POINTS_M[0], 1.0, A) * A + [0, 3000.0, 0, 0, 0, 0])
+    app = guidance(start_phase="mid_approach", plan_start_s=3000.0, cam_check_period_s=600.0)
+    times = np.arange(0.0, 800.0, 20.0)
+    XT, XC = truth(xT0, xC0, times)
+    JT, JC = truth(jumped_T, jumped_C, times)
+    for k, t in enumerate(times):
+        # at 650 s navigation revises its range by 3 km (the other truth from then on)
+        xT, xC = (XT[k], XC[k]) if t < 650.0 else (JT[k], JC[k])
+        mode, _, burns = step(app, t, nav(t, xT, xC, sigma_rtn_m=(1.0, 3.0, 1.0)))
+        assert not burns
+        replanned = [e for e in app.events if "re-planning" in e[1]]
+        assert bool(replanned) == (t >= 650.0)
+    assert "from the plan" in replanned[0][1]
+    assert app.plan.epoch_ns == 660 * NS
+
+
+def test_inspection_coverage_hands_over_to_departure():
+    # the lattice's first points near +R: the first keep-out tests see a chaser that stays clear
+    directions = fibonacci_sphere(150)[:, [2, 0, 1]]
+    app = guidance(start_phase="inspect", keepout_m=5.0, cam_check_period_s=3600.0)
+    xT, _ = start(np.zeros(6))
+    C = rtn_basis(xT[:3], xT[3:])
+    phases = []
+    for k, d in enumerate(directions):
+        # a chaser 150 m from the target in direction d (RTN), at rest in the RTN frame
+        w = np.array([0.0, 0.0, np.linalg.norm(np.cross(xT[:3], xT[3:])) / (xT[:3] @ xT[:3])])
+        r = 150.0 * d
+        xC = np.concatenate([xT[:3] + C.T @ r, xT[3:] + C.T @ np.cross(w, r)])
+        t = float(k)
+        msgs = nav(t, xT, xC, sigma_rtn_m=(0.5, 0.5, 0.5)) + [track_msg(int(t * NS), -C.T @ r)]
+        mode, _, _ = step(app, t, msgs)
+        phases.append(mode.phase)
+    assert phases[0] == "inspect" and phases[-1] == "depart"
+    assert app.coverage.fraction >= 0.95
+
+
+# -- bad inputs --------------------------------------------------------------------------------
+def garbage_relative(t_ns, kind):
+    good = relative_msg(t_ns, *start([0.0, -5000.0, 300.0, 0.0, 300.0, 0.0]))
+    fields = good.as_dict()
+    bad = {
+        "invalid": dict(valid=False),
+        "nan": dict(r_CT_rtn=np.array([np.nan, 1.0, 2.0])),
+        "shape": dict(P_rtn=np.eye(5)),
+        "asymmetric": dict(P_roe=np.triu(np.ones((6, 6)))),
+        "negative": dict(P_rtn=-np.eye(6)),
+        "future": dict(t_est_ns=t_ns + 3600 * NS),
+        "none": dict(v_CT_rtn=None),
+        "text": dict(range_sigma_m="large"),
+        "huge": dict(r_CT_rtn=np.array([1e12, 0.0, 0.0])),
+    }[kind]
+    fields.update(bad)
+    return RelativeState(**fields)
+
+
+@pytest.mark.parametrize("kind", ["invalid", "nan", "shape", "asymmetric", "negative", "future",
+                                  "none", "text", "huge"])
+def test_malformed_relative_states_are_refused_without_harm(kind):
+    xT0, xC0 = hold_scenario(1)
+    app = guidance(start_phase="mid_approach", cam_check_period_s=600.0)
+    step(app, 0.0, nav(0.0, xT0, xC0, sigma_rtn_m=(1.0, 3.0, 1.0)))
+    estimate = app.est
+    t_ns = 1 * NS
+    mode, pointing, burns = step(app, 1.0, [orbit_msg(t_ns, xC0), garbage_relative(t_ns, kind)])
+    assert mode.phase == "mid_approach" and not burns
+    assert app.rejected == (0 if kind == "invalid" else 1)
+    assert app.est is (None if kind == "invalid" else estimate)
+
+
+def test_other_bad_inputs_are_counted_and_dropped():
+    xT0, xC0 = hold_scenario(1)
+    app = guidance(start_phase="mid_approach", cam_check_period_s=600.0)
+    step(app, 0.0, nav(0.0, xT0, xC0, sigma_rtn_m=(1.0, 3.0, 1.0)))
+    t_ns = NS
+    bad_orbit = orbit_msg(t_ns, xC0)
+    bad_orbit.P_rv = np.full((6, 6), np.inf)
+    bad_cue = cue_from(xT0, [1.0, 1.0, 1.0], [1.0, 1.0, 1.0])
+    bad_cue.P_rv = -np.eye(6)
+    bad_attitude = attitude_msg(t_ns)
+    bad_attitude.q_BN = np.array([2.0, 0.0, 0.0, 0.0])
+    bad_track = track_msg(t_ns, np.ones(3))
+    bad_track.u_N = np.zeros(3)
+    msgs = [bad_orbit, relative_msg(t_ns, xT0, xC0), bad_attitude, bad_track, bad_cue,
+            BurnReport(burn_id=99, t_start_ns=0, t_end_ns=0, dv_N=np.zeros(3), sigma_dv_mps=0.0),
+            GroundCommand(cmd_id=1, opcode="explode", argument=0.0),
+            GroundCommand(cmd_id=None, opcode="go", argument=0.0)]
+    inbox = Inbox([(Envelope(m.TOPIC, m.VERSION, k, t_ns, "test"), m) for k, m in enumerate(msgs)])
+    out = [wire(m) for m in app.step(t_ns, inbox)]
+    assert out[0].phase == "mid_approach"
+    # orbit (its covariance, when the estimate is rebuilt), attitude, track, cue, report, cmd_id
+    assert app.rejected == 6
+    assert any("refused, unknown opcode 'explode'" in e[1] for e in app.events)
+
+
+@given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=9, max_size=9))
+@settings(max_examples=25, deadline=None)
+def test_any_relative_state_numbers_never_crash_the_app(values):
+    xT0, xC0 = hold_scenario(2)
+    app = guidance(start_phase="close_approach", cam_check_period_s=1.0)
+    step(app, 0.0, nav(0.0, xT0, xC0, sigma_rtn_m=(1.0, 3.0, 1.0)))
+    rel = relative_msg(NS, xT0, xC0, sigma_rtn_m=(1.0, 3.0, 1.0))
+    rel.r_CT_rtn = np.array(values[:3])
+    rel.v_CT_rtn = np.array(values[3:6]) * 1e-3
+    rel.P_rtn = np.diag(np.abs(values[:6]))
+    rel.range_sigma_m = abs(values[6])
+    step(app, 1.0, [orbit_msg(NS, xC0), rel])
+    step(app, 2.0, [orbit_msg(2 * NS, xC0)])
+
+
+def test_stale_navigation_is_not_used():
+    xT0, xC0 = start([0.0, -2.0e6, 200.0, 0.0, 0.0, 300.0])
+    app = guidance()
+    step(app, 0.0, [attitude_msg(0)])
+    # a relative state and track, but the relative state a minute old: search continues
+    t = 70.0
+    msgs = [orbit_msg(int(t * NS), xC0), attitude_msg(int(t * NS)), relative_msg(int(10 * NS), xT0, xC0),
+            track_msg(int(t * NS), line_of_sight(xT0, xC0))]
+    mode, _, _ = step(app, t, msgs)
+    assert mode.phase == "search"
+    msgs[2] = relative_msg(int(t * NS), xT0, xC0, sigma_rtn_m=(100.0, 1000.0, 100.0))
+    mode, _, _ = step(app, t + 1.0, msgs)
+    assert mode.phase == "far_approach"
