@@ -91,6 +91,9 @@ LEGS = {
     Phase.DEPART: (("departure", None),),
 }
 RATE_LOOKAHEAD_S = 1.0
+# the longest burn a BurnCommand may carry; a longer one is commanded at a higher force (the
+# controller delivers what it can, its BurnReport shows the rest, and the plan is re-made)
+MAX_BURN_S = 3600.0
 MIN_PHASING_ORBITS = 4
 
 
@@ -431,11 +434,19 @@ class GuidanceApp(App):
         if not (idle and self.legs and t_ns >= self.next_leg_ns and self._can_plan(t_ns)):
             return
         leg = self.legs[0]
-        if leg[0] == "hold" and abs(HOLD_POINTS_M[leg[1]][0]) > est.range_m:
-            self.legs.pop(0)          # already closer than this hold: on to the next
+        if leg[0] == "hold" and self._hold_passed(leg[1], est):
+            self.note(t_ns, f"at or inside the {abs(HOLD_POINTS_M[leg[1]][0]):.0f} m hold already")
+            self.legs.pop(0)
             return
         if self._plan_leg(leg, t_ns, est):
             self.legs.pop(0)
+
+    def _hold_passed(self, index: int, est: Estimate) -> bool:
+        """The chaser is closer than the hold, or on it within the re-plan tolerance."""
+        hold = HOLD_POINTS_M[index]
+        off_m = est.a_m * np.linalg.norm(est.roe - hold_aim(hold, est.roe, est.a_m))
+        tolerance = max(self.p.replan_tolerance_m, self.p.replan_tolerance_fraction * est.range_m)
+        return abs(hold[0]) > est.range_m or off_m <= tolerance
 
     def _plan_leg(self, leg, t_ns: int, est: Estimate) -> bool:
         """Plan one leg from est; on failure log it and retry after plan_retry_s."""
@@ -497,7 +508,7 @@ class GuidanceApp(App):
 
     # -- burns -------------------------------------------------------------------------------
     def _duration_s(self, dv_m_s: float) -> float:
-        return max(self.p.min_burn_s, self.p.mass_kg * dv_m_s / self.p.burn_force_N)
+        return min(max(self.p.min_burn_s, self.p.mass_kg * dv_m_s / self.p.burn_force_N), MAX_BURN_S)
 
     def _can_burn(self, t_start_ns: int) -> bool:
         """No burn on hold or with navigation diverged, and none over the last one (the

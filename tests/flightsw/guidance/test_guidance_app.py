@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy.integrate import solve_ivp
 
+from flightsw.control.app import ControlApp
 from flightsw.control.attitude import quat_from_dcm
 from flightsw.guidance.app import GuidanceApp
 from flightsw.guidance.approach import HOLD_POINTS_M, hold_aim, hold_roe
@@ -223,8 +224,8 @@ def propagate_many(states, times):
     def rhs(_, y):
         s = y.reshape(-1, 6)
         return np.concatenate([s[:, 3:], accel_j2(s[:, :3])], axis=1).ravel()
-    sol = solve_ivp(rhs, (0.0, times[-1]), states.ravel(), method="DOP853", rtol=1e-10,
-                    atol=1e-6, t_eval=times)
+    sol = solve_ivp(rhs, (0.0, times[-1]), states.ravel(), method="DOP853", rtol=1e-9,
+                    atol=1e-4, t_eval=times)
     return sol.y.T.reshape(len(times), -1, 6)
 
 
@@ -235,27 +236,32 @@ def in_frame(q_BN, u_N, half_fov_rad):
 
 
 def test_search_points_over_the_cue_uncertainty_then_follows_the_confirmed_track():
+    # the cue is half an hour old: its along-track uncertainty needs several tiles of a
+    # narrow camera
     xT0, xC0 = start([0.0, -2.0e6, 200.0, 0.0, 0.0, 300.0])
     cue = cue_from(xT0, [1000.0, 5000.0, 500.0], [5.0, 1.0, 0.5])
-    fov = np.radians(0.5)
-    app = guidance(camera_fov_deg=0.5, camera_cols=256, camera_rows=256, search_dwell_s=4.0,
+    fov = np.radians(0.3)
+    app = guidance(camera_fov_deg=0.3, camera_cols=256, camera_rows=256, search_dwell_s=4.0,
                    search_samples=500)
-    times = np.arange(0.0, 241.0, 1.0)
-    XT, XC = truth(xT0, xC0, times)
+    times = 1800.0 + np.arange(0.0, 120.0, 1.0)
+    XT, XC = truth(xT0, xC0, np.concatenate([[0.0], times]))
+    XT, XC = XT[1:], XC[1:]
     pointings = []
     for k, t in enumerate(times):
         msgs = [orbit_msg(int(t * NS), XC[k]), attitude_msg(int(t * NS))] + ([cue] if k == 0 else [])
         mode, pointing, burns = step(app, t, msgs)
-        assert not burns
-        if k > 0:
-            assert mode.phase == "search" and pointing.mode == "search"
-            pointings.append((k, pointing.q_RN))
-    # samples of the cue drawn here, flown in truth: the commands look at 95 % of them
+        assert mode.phase == "search" and pointing.mode == "search" and not burns
+        if app.search.stages_planned > 1:
+            break
+        pointings.append((k, pointing.q_RN))
+    # the first stage: its tiles, a dwell on each, cover 95 % of samples of the cue drawn and
+    # flown here (the planner aims at 99.5 % of its own samples)
+    assert len(pointings) >= 5 * 4 and app.search.stage == 1
     rng = np.random.default_rng(11)
     values, vectors = np.linalg.eigh(cue.P_rv)
     L = vectors * np.sqrt(np.clip(values, 0.0, None))
-    samples = np.concatenate([cue.r_TN_N, cue.v_TN_N]) + rng.standard_normal((300, 6)) @ L.T
-    flown = propagate_many(samples, times)
+    samples = np.concatenate([cue.r_TN_N, cue.v_TN_N]) + rng.standard_normal((200, 6)) @ L.T
+    flown = propagate_many(samples, np.concatenate([[0.0], times[:len(pointings)]]))[1:]
     seen = np.zeros(len(samples), bool)
     nominal_seen = False
     for k, q in pointings:
@@ -263,16 +269,15 @@ def test_search_points_over_the_cue_uncertainty_then_follows_the_confirmed_track
         los /= np.linalg.norm(los, axis=1, keepdims=True)
         seen |= in_frame(q, los, 0.5 * fov)
         nominal_seen |= bool(in_frame(q, line_of_sight(XT[k], XC[k]), 0.5 * fov))
-    assert app.search.plan is not None and len(app.search.plan.tiles) >= 3
     assert nominal_seen
     assert seen.mean() >= 0.95
     # a confirmed track: the camera now follows the track's line of sight
-    t = times[-1] + 1.0
-    XT2, XC2 = truth(XT[-1], XC[-1], np.array([0.0, 1.0]))
-    mode, pointing, _ = step(app, t, [orbit_msg(int(t * NS), XC2[1]), attitude_msg(int(t * NS)),
-                                      track_msg(int(t * NS), line_of_sight(XT2[1], XC2[1]))])
+    k = len(pointings) + 1
+    t = times[k]
+    mode, pointing, _ = step(app, t, [orbit_msg(int(t * NS), XC[k]), attitude_msg(int(t * NS)),
+                                      track_msg(int(t * NS), line_of_sight(XT[k], XC[k]))])
     assert pointing.mode == "target"
-    assert angle(dcm(pointing.q_RN)[2], line_of_sight(XT2[1], XC2[1])) < 1e-9
+    assert angle(dcm(pointing.q_RN)[2], line_of_sight(XT[k], XC[k])) < 1e-9
 
 
 def test_pointing_follows_the_track_line_of_sight_at_its_rate():
@@ -360,6 +365,66 @@ def hold_scenario(hold, phase=1.0):
     return start(hold_roe(HOLD_POINTS_M[hold], phase, A) * A)
 
 
+class ClosedLoop:
+    """Truth that flies the app's burns: each an impulse dv_N at mid-burn (dense DOP853)."""
+
+    def __init__(self, xT0, xC0, t_end):
+        self.t_end = t_end
+        self.pending = []
+        self._segment(0.0, np.concatenate([xT0, xC0]))
+
+    def _segment(self, t0, y0):
+        def rhs(_, y):
+            s = y.reshape(-1, 6)
+            return np.concatenate([s[:, 3:], accel_j2(s[:, :3])], axis=1).ravel()
+        self.solution = solve_ivp(rhs, (t0, self.t_end), y0, method="DOP853", rtol=1e-10,
+                                  atol=1e-6, dense_output=True).sol
+
+    def states(self, t):
+        """(xT, xC) at t, the burns due by then flown."""
+        while self.pending and self.pending[0][0] <= t:
+            t_mid, dv_N = self.pending.pop(0)
+            y = self.solution(t_mid).copy()
+            y[9:] += dv_N
+            self._segment(t_mid, y)
+        y = self.solution(t)
+        return y[:6], y[6:]
+
+    def fly(self, burns):
+        self.pending = sorted(self.pending + [(b.t_start_ns / NS + 0.5 * b.duration_s, b.dv_N)
+                                              for b in burns], key=lambda p: p[0])
+
+
+def test_mid_approach_flown_in_truth_reaches_the_5_km_hold_on_plan():
+    xT0, xC0 = hold_scenario(0)
+    dt = 120.0
+    loop = ClosedLoop(xT0, xC0, 48000.0)
+    app = guidance(start_phase="mid_approach", burn_lead_s=dt + 30.0, cam_check_period_s=600.0,
+                   hold_dwell_s=86400.0)
+    issued, ranges = [], []
+    for t in np.arange(0.0, 40000.0, dt):
+        xT, xC = loop.states(t)
+        mode, _, burns = step(app, t, nav(t, xT, xC, sigma_rtn_m=(1.0, 3.0, 1.0)))
+        loop.fly(burns)
+        issued += burns
+        ranges.append(np.linalg.norm(relative_rtn(xT, xC)[0]))
+        assert mode.phase == "mid_approach"
+    assert app.plan.name == "transfer to the 5000 m hold" and app.plan.flown(int(40000 * NS))
+    # every burn of the plan flown (impulses close together as one, their vector sum), none
+    # re-planned or withheld
+    assert [b.burn_id for b in issued] == list(range(1, len(issued) + 1))
+    assert not [e for e in app.events if "re-planning" in e[1] or "withheld" in e[1]]
+    planned = sum(b.dv_m_s for b in app.plan.burns)
+    assert 0.5 * planned <= mode.used_dv_mps <= planned
+    # on the hold over the next orbit: 5 km behind, 500 m radial and cross-track swings
+    t = np.arange(40000.0, 45700.0, 60.0)
+    rho = np.array([relative_rtn(*loop.states(x))[0] for x in t])
+    assert np.mean(rho[:, 1]) == pytest.approx(-5000.0, abs=250.0)
+    assert np.ptp(rho[:, 0]) == pytest.approx(1000.0, rel=0.1)
+    assert np.ptp(rho[:, 2]) == pytest.approx(1000.0, rel=0.1)
+    assert min(ranges) > 4000.0
+
+
 def test_ground_hold_stops_new_burns_and_resume_plans_again():
     xT0, xC0 = hold_scenario(0)
     app = guidance(start_phase="mid_approach", cam_check_period_s=300.0)
@@ -388,6 +453,20 @@ def test_ground_hold_stops_new_burns_and_resume_plans_again():
     assert sum("command 2 resume" in e[1] for e in app.events) == 1
 
 
+def test_ground_go_opens_the_hold_point_gate_and_the_next_leg_is_planned():
+    # on the 1 km hold where its +-400 m along-track swing brings it nearest: inside the gate
+    xT0, xC0 = hold_scenario(2, phase=0.3 - np.pi / 2)
+    app = guidance(start_phase="mid_approach", cam_check_period_s=600.0)
+    for t in (0.0, 10.0, 20.0):
+        mode, _, burns = step(app, t, nav(t, xT0, xC0, sigma_rtn_m=(1.0, 3.0, 1.0)))
+        assert mode.phase == "mid_approach" and mode.planned_dv_mps == 0.0 and not burns
+    mode, _, _ = step(app, 30.0, nav(30.0, xT0, xC0, sigma_rtn_m=(1.0, 3.0, 1.0)) + [command(1, "go")])
+    assert mode.phase == "close_approach"
+    assert mode.planned_dv_mps > 0.0 and app.plan.name == "transfer to the 300 m hold"
+    # the GO was spent on that gate: the next one (400 m) needs its own
+    assert not app.mission.go
+
+
 def test_abort_flies_a_collision_avoidance_manoeuvre_and_goes_safe():
     xT0, xC0 = hold_scenario(2)
     app = guidance(start_phase="close_approach")
@@ -414,6 +493,23 @@ def test_abort_flies_a_collision_avoidance_manoeuvre_and_goes_safe():
     approach = closest_approach(chief, roe, [Burn(t_mid - t, dv_rtn)], SHORT_HORIZON_S, KEEPOUT_M, P)
     assert approach.safe(KEEPOUT_M, 3.0)
     assert np.linalg.norm(dv_rtn) <= 0.5 + 1e-9
+
+
+def test_the_controller_takes_the_guidance_commands():
+    xT0, xC0 = start([-1.0, -80.0, 30.0, 0.0, 0.0, 30.0])
+    app = guidance(start_phase="close_approach")
+    _, pointing, burns = step(app, 0.0, nav(0.0, xT0, xC0, sigma_rtn_m=(1.0, 5.0, 1.0),
+                                           sigma_roe_m=[1.0, 5.0, 1.0, 1.0, 1.0, 1.0]))
+    control = ControlApp("control")
+    control.reset()
+    t_ns = int(0.2 * NS)
+    control.step(t_ns, Inbox([(Envelope(m.TOPIC, m.VERSION, k, t_ns, "guidance"), m)
+                              for k, m in enumerate([pointing, *burns, attitude_msg(t_ns)])]))
+    assert control.burn[0] == burns[0].burn_id
+    assert np.array_equal(control.q_RN, pointing.q_RN)
+    t_ns = burns[0].t_start_ns
+    out = control.step(t_ns, Inbox([(Envelope("nav.attitude", 1, 9, t_ns, "nav"), attitude_msg(t_ns))]))
+    assert any(type(m).__name__ == "ThrusterCommand" and m.on_time_s.sum() > 0 for m in out)
 
 
 def test_keep_out_threat_triggers_a_cam_that_the_keep_out_check_accepts():
