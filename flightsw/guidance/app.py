@@ -21,7 +21,9 @@ Each step:
    the estimate departs from its prediction by more than max(replan_tolerance_m,
    replan_tolerance_fraction x range), when a burn is missed or fails its check, when a burn
    report differs from the command, and after a ground hold. Safe drops the plan (a passive
-   hold) and flies the collision-avoidance manoeuvre the manager asks for (abort, divergence,
+   hold; a plan burn commanded and not yet over is cancelled, as on a ground hold, by a zero
+   delta-v command that supersedes it) and flies the collision-avoidance manoeuvre the
+   manager asks for (abort, divergence,
    keep-out threatened), planned by cam.plan_cam from the estimate and its covariance
    (inflated by diverged_covariance_scale when navigation has diverged); in safe the keep-out
    test is repeated and another CAM flown if it fails again.
@@ -221,6 +223,7 @@ class GuidanceApp(App):
         self.burn_id = 0
         self.issued: dict[int, tuple] = {}        # burn_id -> (t_start_ns, dv_N, duration_s)
         self.burn_end_ns = 0
+        self.cancellable_until_ns = 0
         self.settled_ns = 0
         self.used_dv = 0.0
         self.cam_flown_entry: float | None = None
@@ -242,7 +245,12 @@ class GuidanceApp(App):
         if len(self.mission.log) != self.log_seen:
             self.log_seen = len(self.mission.log)
             self._enter(phase, t_ns)
-        burns = self._safe(t_ns, est) if phase is Phase.SAFE else self._fly(t_ns, est, phase)
+        if phase is Phase.SAFE:
+            burns = self._safe(t_ns, est)
+        elif self.mission.held:
+            burns = self._cancel_pending(t_ns, "ground hold")
+        else:
+            burns = self._fly(t_ns, est, phase)
         self._count_coverage(phase, t_ns, est)
         return [self._mode(t_ns), self._pointing(t_ns, est, phase), *burns]
 
@@ -578,6 +586,7 @@ class GuidanceApp(App):
         self.issued[self.burn_id] = (int(t_start_ns), np.array(dv_N, dtype=np.float64), float(duration_s))
         self.used_dv += float(np.linalg.norm(dv_N))
         self.burn_end_ns = int(t_start_ns + duration_s * NS_PER_S)
+        self.cancellable_until_ns = self.burn_end_ns
         self.settled_ns = self.burn_end_ns + int(self.p.burn_settle_s * NS_PER_S)
         self.note(t_ns, f"burn {self.burn_id}: {np.linalg.norm(dv_N):.4f} m/s from "
                         f"{t_start_ns / NS_PER_S:.1f} s for {duration_s:.1f} s")
@@ -629,7 +638,8 @@ class GuidanceApp(App):
         without = twin.predicted_range_sigma(np.zeros(3), t_start, self.p.obs_tau_s,
                                              self.p.obs_bearing_interval_s,
                                              self.p.obs_bearing_sigma_rad)
-        magnitude = first
+        # a ladder of at most five rungs: this analysis is the app's costliest step
+        magnitude = max(first, self.p.obs_dv_max_mps / 16.0)
         while True:
             magnitude = min(magnitude, self.p.obs_dv_max_mps)
             duration = self._duration_s(magnitude)
@@ -650,22 +660,24 @@ class GuidanceApp(App):
 
     # -- safe ------------------------------------------------------------------------------
     def _safe(self, t_ns: int, est: Estimate | None) -> list:
-        """The CAM the manager asked for, then the keep-out test repeated once settled."""
-        if est is None or t_ns < self.cam_retry_ns:
-            return []
+        """The CAM the manager asked for, then the keep-out test repeated once settled; a plan
+        burn still to fly is cancelled."""
         requested = self.mission.cam_requested and self.cam_flown_entry != self.mission.entered_s
+        if est is None or t_ns < self.cam_retry_ns:
+            return self._cancel_pending(t_ns, "safe, no collision-avoidance manoeuvre yet")
         if not requested:
             if t_ns < self.settled_ns or not self._cam_needed(t_ns, est):
-                return []
+                return self._cancel_pending(t_ns, "safe")
             self.note(t_ns, "keep-out test failed again in safe")
         P = est.P_roe * (self.p.diverged_covariance_scale if self.diverged else 1.0)
-        t_start = max(t_ns, self.burn_end_ns) + int(self.p.min_burn_lead_s * NS_PER_S)
+        # the CAM supersedes any burn in flight: the controller flies the latest command
+        t_start = t_ns + int(self.p.min_burn_lead_s * NS_PER_S)
         try:
             cam = self._plan_cam(est, P, (t_start - est.t_ns) / NS_PER_S)
         except (ValueError, np.linalg.LinAlgError) as exc:
             self.note(t_ns, f"no collision-avoidance manoeuvre: {exc}")
             self.cam_retry_ns = t_ns + int(self.p.cam_check_period_s * NS_PER_S)
-            return []
+            return self._cancel_pending(t_ns, "safe, no collision-avoidance manoeuvre")
         self.cam_flown_entry = self.mission.entered_s
         self.cam_due = False
         self.cam_check_ns = t_ns + int(self.p.cam_check_period_s * NS_PER_S)
@@ -673,7 +685,20 @@ class GuidanceApp(App):
                         f"{cam.min_range_m:.0f} m, {cam.min_sigma_margin:.1f} sigma")
         t_center = est.t_ns + int(cam.burn.t_s * NS_PER_S)
         dv_N = dv_N_from_rtn(est.states_at(t_center)[0], cam.burn.dv_rtn)
-        return [self._command(t_ns, dv_N, t_start, self._duration_s(cam.burn.dv_m_s))]
+        command = self._command(t_ns, dv_N, t_start, self._duration_s(cam.burn.dv_m_s))
+        self.cancellable_until_ns = 0
+        return [command]
+
+    def _cancel_pending(self, t_ns: int, why: str) -> list:
+        """Supersede a plan burn commanded and not yet over by a zero delta-v command: the
+        controller flies the latest command only (there is no other way to take one back)."""
+        if t_ns >= self.cancellable_until_ns:
+            return []
+        self.note(t_ns, f"burn {self.burn_id} cancelled: {why}")
+        command = self._command(t_ns, np.zeros(3), t_ns + int(self.p.min_burn_lead_s * NS_PER_S),
+                                self.p.min_burn_s)
+        self.cancellable_until_ns = 0
+        return [command]
 
     def _cam_tests(self) -> list:
         """(sigmas, e/i separation required) of the CAM, in order: the keep-out test that calls

@@ -467,6 +467,32 @@ def test_ground_go_opens_the_hold_point_gate_and_the_next_leg_is_planned():
     assert not app.mission.go
 
 
+def test_a_hold_cancels_a_burn_commanded_but_not_yet_flown():
+    xT0, xC0 = hold_scenario(0)
+    app = guidance(start_phase="mid_approach", cam_check_period_s=600.0)
+    times = np.arange(0.0, 700.0, 10.0)
+    XT, XC = truth(xT0, xC0, times)
+    commands = []
+    for k, t in enumerate(times):
+        held = bool(commands)
+        msgs = nav(t, XT[k], XC[k], sigma_rtn_m=(1.0, 3.0, 1.0)) + ([command(1, "hold")] if held else [])
+        _, _, burns = step(app, t, msgs)
+        commands += [(t, b) for b in burns]
+    (t1, burn), (t2, cancel) = commands
+    assert np.linalg.norm(burn.dv_N) > 0.1 and burn.t_start_ns / NS > t2
+    # the zero delta-v command supersedes it before it starts; the controller flies the latest
+    assert t2 == t1 + 10.0 and cancel.burn_id == burn.burn_id + 1
+    assert np.all(cancel.dv_N == 0.0) and t2 < cancel.t_start_ns / NS < burn.t_start_ns / NS
+    control = ControlApp("control")
+    control.reset()
+    for t_ns, msgs in ((int(t1 * NS), [burn]), (int(t2 * NS), [cancel]),
+                       (cancel.t_start_ns, []), (burn.t_start_ns, [])):
+        out = control.step(t_ns, Inbox([(Envelope(m.TOPIC, m.VERSION, k, t_ns, "test"), m)
+                                        for k, m in enumerate(msgs + [attitude_msg(t_ns)])]))
+        assert not any(type(m).__name__ == "ThrusterCommand" and m.on_time_s.sum() > 0 for m in out)
+    assert control.burn is None
+
+
 def test_abort_flies_a_collision_avoidance_manoeuvre_and_goes_safe():
     xT0, xC0 = hold_scenario(2)
     app = guidance(start_phase="close_approach")
