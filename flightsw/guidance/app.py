@@ -43,9 +43,10 @@ Each step:
    after it.
 6. Pointing (PointingCommand, every step). Commission: solar array on the Sun. With a fresh
    confirmed or coasting track: the track's line of sight, carried to now at its measured
-   rate. Search: the tiles of the detect search plan over the cue (search_pointing). Other
-   phases: the navigation's predicted line of sight, and the cue's tiles in far approach if
-   navigation is lost. Nothing known: the Sun. The camera is kept sun_exclusion_deg off the
+   rate. Otherwise the navigation's predicted line of sight, in search once nav_pointing_sigmas
+   of its uncertainty fit in half the field (one pointing then covers what tiles would);
+   search (and far approach with navigation lost): the tiles of the detect search plan over
+   the cue (search_pointing). Nothing known: the Sun. The camera is kept sun_exclusion_deg off the
    Sun (pointing.clear_of_sun); the rate is the reference's over RATE_LOOKAHEAD_S.
 7. GuidanceMode every step.
 
@@ -119,6 +120,9 @@ class GuidanceApp(App):
         "search_samples": Param(1000, "count", "Monte Carlo samples of the cue", lo=100,
                                 hi=100000),
         "search_dwell_s": Param(20.0, "s", "time on each search tile", lo=1.0, hi=3600.0),
+        "nav_pointing_sigmas": Param(3.0, "1", "sigmas of the navigation's line of sight that "
+                                               "must fit in half the field to end a search by "
+                                               "pointing at it", lo=0.0, hi=100.0),
         "stale_after_s": Param(10.0, "s", "age beyond which an estimate is not used", lo=0.5),
         "track_fresh_s": Param(5.0, "s", "age beyond which a track is not pointed at", lo=0.5),
         "nav_lost_s": Param(60.0, "s", "silence of navigation that counts as divergence in "
@@ -793,7 +797,8 @@ class GuidanceApp(App):
 
     def _target_direction(self, t_ns: int, est: Estimate | None, phase: Phase):
         """A function t_ns -> unit line of sight to the target, or None: the fresh track's,
-        carried at its rate, else (out of search) the navigation's prediction."""
+        carried at its rate, else the navigation's prediction (in search only once its
+        line-of-sight uncertainty fits in the field: then one pointing is the whole search)."""
         track = self._fresh_track(t_ns)
         if track is not None:
             t1, track_id, u1, _ = track
@@ -803,9 +808,20 @@ class GuidanceApp(App):
                 if id0 == track_id and 0 < t1 - t0 <= self.p.track_fresh_s * NS_PER_S:
                     rate = (u1 - u0) / ((t1 - t0) / NS_PER_S)
             return lambda t: unit(u1 + rate * ((t - t1) / NS_PER_S))
-        if phase is not Phase.SEARCH and est is not None and not self.diverged:
-            return est.line_of_sight_N
-        return None
+        if est is None or self.diverged:
+            return None
+        if phase is Phase.SEARCH and not self._within_field(est):
+            return None
+        return est.line_of_sight_N
+
+    def _within_field(self, est: Estimate) -> bool:
+        """nav_pointing_sigmas of the estimate's line-of-sight uncertainty (the largest across
+        the line of sight) inside half the camera's narrower field."""
+        u = est.r_CT_rtn / est.range_m
+        across = np.eye(3) - np.outer(u, u)
+        sigma_rad = np.sqrt(np.linalg.eigvalsh(across @ est.P_rtn[:3, :3] @ across)[-1]) / est.range_m
+        half_field = 0.5 * np.radians(self.p.camera_fov_deg) * min(self.p.camera_rows / self.p.camera_cols, 1.0)
+        return self.p.nav_pointing_sigmas * sigma_rad <= half_field
 
     def _search_pointing(self, t_ns: int, chaser, sun, exclusion) -> PointingCommand:
         t_s = t_ns / NS_PER_S

@@ -280,6 +280,21 @@ def test_search_points_over_the_cue_uncertainty_then_follows_the_confirmed_track
     assert angle(dcm(pointing.q_RN)[2], line_of_sight(XT[k], XC[k])) < 1e-9
 
 
+@pytest.mark.parametrize("sigma_m, mode", [((500.0, 80e3, 500.0), "target"),
+                                           ((80e3, 5000.0, 500.0), "search")])
+def test_search_points_at_navigation_once_its_uncertainty_fits_in_the_field(sigma_m, mode):
+    # 10 deg camera, 2000 km behind: 80 km along the line of sight do not matter, 3 sigma of
+    # 80 km across it (7 deg) do not fit in half the field
+    xT0, xC0 = start([0.0, -2.0e6, 200.0, 0.0, 0.0, 300.0])
+    app = guidance(start_phase="search")
+    msgs = [orbit_msg(0, xC0), attitude_msg(0), relative_msg(0, xT0, xC0, sigma_rtn_m=sigma_m),
+            cue_from(xT0, sigma_m, [1.0, 1.0, 1.0])]
+    _, pointing, _ = step(app, 0.0, msgs)
+    assert pointing.mode == mode
+    if mode == "target":
+        assert angle(dcm(pointing.q_RN)[2], line_of_sight(xT0, xC0)) < 1e-6
+
+
 def test_pointing_follows_the_track_line_of_sight_at_its_rate():
     xT0, xC0 = start([0.0, -300e3, 200.0, 0.0, 0.0, 300.0])
     app = guidance(start_phase="far_approach")
