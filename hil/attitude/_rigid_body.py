@@ -91,20 +91,21 @@ _RK4_WEIGHT = np.array([1.0, 2.0, 2.0, 1.0]) / 6.0
 
 @njit(cache=True, inline="always")
 def _rk4_substep(x, model, h, u, t0, t1, t2, work):
-    """One RK4 substep of length h (s), x in place; work rows 0-3 hold the stage derivatives,
-    row 4 the stage state. The quaternion is renormalised at the end."""
+    """One RK4 substep of length h (s), x (m,) in place; work (5 m,) holds the stage derivatives
+    in its blocks 0-3 and the stage state in block 4. The quaternion is renormalised at the
+    end."""
     m = x.shape[0]
-    x_stage = work[4]
+    x_stage = work[4 * m:5 * m]
     for j in range(m):
         x_stage[j] = x[j]
     for stage in range(4):
         if stage > 0:
             for j in range(m):
-                x_stage[j] = x[j] + _RK4_NODE[stage] * h * work[stage - 1, j]
-        _derivative(x_stage, model, u, t0, t1, t2, work[stage])
+                x_stage[j] = x[j] + _RK4_NODE[stage] * h * work[(stage - 1) * m + j]
+        _derivative(x_stage, model, u, t0, t1, t2, work[stage * m:(stage + 1) * m])
     for j in range(m):
-        x[j] += h * (_RK4_WEIGHT[0] * work[0, j] + _RK4_WEIGHT[1] * work[1, j]
-                     + _RK4_WEIGHT[2] * work[2, j] + _RK4_WEIGHT[3] * work[3, j])
+        x[j] += h * (_RK4_WEIGHT[0] * work[j] + _RK4_WEIGHT[1] * work[m + j]
+                     + _RK4_WEIGHT[2] * work[2 * m + j] + _RK4_WEIGHT[3] * work[3 * m + j])
     norm = np.sqrt(x[0] * x[0] + x[1] * x[1] + x[2] * x[2] + x[3] * x[3])
     for j in range(4):
         x[j] /= norm
@@ -142,13 +143,43 @@ def _apply_wheel_limits(x, model, dt_s, torque_cmd, out):
         out[i] = min(max(u, -model[max_torque + i]), model[max_torque + i])
 
 
+# Layout of the packed body that `step_packed_kernel` steps, one array so that a plant tick
+# passes one argument (and 1-D slices, which cost nothing, where a reshape would): the model
+# (`pack_model`, 21 + 7 n), the state x (7 + n), the applied motor torques (n), scratch
+# (5 (7 + n)).
+
+
+def pack_body(model, n):
+    """The packed body of a body with n wheels and packed model `model`, state zero."""
+    return np.concatenate((model, np.zeros(7 + n + n + 5 * (7 + n))))
+
+
+@njit(cache=True, inline="always")
+def unpack_body(body):
+    """Views (model, x (7 + n,), applied (n,), work (5 (7 + n),)) into the packed body;
+    `unpack_body.py_func` makes the same views with numpy."""
+    n = (body.shape[0] - 63) // 14
+    x_start = 21 + 7 * n
+    applied_start = x_start + 7 + n
+    work_start = applied_start + n
+    return (body[:x_start], body[x_start:applied_start], body[applied_start:work_start],
+            body[work_start:])
+
+
 @njit(cache=True)
+def step_packed_kernel(body, dt_s, torque_cmd, torque_B):
+    """`step_kernel` on a packed body (layout above)."""
+    model, x, applied, work = unpack_body(body)
+    return step_kernel(x, model, dt_s, torque_cmd, torque_B, applied, work)
+
+
+@njit(cache=True, inline="always")
 def step_kernel(x, model, dt_s, torque_cmd, torque_B, applied, work):
     """Advance the state x in place by dt_s (s) >= 0 in equal RK4 substeps.
 
     model: the packed parameters (`pack_model`). torque_cmd (n,) commanded motor torques (N m),
     torque_B (3,) external torque in B (N m), both held over the step; the motor torques
-    actually applied are written into `applied`. work: scratch, (5, 7 + n). Returns OK, or
+    actually applied are written into `applied`. work: scratch, (5 (7 + n),). Returns OK, or
     (state untouched) BAD_STEP if dt_s is negative or not finite, NON_FINITE_INPUT if a torque
     is not finite.
     """

@@ -2,13 +2,12 @@
 
 The equations of motion and their RK4 integration are in hil.attitude._rigid_body (numba);
 this class holds the configuration and the state, checks input, and reports the physical
-quantities the plant's sensors and the tests need. A fused stepper that advances the attitude
-inside its own kernel (hil.plant.truth) works on the arrays `RigidBody.kernel_buffers()` hands
-it.
+quantities the plant's sensors and the tests need. The model, the state, the applied wheel
+torques and the kernel's scratch live in one packed array, which a fused stepper that advances
+the attitude inside its own kernel (hil.plant.truth) gets from `RigidBody.kernel_buffer()`.
 """
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 
@@ -17,18 +16,6 @@ from hil.attitude.quaternion import quat_to_dcm
 
 DEFAULT_MAX_SUBSTEP_S = 1.0
 DEFAULT_MAX_SUBSTEP_ANGLE_RAD = 0.025
-
-
-
-class AttitudeKernelBuffers(NamedTuple):
-    """The arrays hil.attitude._rigid_body.step_kernel steps: the state x = [q_BN, omega_BN_B,
-    h] (updated in place), the packed model, the applied motor torques (written) and scratch."""
-
-    x: np.ndarray
-    model: np.ndarray
-    applied: np.ndarray
-    work: np.ndarray
-
 
 _STEP_ERRORS = {
     _kernel.BAD_STEP: "dt_s must be finite and >= 0, got {dt_s!r}",
@@ -80,14 +67,14 @@ class RigidBody:
             raise ValueError("inertia less the wheels' axial inertia must be positive definite")
         inertia_inv = np.linalg.inv(self._inertia)
         self_gain = 1.0 + spin_inertia * np.einsum("ij,jk,ik->i", axes, inertia_inv, axes)
-        self._model = _kernel.pack_model(self._inertia, inertia_inv, axes, spin_inertia,
-                                         self_gain, max_torque, max_momentum,
-                                         float(max_substep_s), float(max_substep_angle_rad))
+        model = _kernel.pack_model(self._inertia, inertia_inv, axes, spin_inertia, self_gain,
+                                   max_torque, max_momentum, float(max_substep_s),
+                                   float(max_substep_angle_rad))
         self._axes = axes
         self._spin_inertia = spin_inertia
-        self._x = np.zeros(7 + n)
-        self._applied = np.zeros(n)
-        self._work = np.empty((5, 7 + n))
+        # one array for the life of the object (hil.attitude._rigid_body's layout), and views
+        self._packed = _kernel.pack_body(model, n)
+        _, self._x, self._applied, _ = _kernel.unpack_body.py_func(self._packed)
         self._zero_cmd = np.zeros(n)
         self._zero_torque = np.zeros(3)
         self.set_state(q_BN, omega_BN_B,
@@ -126,17 +113,15 @@ class RigidBody:
                              f"got {cmd.shape}")
         if torque.shape != (3,):
             raise ValueError(f"ext_torque_B_Nm must have shape (3,), got {torque.shape}")
-        status = _kernel.step_kernel(self._x, self._model, float(dt_s), cmd, torque,
-                                     self._applied, self._work)
+        status = _kernel.step_packed_kernel(self._packed, float(dt_s), cmd, torque)
         if status != _kernel.OK:
             raise ValueError(_STEP_ERRORS[status].format(dt_s=dt_s))
 
-    def kernel_buffers(self) -> AttitudeKernelBuffers:
-        """The arrays the compiled kernel steps, for a stepper that advances this body in its
-        own compiled call (hil.plant.truth); they stay the same for this object's life (the
-        setters write into them). Such a stepper must call `step_kernel` on them with inputs it
-        has checked, as `step` does."""
-        return AttitudeKernelBuffers(self._x, self._model, self._applied, self._work)
+    def kernel_buffer(self) -> np.ndarray:
+        """The packed array (layout of hil.attitude._rigid_body) that holds this body's model and
+        state, for a stepper that advances it in its own compiled call (hil.plant.truth) with
+        `_rigid_body.step_packed_kernel`: the same array for this object's life."""
+        return self._packed
 
     @property
     def wheel_torque_applied_Nm(self):

@@ -116,7 +116,7 @@ STARTS_INSIDE_EARTH = 2
 ENDS_INSIDE_EARTH = 3
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def propagate_states_kernel(states, dt_s, thrust_accel, inv_ballistic, j2, max_substep_s,
                             rk4_max_step_s, min_radius_m, out):
     """Write into `out` (n, 6) the states (n, 6) [r (m), v (m/s)] ECI after `dt_s` (s).
@@ -141,37 +141,63 @@ def propagate_states_kernel(states, dt_s, thrust_accel, inv_ballistic, j2, max_s
     rk4 = abs(dt_s) <= min(rk4_max_step_s, max_substep_s)
     n_substeps = int(np.ceil(abs(dt_s) / max_substep_s))
     h = dt_s / n_substeps if n_substeps > 0 else 0.0
-    k = np.empty((0 if rk4 else _N_STAGES, 6))
-    y_stage = np.empty(6)
     for i in range(n):
         y = out[i]
         for c in range(6):
             y[c] = states[i, c]
-        for _ in range(n_substeps):
-            if rk4:
+        if rk4:
+            for _ in range(n_substeps):
                 _rk4_step(y, h, thrust_accel[i, 0], thrust_accel[i, 1], thrust_accel[i, 2],
                           inv_ballistic[i], j2)
-            else:
-                _explicit_rk_step(y, h, _A8, _B8, thrust_accel[i, 0], thrust_accel[i, 1],
-                                  thrust_accel[i, 2], inv_ballistic[i], j2, k, y_stage)
+        else:
+            _rk8_substeps(y, h, n_substeps, thrust_accel[i, 0], thrust_accel[i, 1],
+                          thrust_accel[i, 2], inv_ballistic[i], j2)
         if not _radius(y) >= min_radius_m:
             return ENDS_INSIDE_EARTH
     return OK
 
 
-# Layout of the `params` array of `step_states_kernel`: the model's scalars in one argument.
+@njit(cache=True)
+def _rk8_substeps(y, h, n_substeps, thrust_x, thrust_y, thrust_z, inv_ballistic, j2):
+    """Advance `y` (6,) in place by n_substeps RK8 steps of length h (s)."""
+    k = np.empty((_N_STAGES, 6))
+    y_stage = np.empty(6)
+    for _ in range(n_substeps):
+        _explicit_rk_step(y, h, _A8, _B8, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, k,
+                          y_stage)
+
+
+# Layout of the packed array of n spacecraft that `step_packed_kernel` steps, one array so
+# that a plant tick passes one argument, in rows of 6 so that its parts are 2-D slices (which
+# cost nothing, where a reshape would): row 0 the model's scalars (J2, MAX_SUBSTEP_S,
+# RK4_MAX_STEP_S, MIN_RADIUS_M, then 0, 0), rows 1..n the states, n+1..2n scratch, and rows
+# 2n+1..3n [thrust_accel (3), inv_ballistic, 0, 0] of each spacecraft.
 J2, MAX_SUBSTEP_S, RK4_MAX_STEP_S, MIN_RADIUS_M = 0, 1, 2, 3
-N_PARAMS = 4
+
+
+def packed_shape(n):
+    """Shape of the packed array of n spacecraft."""
+    return (1 + 3 * n, 6)
+
+
+@njit(cache=True, inline="always")
+def unpack(packed):
+    """Views (inv_ballistic (n,), states (n, 6), scratch (n, 6), thrust_accel (n, 3)) into
+    the packed array; `unpack.py_func` makes the same views with numpy."""
+    n = (packed.shape[0] - 1) // 3
+    extras = packed[1 + 2 * n:1 + 3 * n]
+    return extras[:, 3], packed[1:1 + n], packed[1 + n:1 + 2 * n], extras[:, :3]
 
 
 @njit(cache=True)
-def step_states_kernel(states, dt_s, thrust_accel, inv_ballistic, params, scratch):
-    """`propagate_states_kernel` in place: advance `states` (n, 6) by dt_s (s), the model's
-    scalars in `params` (layout above), `scratch` (n, 6) the work space. The states are written
-    only if the whole step succeeds; returns the status of `propagate_states_kernel`."""
-    status = propagate_states_kernel(states, dt_s, thrust_accel, inv_ballistic, params[J2],
-                                     params[MAX_SUBSTEP_S], params[RK4_MAX_STEP_S],
-                                     params[MIN_RADIUS_M], scratch)
+def step_packed_kernel(packed, dt_s):
+    """`propagate_states_kernel` in place on a packed array (layout above): advance its states
+    by dt_s (s) under its thrust_accel, held over the step. The states are written only if the
+    whole step succeeds; returns the status of `propagate_states_kernel`."""
+    inv_ballistic, states, scratch, thrust_accel = unpack(packed)
+    status = propagate_states_kernel(states, dt_s, thrust_accel, inv_ballistic, packed[0, J2],
+                                     packed[0, MAX_SUBSTEP_S], packed[0, RK4_MAX_STEP_S],
+                                     packed[0, MIN_RADIUS_M], scratch)
     if status == OK:
         for i in range(states.shape[0]):
             for c in range(6):

@@ -12,37 +12,24 @@ reference itself is only good to ~0.1 m.
 
 `propagate` is the one-spacecraft interface; `Orbits` holds the plant's spacecraft and steps
 them all, each with its own thrust and drag, in one compiled call (`propagate_states` is the
-same as a function of an (n, 6) state array). A fused stepper that advances the orbits inside
-its own kernel (hil.plant.truth) works on the arrays `Orbits.kernel_buffers()` hands it.
+same as a function of an (n, 6) state array). `Orbits` keeps its state, model and scratch in
+one packed array, which a fused stepper that advances the orbits inside its own kernel
+(hil.plant.truth) gets from `Orbits.kernel_buffer()`.
 """
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
 from hil.constants import FLATTENING_EARTH, J2_EARTH, R_EARTH_M
 from hil.orbit import _propagate as _kernel
-from hil.orbit._propagate import propagate_states_kernel, step_states_kernel
+from hil.orbit._propagate import propagate_states_kernel, step_packed_kernel
 
 DEFAULT_MAX_SUBSTEP_S = 30.0
 RK4_MAX_STEP_S = 2.0
 
 _POLAR_RADIUS_M = R_EARTH_M * (1.0 - FLATTENING_EARTH)
-
-
-class OrbitKernelBuffers(NamedTuple):
-    """The arrays the compiled propagator (hil.orbit._propagate.step_states_kernel) steps.
-
-    states (n, 6) [r_N (m), v_N (m/s)], the live state, updated in place; scratch (n, 6);
-    inv_ballistic (n,) C_D A / m (m^2/kg); params, the model's scalars in the kernel's layout.
-    """
-
-    states: np.ndarray
-    scratch: np.ndarray
-    inv_ballistic: np.ndarray
-    params: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -118,53 +105,52 @@ class Orbits:
         if not math.isfinite(j2):
             raise ValueError(f"j2 must be finite, got {j2!r}")
         n = states.shape[0]
-        params = np.empty(_kernel.N_PARAMS)
-        params[_kernel.J2] = j2
-        params[_kernel.MAX_SUBSTEP_S] = max_substep_s
-        params[_kernel.RK4_MAX_STEP_S] = RK4_MAX_STEP_S
-        params[_kernel.MIN_RADIUS_M] = _POLAR_RADIUS_M
-        # fixed for the object's life, so that kernel_buffers() stays valid
-        self._buffers = OrbitKernelBuffers(states, np.empty_like(states),
-                                           _inverse_ballistic(drag, n), params)
-        self._no_thrust = np.zeros((n, 3))
+        # one array for the life of the object (hil.orbit._propagate's layout), and views of it
+        self._packed = np.zeros(_kernel.packed_shape(n))
+        self._packed[0, _kernel.J2] = j2
+        self._packed[0, _kernel.MAX_SUBSTEP_S] = max_substep_s
+        self._packed[0, _kernel.RK4_MAX_STEP_S] = RK4_MAX_STEP_S
+        self._packed[0, _kernel.MIN_RADIUS_M] = _POLAR_RADIUS_M
+        inv_ballistic, self._states, _, self._thrust_accel = _kernel.unpack.py_func(self._packed)
+        inv_ballistic[:] = _inverse_ballistic(drag, n)
+        self._states[:] = states
 
     @property
     def j2(self):
         """Zonal coefficient J2 of the gravity model (0 for two-body)."""
-        return float(self._buffers.params[_kernel.J2])
+        return float(self._packed[0, _kernel.J2])
 
     @property
     def max_substep_s(self):
         """Longest internal RK8 substep (s)."""
-        return float(self._buffers.params[_kernel.MAX_SUBSTEP_S])
+        return float(self._packed[0, _kernel.MAX_SUBSTEP_S])
 
     @property
     def states_N(self):
         """(n, 6) [r_N (m), v_N (m/s)], a copy."""
-        return self._buffers.states.copy()
+        return self._states.copy()
 
-    def kernel_buffers(self) -> OrbitKernelBuffers:
-        """The arrays the compiled propagator steps, for a stepper that advances these orbits
-        in its own compiled call (hil.plant.truth); they stay the same for this object's life.
-        Such a stepper must write `states` only with the result of a whole successful step."""
-        return self._buffers
+    def kernel_buffer(self) -> np.ndarray:
+        """The packed array (layout of hil.orbit._propagate) that holds the states, for a
+        stepper that advances these orbits in its own compiled call (hil.plant.truth) with
+        `_propagate.step_packed_kernel`: the same array for this object's life."""
+        return self._packed
 
     def step(self, dt_s, accel_N=None):
         """Advance every orbit by dt_s (s, may be negative) under thrust accel_N (n, 3) m/s^2 ECI
         held over the step (None = coast). On error (non-finite input, a spacecraft starting or
         ending inside the Earth) raises ValueError and leaves the states as they were."""
         if accel_N is None:
-            accel = self._no_thrust
+            self._thrust_accel.fill(0.0)
         else:
             accel = np.asarray(accel_N, dtype=np.float64)
-            if accel.shape != self._no_thrust.shape:
-                raise ValueError(f"accel_N must have shape {self._no_thrust.shape}, "
+            if accel.shape != self._thrust_accel.shape:
+                raise ValueError(f"accel_N must have shape {self._thrust_accel.shape}, "
                                  f"got {accel.shape}")
+            self._thrust_accel[:] = accel
         if not math.isfinite(dt_s):
             raise ValueError(f"dt_s must be finite, got {dt_s!r}")
-        b = self._buffers
-        status = step_states_kernel(b.states, float(dt_s), accel, b.inv_ballistic, b.params,
-                                    b.scratch)
+        status = step_packed_kernel(self._packed, float(dt_s))
         if status != _kernel.OK:
             raise ValueError(KERNEL_ERRORS[status])
 

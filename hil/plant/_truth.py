@@ -3,8 +3,13 @@
 It runs, in compiled code, what the plant would otherwise do in three calls from Python: turn
 the thrusters' force from the body frame into an ECI acceleration with the attitude at the start
 of the step, propagate the orbits (hil.orbit._propagate) and the attitude
-(hil.attitude._rigid_body) over the step. Each dispatch from Python to numba costs about as much
-as the arithmetic of a whole plant tick, so one call instead of two halves the cost of a step.
+(hil.attitude._rigid_body) over the step. A call from Python into numba costs about as much as
+the arithmetic of a whole plant tick, and more the more arguments it passes: so one call, on the
+two packed arrays that hold the orbits and the chaser's body, and the step's inputs.
+
+The signature is given, so the kernel is compiled (or loaded from the cache) at import and a
+call is never a compilation; anything but C-contiguous float64 vectors and floats is refused
+with a TypeError, for the caller to convert.
 
 Nothing is changed unless the whole step succeeds: every input the attitude kernel could refuse
 is checked before anything is integrated, and the orbit kernel writes the orbits only when all
@@ -21,45 +26,9 @@ OK = 0
 BAD_STEP = 1
 BAD_THRUST = 2
 NON_FINITE_TORQUE = 3
+BAD_SHAPE = 4
 # the orbit kernel's failures are reported as ORBIT_ERROR + its status
 ORBIT_ERROR = 10
-
-
-@njit(cache=True)
-def truth_step_kernel(orbit_states, orbit_scratch, inv_ballistic, orbit_params, x, model,
-                      applied, work, accel_N, dt_s, mass_kg, force_B_N, torque_B_Nm, wheel_cmd):
-    """Advance the orbits and the chaser's attitude by dt_s (s) >= 0; returns OK or an error.
-
-    orbit_states (n, 6) [r (m), v (m/s)] ECI, row 0 the chaser, updated in place; orbit_scratch,
-    inv_ballistic, orbit_params: the rest of hil.orbit._propagate.step_states_kernel's arguments.
-    x, model, applied, work: the attitude state, packed model, applied wheel torques and scratch
-    of hil.attitude._rigid_body.step_kernel. accel_N (n, 3): written with the thrust acceleration
-    (m/s^2, ECI) held over the step, C_BN^T force_B_N / mass_kg for the chaser, zero for the
-    others. force_B_N (3,) (N) and torque_B_Nm (3,) (N m, about the centre of mass) in B, held
-    over the step; wheel_cmd (n_wheels,) motor torques (N m). The caller checks the shapes.
-    """
-    n_wheels = x.shape[0] - 7
-    if not (np.isfinite(dt_s) and dt_s >= 0.0):
-        return BAD_STEP
-    if not (np.isfinite(mass_kg) and mass_kg > 0.0):
-        return BAD_THRUST
-    for i in range(3):
-        if not np.isfinite(force_B_N[i]):
-            return BAD_THRUST
-        if not np.isfinite(torque_B_Nm[i]):
-            return NON_FINITE_TORQUE
-    for i in range(n_wheels):
-        if not np.isfinite(wheel_cmd[i]):
-            return NON_FINITE_TORQUE
-    _thrust_accel_N(x, force_B_N, mass_kg, accel_N)
-    status = orbit_kernel.step_states_kernel(orbit_states, dt_s, accel_N, inv_ballistic,
-                                             orbit_params, orbit_scratch)
-    if status != orbit_kernel.OK:
-        return ORBIT_ERROR + status
-    # its inputs are checked above: the attitude step cannot fail
-    attitude_kernel.step_kernel(x, model, dt_s, wheel_cmd, torque_B_Nm, applied, work)
-    return OK
-
 
 @njit(cache=True, inline="always")
 def _thrust_accel_N(x, force_B_N, mass_kg, accel_N):
@@ -82,3 +51,49 @@ def _thrust_accel_N(x, force_B_N, mass_kg, accel_N):
     for i in range(1, accel_N.shape[0]):
         for c in range(3):
             accel_N[i, c] = 0.0
+
+
+_VECTOR = "float64[::1]"
+
+
+@njit(f"int64(float64[:, ::1], {_VECTOR}, float64, float64, {_VECTOR}, {_VECTOR}, {_VECTOR})",
+      cache=True)
+def truth_step_kernel(orbits, body, dt_s, mass_kg, force_B_N, torque_B_Nm, wheel_cmd):
+    """Advance the orbits and the chaser's attitude by dt_s (s) >= 0; returns OK or an error.
+
+    orbits: packed array of hil.orbit._propagate (the first spacecraft the chaser); its thrust
+    acceleration is written here: C_BN^T force_B_N / mass_kg for the chaser, zero for the
+    others. body: packed body of hil.attitude._rigid_body. force_B_N (3,) (N) and torque_B_Nm
+    (3,) (N m, about the centre of mass) in B, and the wheel motor torques wheel_cmd (n_wheels,)
+    (N m), all held over the step.
+    """
+    inv_ballistic, states, scratch, thrust_accel = orbit_kernel.unpack(orbits)
+    model, x, applied, work = attitude_kernel.unpack_body(body)
+    if (force_B_N.shape[0] != 3 or torque_B_Nm.shape[0] != 3
+            or wheel_cmd.shape[0] != applied.shape[0]):
+        return BAD_SHAPE
+    if not (np.isfinite(dt_s) and dt_s >= 0.0):
+        return BAD_STEP
+    if not (np.isfinite(mass_kg) and mass_kg > 0.0):
+        return BAD_THRUST
+    for i in range(3):
+        if not np.isfinite(force_B_N[i]):
+            return BAD_THRUST
+        if not np.isfinite(torque_B_Nm[i]):
+            return NON_FINITE_TORQUE
+    for i in range(wheel_cmd.shape[0]):
+        if not np.isfinite(wheel_cmd[i]):
+            return NON_FINITE_TORQUE
+    _thrust_accel_N(x, force_B_N, mass_kg, thrust_accel)
+    status = orbit_kernel.propagate_states_kernel(
+        states, dt_s, thrust_accel, inv_ballistic, orbits[0, orbit_kernel.J2],
+        orbits[0, orbit_kernel.MAX_SUBSTEP_S], orbits[0, orbit_kernel.RK4_MAX_STEP_S],
+        orbits[0, orbit_kernel.MIN_RADIUS_M], scratch)
+    if status != orbit_kernel.OK:
+        return ORBIT_ERROR + status
+    # its inputs are checked above: the attitude step cannot fail
+    attitude_kernel.step_kernel(x, model, dt_s, wheel_cmd, torque_B_Nm, applied, work)
+    for i in range(states.shape[0]):
+        for c in range(6):
+            states[i, c] = scratch[i, c]
+    return OK
