@@ -111,6 +111,17 @@ def test_thrust_along_body_x_pushes_along_the_inertial_axis_body_x_points_to():
     np.testing.assert_array_equal(orbits.states_N[1], coast_orbits.states_N[1])
 
 
+def test_lists_integers_and_strided_arrays_step_as_contiguous_float64_vectors_do():
+    (orbits, body), (ref_orbits, ref_body) = twins()
+    truth, reference = PlantTruth(orbits, body), PlantTruth(ref_orbits, ref_body)
+    strided_torque = np.array([[1e-3, 9.0], [-2e-3, 9.0], [5e-4, 9.0]])[:, 0]
+    truth.step(1, [1, 0, 2], 100, strided_torque, [0.01, 0, -0.01, 0])
+    reference.step(1.0, np.array([1.0, 0.0, 2.0]), 100.0, strided_torque.copy(),
+                   np.array([0.01, 0.0, -0.01, 0.0]))
+    for got, expected in zip(snapshot(orbits, body), snapshot(ref_orbits, ref_body), strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(dt_s=-0.1), "dt_s"),
     (dict(dt_s=math.nan), "dt_s"),
@@ -120,8 +131,10 @@ def test_thrust_along_body_x_pushes_along_the_inertial_axis_body_x_points_to():
     (dict(torque_B_Nm=[0.0, 0.0, math.inf]), "non-finite"),
     (dict(wheel_torque_cmd_Nm=[0.0, math.nan, 0.0, 0.0]), "non-finite"),
     (dict(force_B_N=[1.0, 0.0]), "shape"),
+    (dict(force_B_N=np.zeros(4)), "shape"),
     (dict(torque_B_Nm=np.zeros((3, 1))), "shape"),
     (dict(wheel_torque_cmd_Nm=np.zeros(3)), "shape"),
+    (dict(wheel_torque_cmd_Nm=[0.0] * 5), "shape"),
 ])
 def test_bad_input_raises_and_changes_nothing(kwargs, match):
     (orbits, body), _ = twins()
