@@ -11,9 +11,8 @@ The signature is given, so the kernel is compiled (or loaded from the cache) at 
 call is never a compilation; anything but C-contiguous float64 vectors and floats is refused
 with a TypeError, for the caller to convert.
 
-Nothing is changed unless the whole step succeeds: every input the attitude kernel could refuse
-is checked before anything is integrated, and the orbit kernel writes the orbits only when all
-of them have been propagated.
+Nothing is changed unless the whole step succeeds: every input is checked before anything is
+integrated, and the orbits are propagated into scratch and written back last.
 """
 
 import numpy as np
@@ -29,6 +28,7 @@ NON_FINITE_TORQUE = 3
 BAD_SHAPE = 4
 # the orbit kernel's failures are reported as ORBIT_ERROR + its status
 ORBIT_ERROR = 10
+
 
 @njit(cache=True, inline="always")
 def _thrust_accel_N(x, force_B_N, mass_kg, accel_N):
