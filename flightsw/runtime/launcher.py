@@ -265,18 +265,17 @@ class ProcessRun:
             self.start()
         wall0 = time.monotonic()
         t0 = self.schedule.next_tick()
-        last_check = time.monotonic()
-        while self.schedule.next_tick() <= t_end_ns:
-            t, due = self.schedule.pop_due()
+        while (released := self.schedule.pop_due(t_end_ns)) is not None:
+            t, due = released
             if self.pace:
                 delay = wall0 + (t - t0) / 1e9 / self.pace - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            if time.monotonic() - last_check > 0.2:
+            if _a_child_exited():
                 self._check_alive()
-                last_check = time.monotonic()
             published = self._tick(t, due)
-            self._record(published)
+            if published:
+                self._record(published)
             self.t_ns = t
             if on_tick is not None:
                 on_tick(t)
@@ -284,10 +283,6 @@ class ProcessRun:
     def _tick(self, t: int, due: list[str]) -> dict[str, int]:
         """Step the released apps; return how many messages each published."""
         sent_at = time.monotonic()
-        if _a_child_exited():
-            for n in due:
-                if self.procs[n].popen.poll() is not None:  # died since its last step
-                    self._restart(n, "exit")
         for n in due:
             self._ask(n, "STEP", t, {q: c for q, c in self.pending[n].items() if c})
             self.pending[n].clear()
@@ -305,6 +300,8 @@ class ProcessRun:
         published: dict[str, int] = {}
         for name, msg in self._answers(due, math.inf, dead_or_hung).items():
             counts = msg[2]
+            if not counts:
+                continue
             published[name] = sum(counts.values())
             for topic, c in counts.items():
                 for s in self.subscribers_of.get(topic, ()):
@@ -317,8 +314,6 @@ class ProcessRun:
 
     def _record(self, published: dict[str, int]) -> None:
         """Take every message of the tick off the recorder sockets; write them in bus order."""
-        if not any(published.values()):
-            return
         msgs = []
         for n, count in published.items():
             held = self._rec_held[n]

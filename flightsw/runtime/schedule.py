@@ -20,10 +20,15 @@ class Schedule:
     def next_tick(self) -> int:
         return min(self._next.values())
 
-    def pop_due(self) -> tuple[int, list[str]]:
-        """The next tick and the apps released at it (sorted by name); advance them."""
+    def pop_due(self, t_end_ns: int | None = None) -> tuple[int, list[str]] | None:
+        """The next tick and the apps released at it (sorted by name); advance them.
+
+        None, and nothing advanced, if the next tick lies beyond ``t_end_ns``.
+        """
         nxt = self._next
         t = min(nxt.values())
+        if t_end_ns is not None and t > t_end_ns:
+            return None
         due = [n for n in self._names if nxt[n] == t]
         for n in due:
             nxt[n] = t + self.periods_ns[n]

@@ -29,8 +29,8 @@ class InProcessRun:
 
     def run(self, t_end_ns: int, on_tick: Callable[[int], None] | None = None) -> None:
         """Step every app released at or before ``t_end_ns``."""
-        while self.schedule.next_tick() <= t_end_ns:
-            t, due = self.schedule.pop_due()
+        while (released := self.schedule.pop_due(t_end_ns)) is not None:
+            t, due = released
             for name in due:
                 runner = self.runners[name]
                 for frames in runner.run_step(t, self.bus.take(name)):
