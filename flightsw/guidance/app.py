@@ -25,8 +25,11 @@ Each step:
    delta-v command that supersedes it) and flies the collision-avoidance manoeuvre the
    manager asks for (abort, divergence,
    keep-out threatened), planned by cam.plan_cam from the estimate and its covariance
-   (inflated by diverged_covariance_scale when navigation has diverged); in safe the keep-out
-   test is repeated and another CAM flown if it fails again.
+   (inflated by diverged_covariance_scale when navigation has diverged), with fallbacks down
+   to the keep-out test without covariance. In safe the keep-out test is repeated once the
+   CAM has settled; if it fails again another CAM is flown when the mean motion enters the
+   sphere, but when only the uncertainty fails the test (navigation not converged), only a
+   CAM that passes the full test: no impulse shrinks a covariance.
 5. Burns. The plan's next impulse is issued once, burn_lead_s before it starts (start = the
    impulse time less half the duration m |dv| / burn_force_N, at least min_burn_lead_s after
    the step so the controller has it in time; impulses too close to fly apart go as one, the
@@ -34,8 +37,9 @@ Each step:
    remaining plan from the current estimate (the planned and the missed-burn trajectories
    clear of the keep-out sphere; in proximity also the e/i separation) and, in proximity, the
    short-horizon keep-out test with the covariance (the test that would call for a CAM). No
-   burn is issued on a ground hold or with navigation stale or diverged; re-plans wait until
-   the last burn has settled (burn_settle_s). In far approach, when the range sigma exceeds
+   burn is issued on a ground hold, with navigation stale or diverged, or without a valid
+   attitude estimate (the controller needs it to point the thrust); re-plans wait until the
+   last burn has settled (burn_settle_s). In far approach, when the range sigma exceeds
    obs_trigger_fraction of the range, an observability burn is flown: the smallest impulse
    along the observability candidates (observability.py) that the navigation's own covariance
    analysis (RelativeFilter.predicted_range_sigma, on a twin rebuilt from the published
@@ -64,10 +68,11 @@ from flightsw.detect.camera import CameraModel
 from flightsw.detect.propagate import propagate
 from flightsw.detect.search import CueState, SearchConfig
 from flightsw.guidance.approach import HOLD_POINTS_M, hold_aim, plan_transfer
-from flightsw.guidance.cam import cam_needed, plan_cam
+from flightsw.guidance.cam import SHORT_HORIZON_S, cam_needed, plan_cam
 from flightsw.guidance.estimate import (Estimate, checked_array, checked_covariance,
                                         dv_N_from_rtn, estimate_from_navigation, navigation_twin)
 from flightsw.guidance.flyaround import CoverageMap, plan_departure, plan_flyaround, viewing_directions
+from flightsw.guidance.keepout import closest_approach
 from flightsw.guidance.maneuvers import Burn
 from flightsw.guidance.mission import PHASES, MissionManager, Observations, Phase
 from flightsw.guidance.observability import CANDIDATE_AXES, plan_observability_burn
@@ -169,6 +174,8 @@ class GuidanceApp(App):
                                        lo=0.0, hi=86400.0),
         "cam_check_period_s": Param(10.0, "s", "period of the keep-out test with covariance",
                                     lo=1.0, hi=3600.0),
+        "cam_retry_s": Param(300.0, "s", "wait before planning a CAM again after none was "
+                                         "found", lo=1.0, hi=86400.0),
         "cam_dv_max_mps": Param(0.5, "m/s", "largest collision-avoidance impulse", lo=1e-3,
                                 hi=10.0),
         "diverged_covariance_scale": Param(100.0, "1", "covariance factor when navigation "
@@ -376,8 +383,7 @@ class GuidanceApp(App):
     # -- the manager's view ------------------------------------------------------------------
     def _observations(self, t_ns: int, est: Estimate | None) -> Observations:
         phase = self.mission.phase
-        attitude_valid = (self.attitude is not None
-                          and t_ns - self.attitude[0] <= self.p.stale_after_s * NS_PER_S)
+        attitude_valid = self._attitude_known(t_ns)
         track = self._fresh_track(t_ns)
         lost = phase in PROXIMITY and t_ns - max(self.last_nav_ns, self._phase_entered_ns()) \
             > self.p.nav_lost_s * NS_PER_S
@@ -391,6 +397,9 @@ class GuidanceApp(App):
             coverage=self.coverage.fraction,
             cam_needed=self._cam_needed(t_ns, est) if phase in PROXIMITY else False,
         )
+
+    def _attitude_known(self, t_ns: int) -> bool:
+        return self.attitude is not None and t_ns - self.attitude[0] <= self.p.stale_after_s * NS_PER_S
 
     def _phase_entered_ns(self) -> int:
         return int(self.mission.entered_s * NS_PER_S)
@@ -522,10 +531,11 @@ class GuidanceApp(App):
     def _duration_s(self, dv_m_s: float) -> float:
         return min(max(self.p.min_burn_s, self.p.mass_kg * dv_m_s / self.p.burn_force_N), MAX_BURN_S)
 
-    def _can_burn(self, t_start_ns: int) -> bool:
-        """No burn on hold or with navigation diverged, and none over the last one (the
+    def _can_burn(self, t_ns: int, t_start_ns: int) -> bool:
+        """No burn on hold, with navigation diverged or without a valid attitude estimate (the
+        controller turns the delta-v into the body with it), and none over the last one (the
         controller flies one burn at a time)."""
-        return (not self.mission.held and not self.diverged
+        return (not self.mission.held and not self.diverged and self._attitude_known(t_ns)
                 and t_start_ns >= self.burn_end_ns + int(self.p.min_burn_lead_s * NS_PER_S))
 
     def _next_group(self, plan: ActivePlan):
@@ -563,7 +573,7 @@ class GuidanceApp(App):
             self.replan_reason = self.replan_reason or f"burn at {t_center / NS_PER_S:.0f} s missed"
             return []
         t_start = max(t_start, earliest)
-        if self.replan_reason or not self._can_burn(t_start):
+        if self.replan_reason or not self._can_burn(t_ns, t_start):
             return []
         if not self._plan_safe(plan, est, phase):
             self.replan_reason = "the next burn failed its safety check"
@@ -612,7 +622,7 @@ class GuidanceApp(App):
         if found is None:
             return []
         t_start, dv_N, duration, burn, without, with_burn = found
-        if not (self._can_burn(t_start) and check_plan(
+        if not (self._can_burn(t_ns, t_start) and check_plan(
                 est.chief, est.roe, [burn], burn.t_s + self.p.obs_tau_s, self.p.keepout_m,
                 require_ei=False).ok):
             return []
@@ -667,26 +677,33 @@ class GuidanceApp(App):
         """The CAM the manager asked for, then the keep-out test repeated once settled; a plan
         burn still to fly is cancelled."""
         requested = self.mission.cam_requested and self.cam_flown_entry != self.mission.entered_s
-        if est is None or t_ns < self.cam_retry_ns:
+        if est is None or t_ns < self.cam_retry_ns or not self._attitude_known(t_ns):
             return self._cancel_pending(t_ns, "safe, no collision-avoidance manoeuvre yet")
+        tests = self._cam_tests()
         if not requested:
             if t_ns < self.settled_ns or not self._cam_needed(t_ns, est):
                 return self._cancel_pending(t_ns, "safe")
+            if closest_approach(est.chief, est.roe, [], SHORT_HORIZON_S, self.p.keepout_m,
+                                step_s=10.0).min_range_m > self.p.keepout_m:
+                # the mean motion is clear: the test fails on the uncertainty, which no
+                # impulse reduces; another CAM only if one passes the full test
+                tests = tests[:2]
             self.note(t_ns, "keep-out test failed again in safe")
         P = est.P_roe * (self.p.diverged_covariance_scale if self.diverged else 1.0)
         # the CAM supersedes any burn in flight: the controller flies the latest command
         t_start = t_ns + int(self.p.min_burn_lead_s * NS_PER_S)
         try:
-            cam = self._plan_cam(est, P, (t_start - est.t_ns) / NS_PER_S)
+            cam = self._plan_cam(est, P, (t_start - est.t_ns) / NS_PER_S, tests)
         except (ValueError, np.linalg.LinAlgError) as exc:
             self.note(t_ns, f"no collision-avoidance manoeuvre: {exc}")
-            self.cam_retry_ns = t_ns + int(self.p.cam_check_period_s * NS_PER_S)
+            self.cam_retry_ns = t_ns + int(self.p.cam_retry_s * NS_PER_S)
             return self._cancel_pending(t_ns, "safe, no collision-avoidance manoeuvre")
         self.cam_flown_entry = self.mission.entered_s
         self.cam_due = False
         self.cam_check_ns = t_ns + int(self.p.cam_check_period_s * NS_PER_S)
         self.note(t_ns, f"collision-avoidance manoeuvre {cam.burn.dv_m_s:.3f} m/s: miss "
-                        f"{cam.min_range_m:.0f} m, {cam.min_sigma_margin:.1f} sigma")
+                        f"{cam.min_range_m:.0f} m, {cam.min_sigma_margin:.1f} sigma, R-N "
+                        f"separation {cam.rn_min_m:.0f} m")
         t_center = est.t_ns + int(cam.burn.t_s * NS_PER_S)
         dv_N = dv_N_from_rtn(est.states_at(t_center)[0], cam.burn.dv_rtn)
         command = self._command(t_ns, dv_N, t_start, self._duration_s(cam.burn.dv_m_s))
@@ -713,10 +730,11 @@ class GuidanceApp(App):
         tests = [(k_test, True), (k_test, False), (self.p.k_sigma, False), (1.0, False), (0.0, False)]
         return [t for i, t in enumerate(tests) if t not in tests[:i]]
 
-    def _plan_cam(self, est: Estimate, P_roe, t_start_s: float):
-        """cam.plan_cam at k_sigma, then its fallbacks, centred on the burn it will be."""
+    def _plan_cam(self, est: Estimate, P_roe, t_start_s: float, tests):
+        """cam.plan_cam under the first of the tests (_cam_tests) that has a solution, centred
+        on the burn it will be."""
         errors = []
-        for k, ei in self._cam_tests():
+        for k, ei in tests:
             P = P_roe if k > 0 else np.zeros((6, 6))
             options = dict(keepout_m=self.p.keepout_m, k_sigma=k, dv_max_m_s=self.p.cam_dv_max_mps,
                            require_ei=ei)

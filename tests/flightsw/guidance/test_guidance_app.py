@@ -558,8 +558,11 @@ def test_keep_out_threat_triggers_a_cam_that_the_keep_out_check_accepts():
     xT0, xC0 = start([-1.0, -80.0, 30.0, 0.0, 0.0, 30.0])
     sigma_roe = np.array([1.0, 5.0, 1.0, 1.0, 1.0, 1.0])
     app = guidance(start_phase="close_approach")
-    mode, _, burns = step(app, 0.0, nav(0.0, xT0, xC0, sigma_rtn_m=(1.0, 5.0, 1.0), sigma_roe_m=sigma_roe))
-    assert mode.phase == "safe" and mode.cam_requested
+    msgs = nav(0.0, xT0, xC0, sigma_rtn_m=(1.0, 5.0, 1.0), sigma_roe_m=sigma_roe)
+    # without an attitude estimate the controller could not point the thrust: it waits
+    mode, _, burns = step(app, 0.0, [m for m in msgs if not isinstance(m, AttitudeEstimate)])
+    assert mode.phase == "safe" and mode.cam_requested and not burns
+    mode, _, burns = step(app, 0.0, msgs)
     assert len(burns) == 1
     t_mid, dv_rtn = burn_in_rtn(burns[0], xC0, 0.0)
     chief, roe = mean_roe_from_states(xT0[:3], xT0[3:], xC0[:3], xC0[3:])
@@ -572,6 +575,23 @@ def test_keep_out_threat_triggers_a_cam_that_the_keep_out_check_accepts():
     t, XT, XC = fly(xT0, xC0, SHORT_HORIZON_S, [(t_mid, burns[0].dv_N)],
                     t_eval=np.arange(0.0, SHORT_HORIZON_S, 10.0), rtol=1e-10)
     assert min(np.linalg.norm(relative_rtn(a, b)[0]) for a, b in zip(XT, XC)) > KEEPOUT_M
+
+
+def test_in_safe_an_uncertain_estimate_alone_calls_for_no_further_cam():
+    # on the 1 km hold (the mean motion clear) with a navigation that has not converged (400 m
+    # along-track): the keep-out test fails on the covariance; one CAM, then a passive hold,
+    # not a CAM every few minutes (flown in truth here)
+    xT0, xC0 = hold_scenario(2)
+    sigma = dict(sigma_rtn_m=(100.0, 400.0, 100.0), sigma_roe_m=np.full(6, 200.0))
+    app = guidance(start_phase="close_approach")
+    loop = ClosedLoop(xT0, xC0, 1100.0)
+    burns = []
+    for t in np.arange(0.0, 1000.0, 20.0):
+        mode, _, issued = step(app, t, nav(t, *loop.states(t), **sigma))
+        loop.fly(issued)
+        burns += issued
+    assert mode.phase == "safe" and len(burns) == 1
+    assert sum("keep-out test failed again in safe" in e[1] for e in app.events) >= 2
 
 
 def test_navigation_divergence_goes_safe_in_proximity_and_stops_burns_far_away():
