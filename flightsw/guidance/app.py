@@ -376,7 +376,8 @@ class GuidanceApp(App):
             self.commands_seen.add(cmd_id)
             was_held = self.mission.held
             accepted, response = self.mission.command(t_ns / NS_PER_S, opcode)
-            self.note(t_ns, f"command {cmd_id} {opcode}: {'accepted' if accepted else 'refused'}, {response}")
+            verdict = "accepted" if accepted else "refused"
+            self.note(t_ns, f"command {cmd_id} {opcode}: {verdict}, {response}")
             if was_held and not self.mission.held and self.mission.phase is not Phase.SAFE:
                 self.replan_reason = "resumed after a hold"
 
@@ -597,15 +598,16 @@ class GuidanceApp(App):
     def _command(self, t_ns: int, dv_N, t_start_ns: int, duration_s: float) -> BurnCommand:
         """The BurnCommand of delta-v dv_N (ECI) over [t_start_ns, + duration_s], logged."""
         self.burn_id += 1
-        self.issued[self.burn_id] = (int(t_start_ns), np.array(dv_N, dtype=np.float64), float(duration_s))
+        dv_N = np.array(dv_N, dtype=np.float64)
+        self.issued[self.burn_id] = (int(t_start_ns), dv_N.copy(), float(duration_s))
         self.used_dv += float(np.linalg.norm(dv_N))
         self.burn_end_ns = int(t_start_ns + duration_s * NS_PER_S)
         self.cancellable_until_ns = self.burn_end_ns
         self.settled_ns = self.burn_end_ns + int(self.p.burn_settle_s * NS_PER_S)
         self.note(t_ns, f"burn {self.burn_id}: {np.linalg.norm(dv_N):.4f} m/s from "
                         f"{t_start_ns / NS_PER_S:.1f} s for {duration_s:.1f} s")
-        return BurnCommand(burn_id=int(self.burn_id), t_start_ns=int(t_start_ns),
-                           dv_N=np.array(dv_N, dtype=np.float64), duration_s=float(duration_s))
+        return BurnCommand(burn_id=int(self.burn_id), t_start_ns=int(t_start_ns), dv_N=dv_N,
+                           duration_s=float(duration_s))
 
     def _observability(self, t_ns: int, est: Estimate) -> list:
         """An observability burn when the range is poorly known (module docstring)."""
@@ -801,7 +803,8 @@ class GuidanceApp(App):
                     return self._command_pointing(q0, q1, "target")
                 except ValueError as exc:
                     self.note(t_ns, f"no line of sight to point at: {exc}")
-            if chaser is not None and self.cue is not None and phase in (Phase.SEARCH, Phase.FAR_APPROACH):
+            searching = phase in (Phase.SEARCH, Phase.FAR_APPROACH)
+            if chaser is not None and self.cue is not None and searching:
                 return self._search_pointing(t_ns, chaser, sun, exclusion)
         if sun is not None:
             q = sun_attitude(sun, normal)
@@ -838,7 +841,8 @@ class GuidanceApp(App):
         u = est.r_CT_rtn / est.range_m
         across = np.eye(3) - np.outer(u, u)
         sigma_rad = np.sqrt(np.linalg.eigvalsh(across @ est.P_rtn[:3, :3] @ across)[-1]) / est.range_m
-        half_field = 0.5 * np.radians(self.p.camera_fov_deg) * min(self.p.camera_rows / self.p.camera_cols, 1.0)
+        narrower = min(self.p.camera_rows / self.p.camera_cols, 1.0)
+        half_field = 0.5 * np.radians(self.p.camera_fov_deg) * narrower
         return self.p.nav_pointing_sigmas * sigma_rad <= half_field
 
     def _search_pointing(self, t_ns: int, chaser, sun, exclusion) -> PointingCommand:

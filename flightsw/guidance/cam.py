@@ -29,7 +29,8 @@ from flightsw.guidance.keepout import (DEFAULT_KEEPOUT_M, closest_approach, posi
                                       sample_times)
 from flightsw.guidance.maneuvers import Burn, chaser_u, predict_roe
 from flightsw.guidance.passive_safety import rn_min_distance_m
-from flightsw.guidance.roe import MeanOrbit, propagate_mean, roe_control_matrix, roe_stm_series, rtn_from_roe
+from flightsw.guidance.roe import (MeanOrbit, propagate_mean, roe_control_matrix, roe_stm_series,
+                                   rtn_from_roe)
 
 DV_LADDER_M_S = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 

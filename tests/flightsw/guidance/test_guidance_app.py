@@ -219,12 +219,15 @@ def cue_from(xT, sigma_r_rtn, sigma_v_rtn, t_ns=0):
                      radius_m=0.5)
 
 
+def two_body_j2(_, y):
+    """d/dt of stacked ECI states [r, v, r, v, ...] (guidance_truth's field)."""
+    s = y.reshape(-1, 6)
+    return np.concatenate([s[:, 3:], accel_j2(s[:, :3])], axis=1).ravel()
+
+
 def propagate_many(states, times):
     """(len(times), n, 6) states of n (n, 6) states at times (s), DOP853 with J2."""
-    def rhs(_, y):
-        s = y.reshape(-1, 6)
-        return np.concatenate([s[:, 3:], accel_j2(s[:, :3])], axis=1).ravel()
-    sol = solve_ivp(rhs, (0.0, times[-1]), states.ravel(), method="DOP853", rtol=1e-9,
+    sol = solve_ivp(two_body_j2, (0.0, times[-1]), states.ravel(), method="DOP853", rtol=1e-9,
                     atol=1e-4, t_eval=times)
     return sol.y.T.reshape(len(times), -1, 6)
 
@@ -232,7 +235,8 @@ def propagate_many(states, times):
 def in_frame(q_BN, u_N, half_fov_rad):
     u_C = u_N @ dcm(q_BN).T
     t = np.tan(half_fov_rad)
-    return (u_C[..., 2] > 0) & (np.abs(u_C[..., 0]) <= t * u_C[..., 2]) & (np.abs(u_C[..., 1]) <= t * u_C[..., 2])
+    x, y, z = u_C[..., 0], u_C[..., 1], u_C[..., 2]
+    return (z > 0) & (np.abs(x) <= t * z) & (np.abs(y) <= t * z)
 
 
 def test_search_points_over_the_cue_uncertainty_then_follows_the_confirmed_track():
@@ -389,11 +393,8 @@ class ClosedLoop:
         self._segment(0.0, np.concatenate([xT0, xC0]))
 
     def _segment(self, t0, y0):
-        def rhs(_, y):
-            s = y.reshape(-1, 6)
-            return np.concatenate([s[:, 3:], accel_j2(s[:, :3])], axis=1).ravel()
-        self.solution = solve_ivp(rhs, (t0, self.t_end), y0, method="DOP853", rtol=1e-10,
-                                  atol=1e-6, dense_output=True).sol
+        self.solution = solve_ivp(two_body_j2, (t0, self.t_end), y0, method="DOP853",
+                                  rtol=1e-10, atol=1e-6, dense_output=True).sol
 
     def states(self, t):
         """(xT, xC) at t, the burns due by then flown."""
