@@ -349,7 +349,7 @@ def test_far_approach_plans_phasing_near_the_bound_and_issues_its_first_burn_onc
     xT0, xC0 = start([0.0, -2.0e6, 300 * np.cos(phase), 300 * np.sin(phase),
                       400 * np.cos(phase), 400 * np.sin(phase)])
     app = guidance(epoch_utc=EPOCH)
-    times = np.arange(0.0, 2700.0, 5.0)
+    times = np.arange(0.0, 2700.0, 10.0)
     XT, XC = truth(xT0, xC0, times)
     modes, burns = [], []
     for k, t in enumerate(times):
@@ -371,7 +371,7 @@ def test_far_approach_plans_phasing_near_the_bound_and_issues_its_first_burn_onc
     assert len(burns) == 1
     t_issue, burn = burns[0]
     assert burn.burn_id == 1
-    assert 1.0 <= burn.t_start_ns / NS - t_issue <= 30.0 + 5.0
+    assert 1.0 <= burn.t_start_ns / NS - t_issue <= 30.0
     assert burn.t_start_ns == pytest.approx(entry.next_burn_t_ns, abs=1000)
     dv = np.linalg.norm(burn.dv_N)
     after = modes[int(np.searchsorted(times, t_issue))]
@@ -741,7 +741,7 @@ def test_other_bad_inputs_are_counted_and_dropped():
 
 
 @given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=9, max_size=9))
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 def test_any_relative_state_numbers_never_crash_the_app(values):
     xT0, xC0 = hold_scenario(2)
     app = guidance(start_phase="close_approach", cam_check_period_s=1.0)
