@@ -113,10 +113,13 @@ class Plant(App):
                     "thruster_degraded": "degraded"}.get(fault.kind)
             self.thrusters.set_fault(fault.index, kind, fault.scale)
 
-    def _latch_commands(self, inbox) -> None:
+    def _latch_commands(self, t_ns: int, inbox) -> None:
         got = inbox.latest(ThrusterCommand)
         if got is not None:
-            self.cmd_start_ns, self.cmd_on_s = got[1].t_start_ns, got[1].on_time_s.copy()
+            # like a valve driver, a command whose window opened before it arrived is
+            # executed on receipt (the bus delivers a step after publication)
+            self.cmd_start_ns = max(got[1].t_start_ns, t_ns)
+            self.cmd_on_s = got[1].on_time_s.copy()
         got = inbox.latest(WheelTorqueCommand)
         if got is not None:
             self.wheel_cmd_Nm = got[1].torque_Nm.copy()
@@ -130,7 +133,7 @@ class Plant(App):
     def step(self, t_ns, inbox):
         while self.pending_faults and self.pending_faults[0].t_ns <= t_ns:
             self.inject(self.pending_faults.pop(0))
-        self._latch_commands(inbox)
+        self._latch_commands(t_ns, inbox)
         out = self._sense(t_ns)
         self._actuate_and_propagate(t_ns)
         return out
