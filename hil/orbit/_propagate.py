@@ -44,7 +44,7 @@ _B8 = np.array([0.054293734116568765, 0.0, 0.0, 0.0, 0.0, 4.450312892752409,
 _N_STAGES = 12
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _acceleration(x, y, z, vx, vy, vz, thrust_x, thrust_y, thrust_z, inv_ballistic, j2):
     """Gravity + drag + thrust (m/s^2) at position (x, y, z) (m) and velocity (vx, vy, vz)."""
     gx, gy, gz = gravity_accel(x, y, z, j2)
@@ -66,29 +66,35 @@ def _state_derivative(y, thrust_x, thrust_y, thrust_z, inv_ballistic, j2, out):
 def _rk4_step(y, h, thrust_x, thrust_y, thrust_z, inv_ballistic, j2):
     """Advance `y` (6,) in place by one classic RK4 step (Kutta 1901) of length `h` (s).
 
-    Written on scalars rather than as the tableau loop of `_explicit_rk_step`: the plant calls
-    it every tick, and unrolled it costs half as much.
+    On scalars rather than through the tableau loop of `_explicit_rk_step`: the plant calls it
+    every tick, and so it costs half as much; a loop over the stages rather than four calls of
+    the force model, which compiles in a fraction of the time. Stage s is evaluated at
+    y + c_s k_(s-1), c = (0, h/2, h/2, h), and y advances by h/6 (k_1 + 2 k_2 + 2 k_3 + k_4).
     """
     x, yy, z, vx, vy, vz = y[0], y[1], y[2], y[3], y[4], y[5]
-    half = 0.5 * h
-    a1x, a1y, a1z = _acceleration(x, yy, z, vx, vy, vz, thrust_x, thrust_y, thrust_z,
-                                  inv_ballistic, j2)
-    v2x, v2y, v2z = vx + half * a1x, vy + half * a1y, vz + half * a1z
-    a2x, a2y, a2z = _acceleration(x + half * vx, yy + half * vy, z + half * vz, v2x, v2y, v2z,
-                                  thrust_x, thrust_y, thrust_z, inv_ballistic, j2)
-    v3x, v3y, v3z = vx + half * a2x, vy + half * a2y, vz + half * a2z
-    a3x, a3y, a3z = _acceleration(x + half * v2x, yy + half * v2y, z + half * v2z, v3x, v3y, v3z,
-                                  thrust_x, thrust_y, thrust_z, inv_ballistic, j2)
-    v4x, v4y, v4z = vx + h * a3x, vy + h * a3y, vz + h * a3z
-    a4x, a4y, a4z = _acceleration(x + h * v3x, yy + h * v3y, z + h * v3z, v4x, v4y, v4z,
-                                  thrust_x, thrust_y, thrust_z, inv_ballistic, j2)
+    # the stage state, and the weighted sum of the stage derivatives
+    sx, sy, sz, svx, svy, svz = x, yy, z, vx, vy, vz
+    kx = ky = kz = kvx = kvy = kvz = 0.0
+    for stage in range(4):
+        ax, ay, az = _acceleration(sx, sy, sz, svx, svy, svz, thrust_x, thrust_y, thrust_z,
+                                   inv_ballistic, j2)
+        weight = 1.0 if stage == 0 or stage == 3 else 2.0
+        kx += weight * svx
+        ky += weight * svy
+        kz += weight * svz
+        kvx += weight * ax
+        kvy += weight * ay
+        kvz += weight * az
+        c = 0.5 * h if stage < 2 else h
+        sx, sy, sz = x + c * svx, yy + c * svy, z + c * svz
+        svx, svy, svz = vx + c * ax, vy + c * ay, vz + c * az
     sixth = h / 6.0
-    y[0] = x + sixth * (vx + 2.0 * (v2x + v3x) + v4x)
-    y[1] = yy + sixth * (vy + 2.0 * (v2y + v3y) + v4y)
-    y[2] = z + sixth * (vz + 2.0 * (v2z + v3z) + v4z)
-    y[3] = vx + sixth * (a1x + 2.0 * (a2x + a3x) + a4x)
-    y[4] = vy + sixth * (a1y + 2.0 * (a2y + a3y) + a4y)
-    y[5] = vz + sixth * (a1z + 2.0 * (a2z + a3z) + a4z)
+    y[0] = x + sixth * kx
+    y[1] = yy + sixth * ky
+    y[2] = z + sixth * kz
+    y[3] = vx + sixth * kvx
+    y[4] = vy + sixth * kvy
+    y[5] = vz + sixth * kvz
 
 
 @njit(cache=True)

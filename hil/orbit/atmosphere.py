@@ -53,7 +53,7 @@ NOMINAL_DENSITY_KG_M3 = _TABLE_8_4[:, 1].copy()
 SCALE_HEIGHT_M = _TABLE_8_4[:, 2] * 1e3
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def density_kg_m3(altitude_m):
     """Atmospheric density (kg/m^3) at `altitude_m` (m above the WGS-84 ellipsoid).
 
@@ -66,7 +66,7 @@ def density_kg_m3(altitude_m):
     return NOMINAL_DENSITY_KG_M3[k] * np.exp(-(altitude_m - BASE_ALTITUDE_M[k]) / SCALE_HEIGHT_M[k])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def ellipsoidal_altitude_m(x_m, y_m, z_m):
     """Height (m) of the point (x, y, z) (Earth-centred, m) above the WGS-84 ellipsoid.
 

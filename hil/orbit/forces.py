@@ -16,7 +16,7 @@ from hil.constants import MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S, R_EARTH_M
 from hil.orbit.atmosphere import density_kg_m3, ellipsoidal_altitude_m
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def gravity_accel(x_m, y_m, z_m, j2):
     """Two-body plus J2 acceleration (m/s^2) at position (x, y, z) (m, ECI).
 
@@ -38,7 +38,7 @@ def gravity_accel(x_m, y_m, z_m, j2):
     )
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def drag_accel(x_m, y_m, z_m, vx_m_s, vy_m_s, vz_m_s, inv_ballistic_m2_kg):
     """Drag acceleration (m/s^2) of a spacecraft at (x, y, z) (m, ECI) moving at (vx, vy, vz).
 

@@ -12,7 +12,8 @@ call is never a compilation; anything but C-contiguous float64 vectors and float
 with a TypeError, for the caller to convert.
 
 Nothing is changed unless the whole step succeeds: every input is checked before anything is
-integrated, and the orbits are propagated into scratch and written back last.
+integrated, the orbit kernel writes the orbits only when all of them have been propagated, and
+then the attitude step cannot fail.
 """
 
 import numpy as np
@@ -67,8 +68,8 @@ def truth_step_kernel(orbits, body, dt_s, mass_kg, force_B_N, torque_B_Nm, wheel
     (3,) (N m, about the centre of mass) in B, and the wheel motor torques wheel_cmd (n_wheels,)
     (N m), all held over the step.
     """
-    inv_ballistic, states, scratch, thrust_accel = orbit_kernel.unpack(orbits)
-    model, x, applied, work = attitude_kernel.unpack_body(body)
+    thrust_accel = orbit_kernel.unpack(orbits)[3]
+    x, applied = attitude_kernel.unpack_body(body)[1:3]
     if (force_B_N.shape[0] != 3 or torque_B_Nm.shape[0] != 3
             or wheel_cmd.shape[0] != applied.shape[0]):
         return BAD_SHAPE
@@ -85,15 +86,9 @@ def truth_step_kernel(orbits, body, dt_s, mass_kg, force_B_N, torque_B_Nm, wheel
         if not np.isfinite(wheel_cmd[i]):
             return NON_FINITE_TORQUE
     _thrust_accel_N(x, force_B_N, mass_kg, thrust_accel)
-    status = orbit_kernel.propagate_states_kernel(
-        states, dt_s, thrust_accel, inv_ballistic, orbits[0, orbit_kernel.J2],
-        orbits[0, orbit_kernel.MAX_SUBSTEP_S], orbits[0, orbit_kernel.RK4_MAX_STEP_S],
-        orbits[0, orbit_kernel.MIN_RADIUS_M], scratch)
+    status = orbit_kernel.step_packed_kernel(orbits, dt_s)
     if status != orbit_kernel.OK:
         return ORBIT_ERROR + status
     # its inputs are checked above: the attitude step cannot fail
-    attitude_kernel.step_kernel(x, model, dt_s, wheel_cmd, torque_B_Nm, applied, work)
-    for i in range(states.shape[0]):
-        for c in range(6):
-            states[i, c] = scratch[i, c]
+    attitude_kernel.step_packed_kernel(body, dt_s, wheel_cmd, torque_B_Nm)
     return OK
