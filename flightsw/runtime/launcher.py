@@ -128,8 +128,10 @@ class ProcessRun:
 
     def _spawn(self, name: str) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        # -P: the working directory must not shadow the installed (compiled) package
         self.procs[name].popen = subprocess.Popen(
-            [sys.executable, "-m", "flightsw.runtime.node", self._node_config(name)], env=env)
+            [sys.executable, "-P", "-m", "flightsw.runtime.node", self._node_config(name)],
+            env=env)
 
     # -- the control plane: one REQ socket per node ------------------------------------
     def _connect(self, name: str) -> None:
@@ -338,13 +340,19 @@ class ProcessRun:
         self.procs[name].popen.kill()
 
     def close(self) -> None:
+        """Stop every app process and release every socket; safe after any failure."""
         alive = [n for n, p in self.procs.items() if p.popen is not None and p.popen.poll() is None]
+        asked = []
         for n in alive:
-            self._ask(n, "STOP")
+            try:
+                self._ask(n, "STOP")
+                asked.append(n)
+            except (zmq.ZMQError, KeyError):  # no socket yet, or one left mid-request
+                pass
         try:
-            self._answers(alive, 5.0, lambda waiting: {n for n in waiting
+            self._answers(asked, 5.0, lambda waiting: {n for n in waiting
                                                        if self.procs[n].popen.poll() is not None})
-        except LaunchError:
+        except (LaunchError, zmq.ZMQError):
             pass
         for p in self.procs.values():
             if p.popen is None:
@@ -356,7 +364,5 @@ class ProcessRun:
                 p.popen.wait()
         if self.recorder is not None:
             self.recorder.close()
-        for sock in [*self.rec_subs.values(), *self.req.values()]:
-            sock.close(linger=0)
-        self.ctx.term()
+        self.ctx.destroy(linger=0)
         shutil.rmtree(self._ipc_dir, ignore_errors=True)
