@@ -24,6 +24,7 @@ from flightsw.runtime.runner import AppRunner
 from flightsw.runtime.topology import AppSpec
 
 COLLECT_TIMEOUT_S = 5.0
+ORPHAN_CHECK_MS = 1000
 
 
 class Node:
@@ -41,6 +42,8 @@ class Node:
         self.held = {p: deque() for p in self.subs}
         self.ctl = self.ctx.socket(zmq.REP)
         self.ctl.setsockopt(zmq.LINGER, 1000)
+        self.ctl.setsockopt(zmq.RCVTIMEO, ORPHAN_CHECK_MS)
+        self.launcher_pid = os.getppid()
         self.ctl.bind(cfg["control"])
         self.poller = zmq.Poller()
         for s in self.subs.values():
@@ -135,7 +138,12 @@ class Node:
 
     def serve(self) -> None:
         while True:
-            cmd = msgpack.unpackb(self.ctl.recv())
+            try:
+                cmd = msgpack.unpackb(self.ctl.recv())
+            except zmq.Again:
+                if os.getppid() != self.launcher_pid:  # the launcher died: don't linger
+                    break
+                continue
             if cmd[0] == "STEP":
                 self.on_step(cmd[1], cmd[2])
             elif cmd[0] == "SYNC":

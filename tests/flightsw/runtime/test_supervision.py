@@ -1,6 +1,8 @@
 """A crashed app process is reported and restarted by the launcher, and the run goes on."""
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -84,3 +86,31 @@ def test_paced_run_never_runs_ahead_of_the_wall_clock(tmp_path):
     finally:
         run.close()
     assert elapsed >= 0.2 - 1e-3
+
+
+def test_app_processes_exit_when_the_launcher_dies(tmp_path):
+    script = (
+        "import sys, time\n"
+        "from flightsw.runtime.launcher import ProcessRun\n"
+        "from flightsw.runtime.topology import AppSpec\n"
+        "run = ProcessRun([AppSpec('timecard', 'hil.clock:TimeCard')], 1, None)\n"
+        "run.start()\n"
+        "print(run.procs['timecard'].popen.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    launcher = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                                env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    node_pid = int(launcher.stdout.readline())
+    launcher.kill()
+    launcher.wait()
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline:
+        try:
+            os.kill(node_pid, 0)
+        except ProcessLookupError:
+            return
+        with open(f"/proc/{node_pid}/stat") as f:
+            if f.read().split(")")[1].split()[0] == "Z":
+                return
+        time.sleep(0.05)
+    raise AssertionError("the app process outlived its launcher")
