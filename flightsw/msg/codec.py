@@ -256,17 +256,23 @@ def decode(frames: Sequence) -> tuple[Envelope, Message]:
 class Decoder:
     """Decodes wire frames, counting every rejection by reason; never raises.
 
-    ``accepted`` and ``rejected`` feed the owning app's health telemetry.
+    ``accepted`` and ``rejected`` feed the owning app's health telemetry. With ``topics``
+    given, a message on any other topic is rejected as ``unknown_topic`` before its payload
+    is decoded.
     """
 
-    def __init__(self):
+    def __init__(self, topics: set[str] | None = None):
+        self.topics = topics
         self.accepted = 0
         self.rejected: Counter[str] = Counter()
         self.last_error = ""
 
     def __call__(self, frames: Sequence) -> tuple[Envelope, Message] | None:
         try:
-            out = decode(frames)
+            env, cls = decode_envelope(frames)
+            if self.topics is not None and env.topic not in self.topics:
+                raise MessageError("unknown_topic", f"{env.topic} is not subscribed")
+            out = env, decode_payload(cls, frames[2], frames[3:])
         except MessageError as exc:
             self.rejected[exc.reason] += 1
             self.last_error = str(exc)[:200]

@@ -13,7 +13,6 @@ from collections import Counter
 import numpy as np
 
 from flightsw.msg import REASONS, AppHealth, AppTiming, Decoder, MessageError, encode
-from flightsw.msg.codec import decode_envelope, decode_payload
 from flightsw.runtime.app import NS_PER_S, App, Inbox
 
 
@@ -33,7 +32,7 @@ class AppRunner:
         self.deadline_ns = app.period_ns if deadline_ns is None else deadline_ns
         self.topics = {m.TOPIC for m in app.SUBSCRIBES}
         self.publishes = set(app.PUBLISHES)
-        self.decoder = Decoder()
+        self.decoder = Decoder(self.topics)
         self.steps = 0
         self.inputs_dropped = 0
         self.outputs_rejected = 0
@@ -53,22 +52,12 @@ class AppRunner:
             return []
         received = []
         for frames in raw:
-            try:
-                env, cls = decode_envelope(frames)
-                if env.topic not in self.topics:
-                    raise MessageError("unknown_topic", f"{env.topic} not subscribed by {self.app.name}")
-                msg = decode_payload(cls, frames[2], frames[3:])
-            except MessageError as exc:
-                self.decoder.rejected[exc.reason] += 1
-                self.last_error = str(exc)[:200]
+            got = self.decoder(frames)
+            if got is None:
+                self.last_error = self.decoder.last_error
                 continue
-            except Exception as exc:
-                self.decoder.rejected["malformed"] += 1
-                self.last_error = f"internal decode error: {type(exc).__name__}"[:200]
-                continue
-            self.decoder.accepted += 1
-            self._count_gap(env)
-            received.append((env, msg))
+            self._count_gap(got[0])
+            received.append(got)
         received.sort(key=lambda em: (em[0].t_ns, em[0].source, em[0].topic, em[0].seq))
         return received
 
