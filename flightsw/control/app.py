@@ -16,7 +16,12 @@ Each step (period = the thruster firing window):
    allocated to the thrusters (allocate.Allocator: least total thrust, thrusters declared
    failed get u_max = 0) and turned into valve on-times (allocate.pulse_widths, with the
    impulse carried between windows); the delivered delta-v is counted from the on-times;
-4. wheels: motor torques for the control torque less the thrusters' torque.
+4. wheels: motor torques for the control torque less the thrusters' torque;
+5. report: when a burn closes, a BurnReport (control.burn) gives navigation what was delivered
+   (the delta-v counted from the on-times, from the first pulse's opening to the last one's
+   closing) and its 1-sigma per axis: ``burn_sigma_fraction`` of its size (thrust magnitude
+   and misalignment errors the allocator does not know) plus ``burn_sigma_floor_mps`` (the
+   pulse-to-pulse scatter and valve transients of short pulses).
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from flightsw.control.allocate import Allocator, pulse_widths
 from flightsw.control.attitude import (AttitudeController, MomentumManager, WheelArray,
                                        dcm_from_quat)
 from flightsw.control.thrusters import reference_layout
-from flightsw.msg import AttitudeEstimate, ThrusterCommand, WheelTorqueCommand
+from flightsw.msg import AttitudeEstimate, BurnReport, ThrusterCommand, WheelTorqueCommand
 from flightsw.runtime.app import NS_PER_S, App, Param
 
 POINTING_MSG = getattr(msg, "PointingCommand", None)
@@ -40,7 +45,7 @@ class ControlApp(App):
     POINTING_MSG = POINTING_MSG
     BURN_MSG = BURN_MSG
     SUBSCRIBES = (AttitudeEstimate,) + tuple(m for m in (POINTING_MSG, BURN_MSG) if m)
-    PUBLISHES = (WheelTorqueCommand, ThrusterCommand)
+    PUBLISHES = (WheelTorqueCommand, ThrusterCommand, BurnReport)
     RATE_HZ = 5.0
     PARAMS = {
         "mass_kg": Param(100.0, "kg", "chaser mass", lo=1.0, hi=1e4),
@@ -51,6 +56,10 @@ class ControlApp(App):
         "desat_start_Nms": Param(0.7, "N m s", "wheel momentum that starts unloading", lo=0.0, hi=1.0),
         "desat_stop_Nms": Param(0.2, "N m s", "wheel momentum that ends unloading", lo=0.0, hi=1.0),
         "failed_thrusters": Param("", "", "comma-separated indices (0-11) of thrusters failed off"),
+        "burn_sigma_fraction": Param(0.03, "1", "1-sigma per axis of a burn / its delta-v", lo=0.0,
+                                     hi=1.0),
+        "burn_sigma_floor_mps": Param(2e-4, "m/s", "1-sigma per axis added to every burn", lo=0.0,
+                                      hi=1.0),
     }
 
     def reset(self) -> None:
@@ -71,6 +80,8 @@ class ControlApp(App):
         self.burn = None            # (burn_id, t_start_ns, dv_N, duration_s)
         self.burns_done: set[int] = set()
         self.delivered_dv_N = np.zeros(3)
+        self.pulses_ns: tuple[int, int] | None = None   # (first opening, last closing)
+        self.reports: list[BurnReport] = []   # closed burns not yet published
 
     # -- commands (the handlers of the guidance messages) ----------------------------------
     def point(self, q_RN, omega_RN_R=(0.0, 0.0, 0.0)) -> None:
@@ -81,15 +92,19 @@ class ControlApp(App):
         self.q_RN, self.omega_RN_R = q, np.asarray(omega_RN_R, dtype=np.float64)
 
     def command_burn(self, burn_id, t_start_ns, dv_N, duration_s) -> None:
-        """Realise delta-v dv_N (m/s, ECI) over [t_start_ns, + duration_s]; one burn at a time,
-        a burn id is executed once."""
+        """Realise delta-v dv_N (m/s, ECI) over [t_start_ns, + duration_s]; one burn at a time
+        (a new one supersedes the one in flight), a burn id is executed once."""
         dv_N = np.asarray(dv_N, dtype=np.float64)
         if dv_N.shape != (3,) or not np.isfinite(dv_N).all() or not duration_s > 0.0:
             raise ValueError("a burn needs a finite dv_N (3,) and a positive duration")
         if burn_id in self.burns_done or (self.burn is not None and self.burn[0] == burn_id):
             return
+        if self.burn is not None:
+            # superseded in flight: what it delivered so far is reported
+            self._close_burn(self.burn[0])
         self.burn = (int(burn_id), int(t_start_ns), dv_N, float(duration_s))
         self.delivered_dv_N = np.zeros(3)
+        self.pulses_ns = None
 
     # -- the step ----------------------------------------------------------------------------
     def step(self, t_ns, inbox):
@@ -125,11 +140,31 @@ class ControlApp(App):
             torque_thr_real = wrench[3:]
             if self.burn is not None:
                 self.delivered_dv_N += dcm_from_quat(q_BN).T @ wrench[:3] * dt / self.p.mass_kg
+                if on_s.any():
+                    t_close = int(t_ns) + int(round(float(on_s.max()) * NS_PER_S))
+                    first = t_ns if self.pulses_ns is None else self.pulses_ns[0]
+                    self.pulses_ns = (int(first), t_close)
             out.append(ThrusterCommand(t_start_ns=int(t_ns), on_time_s=on_s))
         u_w = self.wheels.motor_torques(torque - torque_thr_real, self.h_wheels)
         self.h_wheels = self.h_wheels + u_w * dt
         out.append(WheelTorqueCommand(torque_Nm=u_w))
+        out += self.reports
+        self.reports = []
         return out
+
+    def _close_burn(self, burn_id: int) -> None:
+        """End the open burn; if any pulse fired, its report goes out with the next commands."""
+        self.burns_done.add(burn_id)
+        self.burn = None
+        self.carry_Ns[:] = 0.0
+        if self.pulses_ns is not None:
+            dv = self.delivered_dv_N.copy()
+            sigma = self.p.burn_sigma_fraction * float(np.linalg.norm(dv)) \
+                + self.p.burn_sigma_floor_mps
+            self.reports.append(BurnReport(burn_id=burn_id, t_start_ns=self.pulses_ns[0],
+                                           t_end_ns=self.pulses_ns[1], dv_N=dv,
+                                           sigma_dv_mps=sigma))
+        self.pulses_ns = None
 
     def _burn_force_B(self, t_ns, q_BN, dt):
         """Body force (N) of the open burn window, capped at the impulse still owed; None if no
@@ -145,9 +180,7 @@ class ControlApp(App):
         # done when what is owed is below a fifth of the smallest impulse bit
         bit = self.layout.min_on_time_s * float(self.layout.thrust_max_N.min()) / self.p.mass_kg
         if np.linalg.norm(owed_N) < 0.2 * bit or late:
-            self.burns_done.add(burn_id)
-            self.burn = None
-            self.carry_Ns[:] = 0.0
+            self._close_burn(burn_id)
             return None
         force_N = self.p.mass_kg * dv_N / duration
         cap = self.p.mass_kg * owed_N / dt
