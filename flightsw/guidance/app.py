@@ -68,7 +68,7 @@ from flightsw.detect.camera import CameraModel
 from flightsw.detect.propagate import propagate
 from flightsw.detect.search import CueState, SearchConfig
 from flightsw.guidance.approach import HOLD_POINTS_M, hold_aim, plan_transfer
-from flightsw.guidance.cam import SHORT_HORIZON_S, cam_needed, plan_cam
+from flightsw.guidance.cam import CAM_DECISION_S, SHORT_HORIZON_S, cam_needed, plan_cam
 from flightsw.guidance.estimate import (Estimate, checked_array, checked_covariance,
                                         dv_N_from_rtn, estimate_from_navigation, navigation_twin)
 from flightsw.guidance.flyaround import CoverageMap, plan_departure, plan_flyaround, viewing_directions
@@ -174,6 +174,9 @@ class GuidanceApp(App):
                                        lo=0.0, hi=86400.0),
         "cam_check_period_s": Param(10.0, "s", "period of the keep-out test with covariance",
                                     lo=1.0, hi=3600.0),
+        "cam_decision_s": Param(CAM_DECISION_S, "s", "how soon a threat raised by the "
+                                "uncertainty alone calls for a CAM now (later ones wait for "
+                                "better navigation)", lo=0.0, hi=SHORT_HORIZON_S),
         "cam_retry_s": Param(300.0, "s", "wait before planning a CAM again after none was "
                                          "found", lo=1.0, hi=86400.0),
         "cam_dv_max_mps": Param(0.5, "m/s", "largest collision-avoidance impulse", lo=1e-3,
@@ -418,7 +421,8 @@ class GuidanceApp(App):
             self.cam_check_ns = t_ns + int(self.p.cam_check_period_s * NS_PER_S)
             burns = self.plan.remaining_from(est.t_ns) if self.plan is not None else ()
             self.cam_due = cam_needed(est.chief, est.roe, burns, est.P_roe, self.p.keepout_m,
-                                      self.p.k_sigma, self.p.keepout_probability)
+                                      self.p.k_sigma, self.p.keepout_probability,
+                                      decision_s=self.p.cam_decision_s)
         return self.cam_due
 
     # -- phases and legs ---------------------------------------------------------------------

@@ -55,6 +55,10 @@ class CollisionAvoidance:
 
 
 SHORT_HORIZON_S = 3 * 5700.0
+# how far ahead a threat raised by the uncertainty alone calls for a manoeuvre now: a third of
+# an orbit, time for more checks with better navigation and still for a CAM to act (an
+# impulse moves the chaser off its path by a quarter orbit after it)
+CAM_DECISION_S = 1800.0
 
 
 def ei_sigma_m(P_roe, a_m) -> float:
@@ -65,10 +69,40 @@ def ei_sigma_m(P_roe, a_m) -> float:
 
 
 def cam_needed(chief0: MeanOrbit, roe0, burns, P_roe, keepout_m=DEFAULT_KEEPOUT_M, k_sigma=3.0,
-               max_probability=1e-4, horizon_s=SHORT_HORIZON_S) -> bool:
-    """True if the plan's next horizon_s fails the keep-out test with the covariance."""
+               max_probability=1e-4, horizon_s=SHORT_HORIZON_S,
+               decision_s=CAM_DECISION_S) -> bool:
+    """True if a collision-avoidance manoeuvre must be flown now: the plan's predicted motion
+    (its mean) enters the keep-out sphere within horizon_s, or, with the covariance, fails the
+    keep-out test within decision_s and the chaser is not e/i separated (ei_separated) on
+    every arc of the plan.
+
+    A threat the uncertainty alone raises beyond decision_s waits (the test is repeated and
+    navigation keeps improving), as a conjunction is assessed at a decision point before its
+    closest approach rather than on the first, poorest orbit estimate: under angles-only or
+    freshly initialised navigation the along-track uncertainty spans kilometres within a few
+    orbits, and the line-of-sight test fails for any such estimate. An R-N separation that
+    clears the sphere by k sigma keeps the chaser out of it whatever the along-track error
+    (D'Amico & Montenbruck, "Proximity operations of formation-flying spacecraft using an
+    eccentricity/inclination vector separation", JGCD 29(3), 2006): no impulse would make it
+    safer.
+    """
     approach = closest_approach(chief0, roe0, burns, horizon_s, keepout_m, P_roe, step_s=10.0)
-    return not approach.safe(keepout_m, k_sigma, max_probability)
+    if approach.min_range_m <= keepout_m:
+        return True
+    if approach.first_unsafe_s(keepout_m, k_sigma, max_probability) > decision_s:
+        return False
+    return not ei_separated(chief0, roe0, burns, P_roe, keepout_m, k_sigma)
+
+
+def ei_separated(chief0: MeanOrbit, roe0, burns, P_roe, keepout_m=DEFAULT_KEEPOUT_M,
+                 k_sigma=3.0) -> bool:
+    """True if the R-N separation (with the radial offset a*da) of the free motion now and
+    after each of ``burns`` exceeds keepout_m by k_sigma of the e/i uncertainty of P_roe."""
+    a = float(chief0.a_m)
+    times = [0.0] + sorted(b.t_s for b in burns)
+    roes = predict_roe(chief0, roe0, burns, times)
+    needed = keepout_m + k_sigma * ei_sigma_m(P_roe, a)
+    return all(rn_min_distance_m(roes[:, k], a) > needed for k in range(roes.shape[1]))
 
 
 def plan_cam(chief0: MeanOrbit, roe0, P_roe, t_burn_s=0.0, keepout_m=DEFAULT_KEEPOUT_M,

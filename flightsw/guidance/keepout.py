@@ -17,7 +17,7 @@ line of sight (the direction in which an error brings the chaser closer):
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri
 
 from flightsw.guidance.maneuvers import predict_roe
 from flightsw.guidance.roe import MeanOrbit, propagate_mean, roe_stm_series, rtn_from_roe
@@ -40,10 +40,20 @@ class Approach:
     t_min_s: float
     min_sigma_margin: float
     max_probability: float
+    t_s: np.ndarray | None = None
+    range_m: np.ndarray | None = None
+    sigma_margin: np.ndarray | None = None
 
     def safe(self, keepout_m, k_sigma=3.0, max_probability=1e-4) -> bool:
         return (self.min_range_m > keepout_m and self.min_sigma_margin >= k_sigma
                 and self.max_probability <= max_probability)
+
+    def first_unsafe_s(self, keepout_m, k_sigma=3.0, max_probability=1e-4) -> float:
+        """The first sample time (s after the plan epoch) that fails the test of ``safe``;
+        inf if none does. (The probability test is a sigma margin of -Phi^-1(max_probability).)"""
+        need = max(k_sigma, float(-ndtri(max_probability)))
+        bad = (self.range_m <= keepout_m) | (self.sigma_margin < need)
+        return float(self.t_s[np.argmax(bad)]) if bad.any() else float("inf")
 
 
 def sample_times(t_start_s, t_end_s, step_s=DEFAULT_STEP_S) -> np.ndarray:
@@ -80,7 +90,7 @@ def closest_approach(chief0: MeanOrbit, roe0, burns, horizon_s, keepout_m=DEFAUL
     rng = np.linalg.norm(r, axis=0)
     k = int(np.argmin(rng))
     if P_roe is None:
-        return Approach(float(rng[k]), float(t[k]), np.inf, 0.0)
+        return Approach(float(rng[k]), float(t[k]), np.inf, 0.0, t, rng, np.full_like(rng, np.inf))
     P_roe = np.asarray(P_roe, dtype=np.float64)
     ch = propagate_mean(chief0, t)
     Phi = roe_stm_series(chief0, t)
@@ -91,4 +101,4 @@ def closest_approach(chief0: MeanOrbit, roe0, burns, horizon_s, keepout_m=DEFAUL
     sigma = np.sqrt(np.maximum(np.einsum("ki,kij,kj->k", r_hat, P_r, r_hat), 1e-18))
     margin = (rng - keepout_m) / sigma
     return Approach(float(rng[k]), float(t[k]), float(margin.min()),
-                    float(ndtr(-margin).max()))
+                    float(ndtr(-margin).max()), t, rng, margin)

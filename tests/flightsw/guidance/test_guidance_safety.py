@@ -136,6 +136,41 @@ def test_cam_is_triggered_by_an_unsafe_state_and_clears_it_in_truth():
     assert not cam_needed(chief, roe0, [cam.burn], P)
 
 
+def test_cam_waits_on_an_along_track_uncertainty_an_ei_separation_covers():
+    # 1 km behind on parallel e/i vectors of 300 m, navigation just initialised: a*da and the
+    # along-track position known to 40 m and 400 m, so within the horizon the line-of-sight
+    # test fails (the along-track error sweeps through the target) — but the R-N separation
+    # clears the sphere by far more than 3 sigma, and in truth the free motion stays out
+    xT, xC, chief, roe0 = start([0.0, -1000.0, 0.0, 300.0, 0.0, 300.0])
+    P = np.diag(np.array([40.0, 400.0, 20.0, 20.0, 10.0, 10.0]) ** 2) / A**2
+    approach = closest_approach(chief, roe0, [], 3 * 5700.0, KEEPOUT_M, P)
+    assert not approach.safe(KEEPOUT_M)
+    assert approach.first_unsafe_s(KEEPOUT_M) < 1800.0
+    assert not cam_needed(chief, roe0, [], P)
+    assert truth_min_range(xT, xC, [], DAY_S, step=30.0) > KEEPOUT_M
+
+
+def test_cam_waits_for_navigation_on_a_threat_beyond_the_decision_time():
+    # e/i perpendicular (no passive safety), but the uncertainty reaches the sphere only
+    # after the decision time: wait; with the decision time stretched over it: act now
+    xT, xC, chief, roe0 = start([0.0, -1000.0, 0.0, 300.0, 300.0, 0.0])
+    P = np.diag(np.array([5.0, 60.0, 5.0, 5.0, 5.0, 5.0]) ** 2) / A**2
+    approach = closest_approach(chief, roe0, [], 3 * 5700.0, KEEPOUT_M, P)
+    t_unsafe = approach.first_unsafe_s(KEEPOUT_M)
+    assert approach.min_range_m > KEEPOUT_M and 1800.0 < t_unsafe < 3 * 5700.0
+    assert not cam_needed(chief, roe0, [], P, decision_s=1800.0)
+    assert cam_needed(chief, roe0, [], P, decision_s=t_unsafe)
+
+
+def test_cam_is_called_when_the_mean_motion_enters_the_sphere_whatever_the_decision_time():
+    xT, xC, chief, roe0 = start([0.0, -200.0, 0.0, 0.0, 0.0, 0.0])
+    roe0 = roe0.copy()
+    roe0[0] = -20.0 / A                     # 20 m lower than the target: drifting onto it
+    P = np.diag(np.full(6, 1.0)) / A**2
+    assert closest_approach(chief, roe0, [], 3 * 5700.0).min_range_m < KEEPOUT_M
+    assert cam_needed(chief, roe0, [], P, decision_s=0.0)
+
+
 def test_observability_burn_meets_its_range_accuracy_target():
     xT, xC, chief, roe0 = start(hold_roe(HOLD_POINTS_M[0], 1.0, A) * A)
     obs = plan_observability_burn(chief, roe0, 600.0, bearing_sigma_rad=1e-4, target_rel_sigma=0.05)
