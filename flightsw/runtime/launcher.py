@@ -27,6 +27,7 @@ import msgpack
 import zmq
 
 from flightsw.bus.zmq_transport import endpoints, is_probe, make_sub
+from flightsw.native import require
 from flightsw.record import Recorder
 from flightsw.runtime.schedule import Schedule
 from flightsw.runtime.topology import AppSpec, check_topology
@@ -34,13 +35,7 @@ from flightsw.runtime.topology import AppSpec, check_topology
 RUNTIME_TOPICS = ("health.app", "health.app_timing")
 RECV_SLICE_MS = 50  # how often a wait for a node wakes to check on the node processes
 
-
-def _a_child_exited() -> bool:
-    """Whether some child process has exited and not been reaped (one syscall, reaps nothing)."""
-    try:
-        return os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-    except ChildProcessError:
-        return False
+_lockstep = require("flightsw.runtime._lockstep")
 
 
 class LaunchError(RuntimeError):
@@ -263,32 +258,16 @@ class ProcessRun:
 
     # -- the run ------------------------------------------------------------------------
     def run(self, t_end_ns: int, on_tick: Callable[[int], None] | None = None) -> None:
+        """Every tick up to ``t_end_ns``: release, step and record (``_lockstep.run_lockstep``,
+        which checks liveness before each tick and hands silences to ``_supervise``)."""
         if not self._started:
             self.start()
-        wall0 = time.monotonic()
-        t0 = self.schedule.next_tick()
-        while (released := self.schedule.pop_due(t_end_ns)) is not None:
-            t, due = released
-            if self.pace:
-                delay = wall0 + (t - t0) / 1e9 / self.pace - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-            if _a_child_exited():
-                self._check_alive()
-            published = self._tick(t, due)
-            if published:
-                self._record(published)
-            self.t_ns = t
-            if on_tick is not None:
-                on_tick(t)
+        _lockstep.run_lockstep(self, self.schedule, t_end_ns, on_tick)
 
-    def _tick(self, t: int, due: list[str]) -> dict[str, int]:
-        """Step the released apps; return how many messages each published."""
-        sent_at = time.monotonic()
-        for n in due:
-            self._ask(n, "STEP", t, {q: c for q, c in self.pending[n].items() if c})
-            self.pending[n].clear()
-
+    def _supervise(self, waiting: list[str], sent_at: float,
+                   published: dict[str, int]) -> dict[str, int]:
+        """The rest of a tick whose answers are late: wait for ``waiting``, restarting any
+        that exits or stays silent past ``step_timeout_s`` since ``sent_at``."""
         lost: dict[str, str] = {}
 
         def dead_or_hung(waiting):
@@ -299,15 +278,8 @@ class ProcessRun:
                     lost[n] = "hang"
             return set(lost)
 
-        published: dict[str, int] = {}
-        for name, msg in self._answers(due, math.inf, dead_or_hung).items():
-            counts = msg[2]
-            if not counts:
-                continue
-            published[name] = sum(counts.values())
-            for topic, c in counts.items():
-                for s in self.subscribers_of.get(topic, ()):
-                    self.pending[s][name] += c
+        for name, msg in self._answers(waiting, math.inf, dead_or_hung).items():
+            _lockstep.count_published(name, msg[2], published, self.pending, self.subscribers_of)
         # restarts wait until every other app has answered: the re-admission handshake
         # talks to all of them
         for n, why in lost.items():

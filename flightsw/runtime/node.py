@@ -20,11 +20,14 @@ import msgpack
 import zmq
 
 from flightsw.bus.zmq_transport import is_probe, make_pub, make_sub, send_frames
+from flightsw.native import require
 from flightsw.runtime.runner import AppRunner
 from flightsw.runtime.topology import AppSpec
 
 COLLECT_TIMEOUT_S = 5.0
 ORPHAN_CHECK_MS = 1000
+
+_lockstep = require("flightsw.runtime._lockstep")
 
 
 class Node:
@@ -125,34 +128,10 @@ class Node:
             self.poller.poll(min(remaining, 0.1) * 1000)
         return raw
 
-    def on_step(self, t_ns: int, expect: dict) -> None:
-        raw = self.collect(expect)
-        counts: dict[str, int] = {}
-        for frames in self.runner.run_step(t_ns, raw):
-            if send_frames(self.pub, frames):
-                topic = bytes(frames[0])[:-1].decode("ascii")
-                counts[topic] = counts.get(topic, 0) + 1
-            else:
-                self.runner.outputs_dropped += 1
-        self.reply("DONE", t_ns, counts)
-
     def serve(self) -> None:
-        while True:
-            try:
-                cmd = msgpack.unpackb(self.ctl.recv())
-            except zmq.Again:
-                if os.getppid() != self.launcher_pid:  # the launcher died: don't linger
-                    break
-                continue
-            if cmd[0] == "STEP":
-                self.on_step(cmd[1], cmd[2])
-            elif cmd[0] == "SYNC":
-                self.on_sync(cmd[1], cmd[2])
-            elif cmd[0] == "HELLO":
-                self.reply("HELLO", self.name, self.runner.boot, os.getpid())
-            elif cmd[0] == "STOP":
-                self.reply("BYE")
-                break
+        """Answer the launcher until it says STOP or dies (``_lockstep.serve``: STEP is
+        the hot path; the handshake requests come back to ``on_sync`` and ``reply``)."""
+        _lockstep.serve(self)
         self.pub.close(linger=1000)
         self.ctx.destroy(linger=0)
 

@@ -1,9 +1,17 @@
-"""When each app steps: rate-monotonic release times on the integer-nanosecond sim clock."""
+"""When each app steps: rate-monotonic release times on the integer-nanosecond sim clock.
+
+Both topologies run the compiled ``Schedule`` (``_lockstep.pyx``, on the lockstep hot
+path); ``ReferenceSchedule`` is its plain-Python reference, which the tests compare it to.
+"""
 from __future__ import annotations
 
+from flightsw.native import require
 
-class Schedule:
-    """Release times of a set of apps, each stepping every ``period_ns`` from t = 0.
+Schedule = require("flightsw.runtime._lockstep").Schedule
+
+
+class ReferenceSchedule:
+    """Release times of a set of apps, each stepping every ``period_ns`` from ``t0_ns``.
 
     Ticks are the union of the apps' release times, so a 0.01 Hz app costs
     nothing between its releases and a run over days visits only the instants
@@ -13,6 +21,8 @@ class Schedule:
     def __init__(self, periods_ns: dict[str, int], t0_ns: int = 0):
         if any(p <= 0 for p in periods_ns.values()):
             raise ValueError("periods must be positive")
+        if not periods_ns:
+            raise ValueError("a schedule needs at least one app")
         self.periods_ns = dict(periods_ns)
         self._names = sorted(periods_ns)
         self._next = {name: t0_ns for name in self._names}
