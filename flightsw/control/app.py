@@ -30,7 +30,7 @@ import numpy as np
 import flightsw.msg as msg
 from flightsw.control.allocate import Allocator, pulse_widths
 from flightsw.control.attitude import (AttitudeController, MomentumManager, WheelArray,
-                                       dcm_from_quat)
+                                       dcm_from_quat, quat_multiply)
 from flightsw.control.thrusters import reference_layout
 from flightsw.msg import AttitudeEstimate, BurnReport, ThrusterCommand, WheelTorqueCommand
 from flightsw.runtime.app import NS_PER_S, App, Param
@@ -58,6 +58,8 @@ class ControlApp(App):
         "failed_thrusters": Param("", "", "comma-separated indices (0-11) of thrusters failed off"),
         "burn_sigma_fraction": Param(0.03, "1", "1-sigma per axis of a burn / its delta-v", lo=0.0,
                                      hi=1.0),
+        "max_attitude_age_s": Param(2.0, "s", "oldest attitude estimate carried forward to a "
+                                              "step", lo=0.0, hi=60.0),
         "burn_sigma_floor_mps": Param(2e-4, "m/s", "1-sigma per axis added to every burn", lo=0.0,
                                       hi=1.0),
     }
@@ -77,6 +79,7 @@ class ControlApp(App):
         self.h_wheels = np.zeros(4)
         self.q_RN = None
         self.omega_RN_R = np.zeros(3)
+        self.attitude = None        # (t_est_ns, q_BN, omega_BN_B) of the latest valid estimate
         self.burn = None            # (burn_id, t_start_ns, dv_N, duration_s)
         self.burns_done: set[int] = set()
         self.delivered_dv_N = np.zeros(3)
@@ -114,9 +117,33 @@ class ControlApp(App):
             for _, b in inbox.all(self.BURN_MSG):
                 self.command_burn(b.burn_id, b.t_start_ns, b.dv_N, b.duration_s)
         got = inbox.latest(AttitudeEstimate)
-        if got is None or not got[1].valid:
+        if got is not None and got[1].valid:
+            est = got[1]
+            self.attitude = (int(est.t_est_ns), np.asarray(est.q_BN, dtype=np.float64),
+                             np.asarray(est.omega_BN_B, dtype=np.float64))
+        attitude = self._attitude_now(t_ns)
+        if attitude is None:
             return [WheelTorqueCommand(torque_Nm=np.zeros(4))]
-        return self.actuate(t_ns, got[1].q_BN, got[1].omega_BN_B)
+        return self.actuate(t_ns, *attitude)
+
+    def _attitude_now(self, t_ns):
+        """The latest attitude estimate carried to t_ns at its own rate (navigation publishes
+        slower than this app steps), or None if there is none younger than
+        max_attitude_age_s."""
+        if self.attitude is None:
+            return None
+        t_est, q, omega = self.attitude
+        dt = (int(t_ns) - t_est) / NS_PER_S
+        if not 0.0 <= dt <= self.p.max_attitude_age_s:
+            return None
+        angle = float(np.linalg.norm(omega)) * dt
+        if angle == 0.0:
+            return q, omega
+        axis = omega / np.linalg.norm(omega)
+        # q_BN(t) = q_BN(t_est) (x) [cos(angle/2), sin(angle/2) axis]: a body-frame rotation
+        dq = np.concatenate([[np.cos(0.5 * angle)], np.sin(0.5 * angle) * axis])
+        q_now = quat_multiply(q, dq)
+        return q_now / np.linalg.norm(q_now), omega
 
     def actuate(self, t_ns, q_BN, omega_BN_B):
         """Wheel and thruster commands for this window from the attitude estimate."""
