@@ -125,11 +125,11 @@ def _full_count(u, thresholds, k, n):
     lo = 0
     hi = n - 1
     while lo < hi:
-        mid = (lo + hi) // 2
-        if u >= thresholds[k, mid]:
-            lo = mid + 1
-        else:
-            hi = mid
+        # both bounds by selects, not branches: u is random, so a branch would mispredict half the time
+        mid = (lo + hi) >> 1
+        above = u >= thresholds[k, mid]
+        lo = mid + 1 if above else lo
+        hi = hi if above else mid
     return lo
 
 
@@ -178,13 +178,25 @@ def _count_run(high, count, tail, level_of, rest, level_thresholds, lo, hi, t_hi
 
 
 @njit(cache=True)
-def _finish_row(count, tail, low, rest, signal_row, d_lo, out_row):
-    """DN of the row from the counts; flags tails and pixels that may have rest electrons."""
+def _finish_row(count, tail, low, rest, signal_row, d_lo, out_row, flagged, under_star):
+    """DN of the row from the counts; lists the pixels to finish one by one: flagged (in a tail of
+    their level or possibly with rest electrons, rest < 1) and under_star (rest >= 1). Returns
+    the two counts. The lists are built without branches (each column is written, the count
+    advances only for listed ones), so the loop stays vectorised."""
     for c in range(len(count)):
         rest[c] += signal_row[c]
         # exp(-rest) >= 1 - rest: below that the inversion certainly gives no rest electron
         tail[c] = tail[c] | (np.float64(low[c]) >= (1.0 - rest[c]) * 4294967296.0)
         out_row[c] = d_lo + count[c]
+    n_flagged = 0
+    n_star = 0
+    for c in range(len(count)):
+        star = rest[c] >= 1.0
+        flagged[n_flagged] = c
+        n_flagged += tail[c] & ~star
+        under_star[n_star] = c
+        n_star += star
+    return n_flagged, n_star
 
 
 @njit(cache=True)
@@ -200,9 +212,11 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
     except under stars). Row by row, in loops the compiler vectorises: the draws; the DN by
     counting thresholds over each level's central window, along runs of columns that share a
     level; the rest check. Pixels in a tail of their level's distribution, or with rest
-    electrons, are then finished one by one: with exactly one rest electron its DN comes from the
-    level's table for one more electron (thresholds_plus1, same high 32 bits), with more its
-    level electrons and read noise are drawn explicitly. Pixels can be redone by read_out_pixels.
+    electrons, are then finished one by one, each kind in its own loop (fewer mispredicted
+    branches than one loop deciding per pixel): under a star (rest >= 1) the pixel's electrons
+    and read noise are drawn explicitly; otherwise, with exactly one rest electron its DN comes
+    from the level's table for one more electron (thresholds_plus1, same high 32 bits), with more
+    its level electrons and read noise are drawn explicitly. Pixels can be redone by read_out_pixels.
     """
     n_rows, n_cols = signal_e.shape
     n_levels, n_dn = thresholds.shape
@@ -215,6 +229,8 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
     level_of = np.empty(n_cols, dtype=np.int64)
     rest = np.empty(n_cols)
     flag = np.empty(n_cols, dtype=np.bool_)
+    flagged = np.empty(n_cols, dtype=np.int64)
+    under_star = np.empty(n_cols, dtype=np.int64)
     for r in range(n_rows):
         _draw_row(key, np.uint64(r * n_cols), high, low)
         above0 = bg_row_e[r] - level0_e - slope_x_e * x0  # background above level 0 at column 0
@@ -233,10 +249,15 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
                        t_hi, k, above0 - k * level_step_e, slope_x_e, c0)
             c0 = c1
         out_row = out[r]
-        _finish_row(count, flag, low, rest, signal_e[r], d_lo, out_row)
-        for c in range(n_cols):
-            if not flag[c]:
-                continue
+        n_flagged, n_star = _finish_row(count, flag, low, rest, signal_e[r], d_lo, out_row, flagged, under_star)
+        for j in range(n_star):
+            # under a star: all its electrons at once, Poisson(level + rest), and fresh read noise
+            c = under_star[j]
+            sub = ((np.uint64(high[c]) << _S32) | np.uint64(low[c])) ^ _EXPLICIT_SALT
+            n = poisson(levels[level_of[c]] + rest[c], sub, quantiles)
+            out_row[c] = np.int64(_dn(n, sub, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max))
+        for j in range(n_flagged):
+            c = flagged[j]
             k = level_of[c]
             bits = (np.uint64(high[c]) << _S32) | np.uint64(low[c])
             out_row[c] = _pixel_with_rest(rest[c], low[c], bits, high[c], k, levels[k], exp_neg_levels[k],
@@ -244,15 +265,10 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
                                           read_noise_e, inv_gain, bias_dn, adc_max)
 
 
-@njit(cache=True)
+@njit(inline="always")
 def _pixel_with_rest(rest, low, bits, high, k, level_e, exp_neg_level, thresholds, thresholds_plus1, n_dn, d_lo,
                      quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max):
-    """DN of a pixel in a tail of its level's distribution or with possible rest electrons."""
-    if rest >= 1.0:
-        # under a star: all its electrons at once, Poisson(level + rest), and fresh read noise
-        sub = bits ^ _EXPLICIT_SALT
-        n = poisson(level_e + rest, sub, quantiles)
-        return np.int64(_dn(n, sub, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max))
+    """DN of a pixel with rest < 1 in a tail of its level's distribution or with possible rest electrons."""
     n_rest = 0.0
     if rest > 0.0:
         n_rest = float(poisson_inversion(rest, _exp_neg(rest), low * _INV_2_32))
