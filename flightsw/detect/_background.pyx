@@ -11,7 +11,7 @@ The numpy references for these kernels are in ``reference.py``.
 """
 from libc.math cimport sqrt, floor, ceil, fabs
 from libc.stdlib cimport malloc, free
-from libc.stdint cimport uint16_t, uint8_t
+from libc.stdint cimport uint16_t, uint8_t, int64_t, uint64_t
 
 import numpy as np
 
@@ -33,42 +33,44 @@ cdef double HALF_RANGE_SIGMA = 8.0
 cdef double BINS_PER_SIGMA = 4.0
 
 
-cdef inline void _swap(double* a, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
-    cdef double t = a[i]
-    a[i] = a[j]
-    a[j] = t
-
-
 cdef double _select(double* a, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
-    """k-th smallest of a[0:n] (Hoare's quickselect, median-of-three pivot); permutes a."""
+    """k-th smallest of a[0:n] (quickselect, median-of-three pivot); permutes a.
+
+    The partition is Lomuto's without branches (every element is swapped, the
+    boundary advances by the comparison's value): on noise the comparisons are
+    coin flips, and a mispredicted branch per element would cost more than the
+    swap.  Elements equal to the pivot are gathered next to it, so runs of equal
+    values (integer frames) cannot make the recursion quadratic.
+    """
     cdef Py_ssize_t lo = 0, hi = n - 1, i, j, mid
-    cdef double pivot
+    cdef double pivot, x, y
     while hi > lo:
         mid = lo + (hi - lo) // 2
-        if a[mid] < a[lo]:
-            _swap(a, mid, lo)
-        if a[hi] < a[lo]:
-            _swap(a, hi, lo)
-        if a[hi] < a[mid]:
-            _swap(a, hi, mid)
-        pivot = a[mid]
-        i = lo
-        j = hi
-        while i <= j:
-            while a[i] < pivot:
-                i += 1
-            while a[j] > pivot:
-                j -= 1
-            if i <= j:
-                _swap(a, i, j)
-                i += 1
-                j -= 1
-        if k <= j:
-            hi = j
-        elif k >= i:
-            lo = i
-        else:
-            return a[k]
+        x = a[lo]
+        y = a[mid]
+        pivot = a[hi]
+        # median of three: max(min(x, y), min(max(x, y), pivot))
+        pivot = max(min(x, y), min(max(x, y), pivot))
+        # [lo, j): < pivot
+        j = lo
+        for i in range(lo, hi + 1):
+            x = a[i]
+            a[i] = a[j]
+            a[j] = x
+            j += x < pivot
+        if k < j:
+            hi = j - 1
+            continue
+        # [j, m): == pivot
+        mid = j
+        for i in range(j, hi + 1):
+            x = a[i]
+            a[i] = a[mid]
+            a[mid] = x
+            mid += x == pivot
+        if k < mid:
+            return pivot
+        lo = mid
     return a[k]
 
 
@@ -101,7 +103,12 @@ cdef int _box_statistics(const pixel_t[:, ::1] frame, Py_ssize_t y0, Py_ssize_t 
     """
     cdef Py_ssize_t y, x, n = 0, i, nbins, b, lcut, hcut, new_lcut, new_hcut, it
     cdef Py_ssize_t n_samples = 0, n_valid = 0
-    cdef double v, m0, s0, width, lo, inv_width, sheppard
+    cdef Py_ssize_t stride
+    cdef int64_t base, span, d, sat_dn
+    cdef uint64_t magic
+    cdef double v, pix, m0, s0, width, lo, inv_width, sheppard
+    cdef const pixel_t* row
+    cdef bint valid
     cdef double cnt, s1, s2, c, mean, var, sig, med, half, cum, sig_first = 0.0
 
     y = y0
@@ -143,24 +150,54 @@ cdef int _box_statistics(const pixel_t[:, ::1] frame, Py_ssize_t y0, Py_ssize_t 
 
     # Four interleaved sub-histograms: consecutive samples usually fall in the
     # same few bins, and separate counters avoid serialising on one of them.
-    for b in range(HIST_WAYS * nbins):
+    # Saturated and out-of-range samples land in a spare last bin of each, so
+    # the loop has no data-dependent branch.
+    stride = nbins + 1
+    for b in range(HIST_WAYS * stride):
         hist[b] = 0
-    y = y0
-    while y < y1:
-        x = x0
-        while x < x1:
-            v = frame[y, x]
-            n_samples += 1
-            if v < saturation:
-                n_valid += 1
-                v = (v - lo) * inv_width
-                if v >= 0.0 and v < nbins:
-                    hist[(n_samples & (HIST_WAYS - 1)) * nbins + <Py_ssize_t>v] += 1
-            x += step
-        y += step
+    if pixel_t is uint16_t:
+        # Whole-DN bins of integer width w from base: bin = (pix - base) // w,
+        # the same bins as the float formula below (pix - lo = pix - base + 1/2,
+        # never on a bin edge), as an exact multiply-shift division (Granlund &
+        # Montgomery 1994): the error of ceil(2^40 / w) times d < 2^23 stays
+        # below one part in w.
+        base = <int64_t>(floor(m0) + 1.0) - (nbins // 2) * <int64_t>width
+        span = nbins * <int64_t>width
+        magic = ((<uint64_t>1 << 40) + <uint64_t>width - 1) // <uint64_t>width
+        sat_dn = <int64_t>min(ceil(saturation), 65536.0)
+        y = y0
+        while y < y1:
+            row = &frame[y, 0]
+            x = x0
+            while x < x1:
+                d = <int64_t>row[x] - base
+                valid = row[x] < sat_dn
+                b = <Py_ssize_t>((<uint64_t>d * magic) >> 40)
+                b = b if valid and 0 <= d < span else nbins
+                hist[(n_samples & (HIST_WAYS - 1)) * stride + b] += 1
+                n_samples += 1
+                n_valid += valid
+                x += step
+            y += step
+    else:
+        y = y0
+        while y < y1:
+            row = &frame[y, 0]
+            x = x0
+            while x < x1:
+                pix = row[x]
+                valid = pix < saturation
+                v = min(max((pix - lo) * inv_width, -1.0), <double>nbins)
+                b = <Py_ssize_t>v
+                b = b if valid and v >= 0.0 else nbins
+                hist[(n_samples & (HIST_WAYS - 1)) * stride + b] += 1
+                n_samples += 1
+                n_valid += valid
+                x += step
+            y += step
     for b in range(nbins):
         for i in range(1, HIST_WAYS):
-            hist[b] += hist[i * nbins + b]
+            hist[b] += hist[i * stride + b]
     if 2 * n_valid < n_samples:
         return 0
 
@@ -232,7 +269,7 @@ def mesh_statistics(const pixel_t[:, ::1] frame, const Py_ssize_t[::1] edges_y,
     cdef double[:, ::1] rms_v = rms
     cdef uint8_t[:, ::1] valid_v = valid
     cdef double* scratch = <double*>malloc(max_box * sizeof(double))
-    cdef long* hist = <long*>malloc(HIST_WAYS * MAX_BINS * sizeof(long))
+    cdef long* hist = <long*>malloc(HIST_WAYS * (MAX_BINS + 1) * sizeof(long))
     cdef double out[2]
     if scratch == NULL or hist == NULL:
         free(scratch)
