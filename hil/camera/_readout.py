@@ -185,8 +185,10 @@ def _finish_row(count, tail, low, rest, signal_row, d_lo, out_row, flagged, unde
     advances only for listed ones), so the loop stays vectorised."""
     for c in range(len(count)):
         rest[c] += signal_row[c]
-        # exp(-rest) >= 1 - rest: below that the inversion certainly gives no rest electron
-        tail[c] = tail[c] | (np.float64(low[c]) >= (1.0 - rest[c]) * 4294967296.0)
+        # exp(-rest) >= 1 - rest + rest^2/2 - rest^3/6 (the series' remainder is positive; for
+        # rest < 0.01 it is _exp_neg itself): below that the inversion certainly gives no rest electron
+        s = rest[c]
+        tail[c] = tail[c] | (np.float64(low[c]) >= (1.0 - s * (1.0 - s * (0.5 - s * (1.0 / 6.0)))) * 4294967296.0)
         out_row[c] = d_lo + count[c]
     n_flagged = 0
     n_star = 0

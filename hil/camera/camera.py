@@ -28,7 +28,7 @@ from hil.camera.photometry import (
     photon_flux_from_surface_brightness,
     sun_photon_flux_per_m2_s,
 )
-from hil.camera.projection import project_substeps, rotation_over
+from hil.camera.projection import project_substeps, project_visible, rotation_over
 from hil.camera.psf import GaussianPsf
 from hil.camera.readout import PlanarBackground, read_out
 from hil.camera.resolved import add_lambert_sphere, apparent_radius_rad, lambert_radiance_e_per_sr
@@ -263,31 +263,32 @@ class Camera:
         sweep = max(np.linalg.norm(C_steps[0][2] - C_steps[-1][2]), 0.0)
         radius = self._half_diagonal_rad + sweep + _STAMP_MARGIN_PX / p.focal_length_px
         u_N, v_mag, kind, cat = self._star_directions(scene, C_CN, radius)
-        kind, cat = kind.astype(np.int64), cat.astype(np.int64)
-        visible = np.ones(len(v_mag), dtype=bool)
-        occulters = [(b["u_N"], b["angular_radius_rad"]) for b in bodies]
+        # the Earth, the Moon and the target hide the stars behind them
+        disks = [(b["u_N"], b["angular_radius_rad"]) for b in bodies]
         if scene.target is not None:
             range_m = np.linalg.norm(scene.target.r_TC_N)
-            occulters.append((scene.target.r_TC_N / range_m, apparent_radius_rad(scene.target.radius_m, range_m)))
-        for direction_N, angular_radius in occulters:
-            visible &= u_N @ direction_N < math.cos(angular_radius)
-        u_N, v_mag, kind, cat = u_N[visible], v_mag[visible], kind[visible], cat[visible]
+            disks.append((scene.target.r_TC_N / range_m, apparent_radius_rad(scene.target.radius_m, range_m)))
+        disk_u_N = np.array([u for u, _ in disks]).reshape(-1, 3)
+        disk_cos = np.cos([rho for _, rho in disks])
         x0, y0 = p.principal_point_px
         m = _STAMP_MARGIN_PX
-        keep, xs, ys = project_substeps(
-            C_steps, np.ascontiguousarray(u_N), p.focal_length_px, x0, y0, -m, p.n_cols - 1 + m, -m, p.n_rows - 1 + m
+        u_N = np.ascontiguousarray(u_N)
+        keep, xs, ys = project_visible(
+            C_steps, u_N, disk_u_N, disk_cos, p.focal_length_px, x0, y0, -m, p.n_cols - 1 + m, -m, p.n_rows - 1 + m
         )
         electrons = p.electrons_from_vmag(v_mag[keep])
         n_steps = len(C_steps)
-        # sorted by row so that consecutive stamps touch neighbouring memory
-        order = np.argsort(ys[:, n_steps // 2], kind="stable")
+        # sorted by row so that consecutive stamps touch neighbouring memory (a radix sort on int16 rows)
+        order = np.argsort(np.rint(ys[:, n_steps // 2]).astype(np.int16), kind="stable")
         self.psf.add_point_sources(
             signal, xs[order], ys[order], np.repeat(electrons[order, None] / n_steps, n_steps, axis=1)
         )
-        x_mid, y_mid = _mid_exposure_positions(C_CN, u_N[keep], p)
+        # mid-exposure positions: the same projection with the mid-exposure attitude
+        _, x_mid, y_mid = project_substeps(C_CN[None], u_N[keep], p.focal_length_px, x0, y0, -np.inf, np.inf,
+                                           -np.inf, np.inf)
         return {
-            "x_px": x_mid, "y_px": y_mid, "electrons": electrons, "v_mag": v_mag[keep],
-            "kind": kind[keep], "catalog_index": cat[keep],
+            "x_px": x_mid[:, 0], "y_px": y_mid[:, 0], "electrons": electrons, "v_mag": v_mag[keep],
+            "kind": kind[keep].astype(np.int64), "catalog_index": cat[keep].astype(np.int64),
         }
 
     def _render_target(self, scene, C_CN, C_steps, dt, signal):
@@ -386,12 +387,6 @@ def _behind_sphere(r_N, r_sphere_N, radius_m):
     along = float(r_N @ r_sphere_N) / float(r_N @ r_N)
     closest = min(max(along, 0.0), 1.0) * r_N
     return bool(np.linalg.norm(closest - r_sphere_N) < radius_m)
-
-
-def _mid_exposure_positions(C_CN, u_N, params: CameraParams):
-    u_C = u_N @ C_CN.T
-    x0, y0 = params.principal_point_px
-    return x0 + params.focal_length_px * u_C[:, 0] / u_C[:, 2], y0 + params.focal_length_px * u_C[:, 1] / u_C[:, 2]
 
 
 def _concat_sources(parts):

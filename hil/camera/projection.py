@@ -34,12 +34,23 @@ def project_reference(C_CN, u_N, focal_length_px, principal_point_px):
     return x, y
 
 
-@njit(cache=True)
 def project_substeps(C_steps, u_N, f_px, x0, y0, x_min, x_max, y_min, y_max):
     """Project u_N (n, 3) with each DCM in C_steps (k, 3, 3); keep sources whose path touches the box.
 
     Returns (index of kept sources, x (m, k), y (m, k)).
     """
+    return project_visible(C_steps, u_N, _NO_DISKS, _NO_COS, f_px, x0, y0, x_min, x_max, y_min, y_max)
+
+
+_NO_DISKS = np.empty((0, 3))
+_NO_COS = np.empty(0)
+
+
+@njit(cache=True)
+def project_visible(C_steps, u_N, disk_u_N, disk_cos_radius, f_px, x0, y0, x_min, x_max, y_min, y_max):
+    """project_substeps for the sources not hidden behind any of the disks (unit vectors
+    disk_u_N (d, 3) towards their centres, cosines of their angular radii): a source is hidden
+    when u . disk_u >= cos(radius)."""
     n = len(u_N)
     n_steps = len(C_steps)
     xs = np.empty((n, n_steps))
@@ -47,6 +58,12 @@ def project_substeps(C_steps, u_N, f_px, x0, y0, x_min, x_max, y_min, y_max):
     keep = np.empty(n, dtype=np.int64)
     m = 0
     for i in range(n):
+        hidden = False
+        for d in range(len(disk_cos_radius)):
+            if u_N[i, 0] * disk_u_N[d, 0] + u_N[i, 1] * disk_u_N[d, 1] + u_N[i, 2] * disk_u_N[d, 2] >= disk_cos_radius[d]:
+                hidden = True
+        if hidden:
+            continue
         inside = False
         ok = True
         for k in range(n_steps):
