@@ -89,6 +89,15 @@ cdef double _median(double* a, Py_ssize_t n) noexcept nogil:
     return 0.5 * (lower + upper)
 
 
+cdef inline Py_ssize_t _u16_bin(uint16_t pix, int64_t base, int64_t span, uint64_t magic,
+                                int64_t sat_dn, Py_ssize_t nbins) noexcept nogil:
+    """Histogram bin (pix - base) // w of an integer pixel, or the spare bin nbins if it is
+    saturated or outside [base, base + span); magic = ceil(2^40 / w), see _box_statistics."""
+    cdef int64_t d = <int64_t>pix - base
+    cdef Py_ssize_t b = <Py_ssize_t>((<uint64_t>d * magic) >> 40)
+    return b if pix < sat_dn and 0 <= d < span else nbins
+
+
 cdef int _box_statistics(const pixel_t[:, ::1] frame, Py_ssize_t y0, Py_ssize_t y1,
                          Py_ssize_t x0, Py_ssize_t x1, Py_ssize_t step, Py_ssize_t coarse_step,
                          double saturation, bint integer_valued,
@@ -104,7 +113,7 @@ cdef int _box_statistics(const pixel_t[:, ::1] frame, Py_ssize_t y0, Py_ssize_t 
     cdef Py_ssize_t y, x, n = 0, i, nbins, b, lcut, hcut, new_lcut, new_hcut, it
     cdef Py_ssize_t n_samples = 0, n_valid = 0
     cdef Py_ssize_t stride
-    cdef int64_t base, span, d, sat_dn
+    cdef int64_t base, span, sat_dn
     cdef uint64_t magic
     cdef double v, pix, m0, s0, width, lo, inv_width, sheppard
     cdef const pixel_t* row
@@ -169,14 +178,20 @@ cdef int _box_statistics(const pixel_t[:, ::1] frame, Py_ssize_t y0, Py_ssize_t 
         while y < y1:
             row = &frame[y, 0]
             x = x0
+            # Four samples per turn, one into each sub-histogram.
+            while x + 3 * step < x1:
+                hist[_u16_bin(row[x], base, span, magic, sat_dn, nbins)] += 1
+                hist[stride + _u16_bin(row[x + step], base, span, magic, sat_dn, nbins)] += 1
+                hist[2 * stride + _u16_bin(row[x + 2 * step], base, span, magic, sat_dn, nbins)] += 1
+                hist[3 * stride + _u16_bin(row[x + 3 * step], base, span, magic, sat_dn, nbins)] += 1
+                n_valid += ((row[x] < sat_dn) + (row[x + step] < sat_dn)
+                            + (row[x + 2 * step] < sat_dn) + (row[x + 3 * step] < sat_dn))
+                n_samples += 4
+                x += 4 * step
             while x < x1:
-                d = <int64_t>row[x] - base
-                valid = row[x] < sat_dn
-                b = <Py_ssize_t>((<uint64_t>d * magic) >> 40)
-                b = b if valid and 0 <= d < span else nbins
-                hist[(n_samples & (HIST_WAYS - 1)) * stride + b] += 1
+                hist[_u16_bin(row[x], base, span, magic, sat_dn, nbins)] += 1
+                n_valid += row[x] < sat_dn
                 n_samples += 1
-                n_valid += valid
                 x += step
             y += step
     else:
@@ -370,20 +385,36 @@ def interpolate_mesh_columns(const double[:, ::1] mesh, const double[::1] centre
     extrapolate=False held constant (for the RMS, which must stay positive).  Rows
     are later blended in y by the kernels, which makes the whole map bilinear.
     """
-    cdef Py_ssize_t ny = mesh.shape[0], nx = mesh.shape[1], j, i, x
+    cdef Py_ssize_t ny = mesh.shape[0], nx = mesh.shape[1], j, i = 0, x
     cdef double t
     out = np.empty((ny, width), dtype=np.float32)
     cdef float[:, ::1] out_v = out
+    # The segment and weight of each column are the same for every mesh row.
+    cdef Py_ssize_t* seg = <Py_ssize_t*>malloc(width * sizeof(Py_ssize_t))
+    cdef double* weight = <double*>malloc(width * sizeof(double))
+    if seg == NULL or weight == NULL:
+        free(seg)
+        free(weight)
+        raise MemoryError("interpolate_mesh_columns")
+    for x in range(width):
+        if nx == 1:
+            seg[x] = 0
+            weight[x] = 0.0
+            continue
+        while i < nx - 2 and x >= centres_x[i + 1]:
+            i += 1
+        t = (x - centres_x[i]) / (centres_x[i + 1] - centres_x[i])
+        if not extrapolate:
+            t = min(max(t, 0.0), 1.0)
+        seg[x] = i
+        weight[x] = t
     for j in range(ny):
-        i = 0
-        for x in range(width):
-            while i < nx - 2 and x >= centres_x[i + 1]:
-                i += 1
-            if nx == 1:
+        if nx == 1:
+            for x in range(width):
                 out_v[j, x] = mesh[j, 0]
-            else:
-                t = (x - centres_x[i]) / (centres_x[i + 1] - centres_x[i])
-                if not extrapolate:
-                    t = min(max(t, 0.0), 1.0)
-                out_v[j, x] = (1.0 - t) * mesh[j, i] + t * mesh[j, i + 1]
+        else:
+            for x in range(width):
+                out_v[j, x] = (1.0 - weight[x]) * mesh[j, seg[x]] + weight[x] * mesh[j, seg[x] + 1]
+    free(seg)
+    free(weight)
     return out

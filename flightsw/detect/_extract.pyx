@@ -666,7 +666,9 @@ def measure_sources(const pixel_t[:, ::1] frame, const int32_t[:, ::1] runs,
     cdef Py_ssize_t r_fit = <Py_ssize_t>ceil(3.0 * psf_sigma) + 1
     cdef Py_ssize_t side = 2 * r_fit + 1
     cdef float t
-    cdef double v, pix, b0, b1, dx, dy, mxx, myy, mxy, half_sum, root, xi, yi
+    cdef double v, w, pix, b0, b1, dx, dy, mxx, myy, mxy, half_sum, root, xi, yi
+    cdef double run_flux, pixel_peak, run_w, run_wx, run_wxx
+    cdef bint saturated
     cdef double fit[3]
     cdef Moments* mom = <Moments*>malloc((nlabels + 1) * sizeof(Moments))
     cdef double* scratch = <double*>malloc((side * side + 9 * side) * sizeof(double))
@@ -698,26 +700,40 @@ def measure_sources(const pixel_t[:, ::1] frame, const int32_t[:, ::1] runs,
             _row_blend(y, centres_y, &j0, &j1, &t)
             if y == 0 or y == height - 1 or runs[k, 1] == 0 or runs[k, 2] == width - 1:
                 mom[lab].flags |= FLAG_EDGE
+            # Sums over the run in registers, without data-dependent branches
+            # (faint footprint pixels are positive or negative at random); y is
+            # constant along a run, so its moments follow from the run's sums.
+            run_flux = 0.0
+            pixel_peak = -1e300
+            run_w = 0.0
+            run_wx = 0.0
+            run_wxx = 0.0
+            saturated = False
             for x in range(runs[k, 1], runs[k, 2] + 1):
                 pix = frame[y, x]
-                if pix >= saturation:
-                    mom[lab].flags |= FLAG_SATURATED
+                saturated |= pix >= saturation
                 b0 = bkg_cols[j0, x]
                 b1 = bkg_cols[j1, x]
                 v = pix - (b0 + t * (b1 - b0))
-                mom[lab].flux += v
-                if v > mom[lab].peak:
-                    mom[lab].peak = v
-                mom[lab].npix += 1
-                if v > 0.0:
-                    dx = x - mom[lab].xref
-                    dy = y - mom[lab].yref
-                    mom[lab].sw += v
-                    mom[lab].swx += v * dx
-                    mom[lab].swy += v * dy
-                    mom[lab].swxx += v * dx * dx
-                    mom[lab].swyy += v * dy * dy
-                    mom[lab].swxy += v * dx * dy
+                run_flux += v
+                pixel_peak = max(pixel_peak, v)
+                w = max(v, 0.0)
+                dx = x - mom[lab].xref
+                run_w += w
+                run_wx += w * dx
+                run_wxx += w * dx * dx
+            dy = y - mom[lab].yref
+            if saturated:
+                mom[lab].flags |= FLAG_SATURATED
+            mom[lab].flux += run_flux
+            mom[lab].peak = max(mom[lab].peak, pixel_peak)
+            mom[lab].npix += runs[k, 2] - runs[k, 1] + 1
+            mom[lab].sw += run_w
+            mom[lab].swx += run_wx
+            mom[lab].swy += run_w * dy
+            mom[lab].swxx += run_wxx
+            mom[lab].swyy += run_w * dy * dy
+            mom[lab].swxy += run_wx * dy
         for lab in range(nlabels):
             if mom[lab].npix >= min_npix:
                 nkept += 1
