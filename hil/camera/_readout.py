@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from hil.camera.rng import (
     GOLDEN,
@@ -178,27 +179,28 @@ def _count_run(high, count, tail, level_of, rest, level_thresholds, lo, hi, t_hi
 
 
 @njit(cache=True)
-def _finish_row(count, tail, low, rest, signal_row, d_lo, out_row, flagged, under_star):
-    """DN of the row from the counts; lists the pixels to finish one by one: flagged (in a tail of
-    their level or possibly with rest electrons, rest < 1) and under_star (rest >= 1). Returns
-    the two counts. The lists are built without branches (each column is written, the count
-    advances only for listed ones), so the loop stays vectorised."""
-    for c in range(len(count)):
+def _finish_row(count, tail, low, rest, signal_row, d_lo, out_row, flagged_bits, star_bits):
+    """DN of the row from the counts; marks, one bit per column in 64-bit words, the pixels to
+    finish one by one: flagged (in a tail of their level or possibly with rest electrons, rest < 1)
+    and under a star (rest >= 1). Bits rather than lists of columns: building them vectorises."""
+    n_cols = len(count)
+    for c in range(n_cols):
         rest[c] += signal_row[c]
         # exp(-rest) >= 1 - rest + rest^2/2 - rest^3/6 (the series' remainder is positive; for
         # rest < 0.01 it is _exp_neg itself): below that the inversion certainly gives no rest electron
         s = rest[c]
         tail[c] = tail[c] | (np.float64(low[c]) >= (1.0 - s * (1.0 - s * (0.5 - s * (1.0 / 6.0)))) * 4294967296.0)
         out_row[c] = d_lo + count[c]
-    n_flagged = 0
-    n_star = 0
-    for c in range(len(count)):
-        star = rest[c] >= 1.0
-        flagged[n_flagged] = c
-        n_flagged += tail[c] & ~star
-        under_star[n_star] = c
-        n_star += star
-    return n_flagged, n_star
+    for w in range(len(flagged_bits)):
+        flagged_word = np.uint64(0)
+        star_word = np.uint64(0)
+        for j in range(min(64, n_cols - 64 * w)):
+            c = 64 * w + j
+            star = rest[c] >= 1.0
+            flagged_word |= np.uint64(tail[c] & ~star) << np.uint64(j)
+            star_word |= np.uint64(star) << np.uint64(j)
+        flagged_bits[w] = flagged_word
+        star_bits[w] = star_word
 
 
 @njit(cache=True)
@@ -231,8 +233,9 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
     level_of = np.empty(n_cols, dtype=np.int64)
     rest = np.empty(n_cols)
     flag = np.empty(n_cols, dtype=np.bool_)
-    flagged = np.empty(n_cols, dtype=np.int64)
-    under_star = np.empty(n_cols, dtype=np.int64)
+    n_words = (n_cols + 63) // 64
+    flagged_bits = np.empty(n_words, dtype=np.uint64)
+    star_bits = np.empty(n_words, dtype=np.uint64)
     for r in range(n_rows):
         _draw_row(key, np.uint64(r * n_cols), high, low)
         above0 = bg_row_e[r] - level0_e - slope_x_e * x0  # background above level 0 at column 0
@@ -251,20 +254,26 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
                        t_hi, k, above0 - k * level_step_e, slope_x_e, c0)
             c0 = c1
         out_row = out[r]
-        n_flagged, n_star = _finish_row(count, flag, low, rest, signal_e[r], d_lo, out_row, flagged, under_star)
-        for j in range(n_star):
-            # under a star: all its electrons at once, Poisson(level + rest), and fresh read noise
-            c = under_star[j]
-            sub = ((np.uint64(high[c]) << _S32) | np.uint64(low[c])) ^ _EXPLICIT_SALT
-            n = poisson(levels[level_of[c]] + rest[c], sub, quantiles)
-            out_row[c] = np.int64(_dn(n, sub, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max))
-        for j in range(n_flagged):
-            c = flagged[j]
-            k = level_of[c]
-            bits = (np.uint64(high[c]) << _S32) | np.uint64(low[c])
-            out_row[c] = _pixel_with_rest(rest[c], low[c], bits, high[c], k, levels[k], exp_neg_levels[k],
-                                          thresholds, thresholds_plus1, n_dn, d_lo, quantiles, full_well,
-                                          read_noise_e, inv_gain, bias_dn, adc_max)
+        _finish_row(count, flag, low, rest, signal_e[r], d_lo, out_row, flagged_bits, star_bits)
+        for w in range(n_words):
+            marked = star_bits[w]
+            while marked:
+                # under a star: all its electrons at once, Poisson(level + rest), and fresh read noise
+                c = 64 * w + trailing_zeros(marked)
+                marked &= marked - np.uint64(1)
+                sub = ((np.uint64(high[c]) << _S32) | np.uint64(low[c])) ^ _EXPLICIT_SALT
+                n = poisson(levels[level_of[c]] + rest[c], sub, quantiles)
+                out_row[c] = np.int64(_dn(n, sub, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max))
+        for w in range(n_words):
+            marked = flagged_bits[w]
+            while marked:
+                c = 64 * w + trailing_zeros(marked)
+                marked &= marked - np.uint64(1)
+                k = level_of[c]
+                bits = (np.uint64(high[c]) << _S32) | np.uint64(low[c])
+                out_row[c] = _pixel_with_rest(rest[c], low[c], bits, high[c], k, levels[k], exp_neg_levels[k],
+                                              thresholds, thresholds_plus1, n_dn, d_lo, quantiles, full_well,
+                                              read_noise_e, inv_gain, bias_dn, adc_max)
 
 
 @njit(inline="always")
