@@ -24,12 +24,12 @@ from flightsw.bus.zmq_transport import send_frames
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 from posix.signal cimport siginfo_t
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from posix.wait cimport P_ALL, WEXITED, WNOHANG, WNOWAIT, waitid
 
 # msgpack of the array head ["STEP", ... and ["DONE", ...; an empty map is 0x80
 cdef bytes STEP_HEAD = b"\x93\xa4STEP"
 cdef bytes DONE_HEAD = b"\x93\xa4DONE"
-cdef bytes EMPTY_MAP = b"\x80"
 
 
 # -- release times -------------------------------------------------------------------------
@@ -94,33 +94,40 @@ cdef class Schedule:
 
 
 # -- control messages ----------------------------------------------------------------------
-cdef bytes _pack_uint(long long v):
-    """msgpack's own (smallest) encoding of a non-negative integer."""
-    cdef unsigned char buf[9]
+cdef int _put_uint(unsigned char *out, long long v):
+    """Write msgpack's own (smallest) encoding of a non-negative integer; its length."""
     cdef int n, i
     if v < 0x80:
-        buf[0] = <unsigned char>v
-        return (<char *>buf)[:1]
+        out[0] = <unsigned char>v
+        return 1
     if v < 0x100:
-        buf[0] = 0xcc
-        n = 1
+        out[0], n = 0xcc, 1
     elif v < 0x10000:
-        buf[0] = 0xcd
-        n = 2
+        out[0], n = 0xcd, 2
     elif v < 0x100000000:
-        buf[0] = 0xce
-        n = 4
+        out[0], n = 0xce, 4
     else:
-        buf[0] = 0xcf
-        n = 8
+        out[0], n = 0xcf, 8
     for i in range(n):
-        buf[n - i] = <unsigned char>((v >> (8 * i)) & 0xff)
+        out[n - i] = <unsigned char>((v >> (8 * i)) & 0xff)
+    return n + 1
+
+
+cdef bytes _idle_command(bytes head, long long t_ns):
+    """``[word, t_ns, {}]`` as msgpack, for t_ns >= 0, built in one buffer."""
+    cdef unsigned char buf[16]
+    cdef const unsigned char *h = head
+    cdef int i, n
+    for i in range(6):
+        buf[i] = h[i]
+    n = 6 + _put_uint(buf + 6, t_ns)
+    buf[n] = 0x80  # the empty map
     return (<char *>buf)[:n + 1]
 
 
 cdef inline bytes _command(bytes head, str word, object t_ns, dict counts):
     if not counts and t_ns >= 0:
-        return head + _pack_uint(t_ns) + EMPTY_MAP
+        return _idle_command(head, t_ns)
     return msgpack.packb([word, t_ns, counts])
 
 
@@ -134,7 +141,41 @@ def done_reply(t_ns, dict counts) -> bytes:
     return _command(DONE_HEAD, "DONE", t_ns, counts)
 
 
+cdef long long _idle_step_t_ns(bytes msg):
+    """t_ns of ``["STEP", t_ns, {}]`` packed as msgpack packs it, else -1 (unpack it then)."""
+    cdef const unsigned char *p = msg
+    cdef Py_ssize_t n = len(msg), width, i
+    cdef unsigned long long v
+    if n < 8 or p[n - 1] != 0x80 or msg[:6] != STEP_HEAD:
+        return -1
+    if p[6] < 0x80:
+        width, v = 0, p[6]
+    elif 0xcc <= p[6] <= 0xcf:
+        width, v = 1 << (p[6] - 0xcc), 0
+    else:
+        return -1
+    if n != 8 + width:
+        return -1
+    for i in range(width):
+        v = (v << 8) | p[7 + i]
+    if v >> 63:
+        return -1
+    return <long long>v
+
+
+def idle_step_t_ns(bytes msg) -> int:
+    """t_ns of a STEP with nothing to collect, as the node reads it; -1 for any other message."""
+    return _idle_step_t_ns(msg)
+
+
 # -- the launcher ----------------------------------------------------------------------------
+cdef inline double _monotonic_s():
+    """``time.monotonic()`` (the same clock), without the call through Python."""
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + ts.tv_nsec * 1e-9
+
+
 cpdef bint a_child_exited():
     """Whether some child process has exited and not been reaped (one syscall, reaps nothing)."""
     cdef siginfo_t info
@@ -151,13 +192,16 @@ cdef dict _tick(run, long long t, list due, dict req, dict pending, subscribers_
     first silence hands the apps still unanswered to the launcher's supervised
     wait (``ProcessRun._supervise``), which detects a crash or a hang and restarts.
     """
-    sent_at = time.monotonic()
+    cdef double sent_at = _monotonic_s()
     for name in due:
         p = pending[name]
-        req[name].send(_command(STEP_HEAD, "STEP", t, {q: c for q, c in p.items() if c} if p else {}))
-        p.clear()
+        if p or t < 0:
+            req[name].send(_command(STEP_HEAD, "STEP", t, {q: c for q, c in p.items() if c}))
+            p.clear()
+        else:
+            req[name].send(_idle_command(STEP_HEAD, t))
     cdef dict published = {}
-    cdef bytes done_empty = DONE_HEAD + _pack_uint(t) + EMPTY_MAP
+    cdef bytes done_empty = _idle_command(DONE_HEAD, t) if t >= 0 else None
     cdef Py_ssize_t i
     for i in range(len(due)):
         name = due[i]
@@ -210,34 +254,43 @@ def run_lockstep(run, Schedule schedule, long long t_end_ns, on_tick):
 
 
 # -- the node --------------------------------------------------------------------------------
+cdef inline void _step(runner, run_step, pub, ctl, t_ns, list inputs) except *:
+    """Step the app on ``inputs``, publish what it produced, answer DONE with the counts."""
+    cdef dict counts = {}
+    for frames in run_step(t_ns, inputs):
+        if send_frames(pub, frames):
+            head = bytes(frames[0])  # the topic, NUL-terminated
+            topic = head[:len(head) - 1].decode("ascii")
+            counts[topic] = counts.get(topic, 0) + 1
+        else:
+            runner.outputs_dropped += 1
+    ctl.send(_command(DONE_HEAD, "DONE", t_ns, counts))
+
+
 def serve(node):
     """``Node.serve``'s loop: answer the launcher's requests until it says STOP or dies."""
     ctl = node.ctl
     pub = node.pub
     runner = node.runner
+    run_step = runner.run_step
     collect = node.collect
     launcher_pid = node.launcher_pid
-    unpackb = msgpack.unpackb
-    cdef dict counts
+    cdef long long t_ns
     while True:
         try:
-            cmd = unpackb(ctl.recv())
+            msg = ctl.recv()
         except zmq.Again:
             if os.getppid() != launcher_pid:  # the launcher died: don't linger
                 return
             continue
+        t_ns = _idle_step_t_ns(msg)
+        if t_ns >= 0:  # the common request, read without unpacking
+            _step(runner, run_step, pub, ctl, t_ns, [])
+            continue
+        cmd = msgpack.unpackb(msg)
         what = cmd[0]
         if what == "STEP":
-            t_ns = cmd[1]
-            counts = {}
-            for frames in runner.run_step(t_ns, collect(cmd[2])):
-                if send_frames(pub, frames):
-                    head = bytes(frames[0])  # the topic, NUL-terminated
-                    topic = head[:len(head) - 1].decode("ascii")
-                    counts[topic] = counts.get(topic, 0) + 1
-                else:
-                    runner.outputs_dropped += 1
-            ctl.send(done_reply(t_ns, counts))
+            _step(runner, run_step, pub, ctl, cmd[1], collect(cmd[2]))
         elif what == "SYNC":
             node.on_sync(cmd[1], cmd[2])
         elif what == "HELLO":

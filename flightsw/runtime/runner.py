@@ -16,6 +16,9 @@ from flightsw.msg import REASONS, AppHealth, AppTiming, Decoder, MessageError, e
 from flightsw.runtime.app import NS_PER_S, App, Inbox
 
 
+EMPTY_INBOX = Inbox([])  # what most steps get; an Inbox has no way to be changed
+
+
 class AppRunner:
     """Runs one app's steps and keeps its health counters.
 
@@ -94,7 +97,7 @@ class AppRunner:
 
     # -- the step ----------------------------------------------------------------------
     def run_step(self, t_ns: int, raw: list) -> list:
-        inbox = Inbox(self._decode_inputs(raw))
+        inbox = Inbox(self._decode_inputs(raw)) if raw else EMPTY_INBOX
         t0 = time.perf_counter_ns()
         try:
             outputs = self.app.step(t_ns, inbox) or []

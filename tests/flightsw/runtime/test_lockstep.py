@@ -52,3 +52,21 @@ def test_a_child_exited_sees_an_unreaped_exit_and_reaps_nothing():
     # in a fresh process, whose only children are the ones the check is about
     subprocess.run([sys.executable, "-c", CHILD_CHECK], check=True, timeout=60,
                    env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+
+
+@given(T_NS)
+def test_the_node_reads_an_idle_step_without_unpacking_it(t_ns):
+    assert _lockstep.idle_step_t_ns(msgpack.packb(["STEP", t_ns, {}])) == t_ns
+
+
+@given(st.one_of(
+    st.binary(max_size=24),
+    st.builds(lambda t, e: msgpack.packb(["STEP", t, e]), T_NS, COUNTS.filter(bool)),
+    st.builds(lambda w, t: msgpack.packb([w, t, {}]), st.sampled_from(["DONE", "SYNC", "STEP "]),
+              st.integers(-2**63, 2**64 - 1)),
+    st.sampled_from([msgpack.packb(["HELLO"]), msgpack.packb(["STOP"]), b"\x93\xa4STEP\xcf\x80"]),
+))
+def test_anything_else_is_left_to_msgpack(msg):
+    t_ns = _lockstep.idle_step_t_ns(msg)
+    if t_ns != -1:  # only what unpacks to an idle step is read as one
+        assert msgpack.unpackb(msg) == ["STEP", t_ns, {}]
