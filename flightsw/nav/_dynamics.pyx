@@ -4,7 +4,8 @@
 ``predict`` advances one spacecraft's [r, v] and its 6x6 covariance (the orbit filter);
 ``predict_pair`` advances two independent spacecraft stacked as [x_T, x_C] with their 12x12
 joint covariance (the relative filter): Phi is block diagonal, so the blocks are propagated as
-P_TT <- Phi_T P_TT Phi_T^T, P_TC <- Phi_T P_TC Phi_C^T, P_CC <- Phi_C P_CC Phi_C^T.
+P_TT <- Phi_T P_TT Phi_T^T, P_TC <- Phi_T P_TC Phi_C^T, P_CC <- Phi_C P_CC Phi_C^T; the
+process noise has a part shared by both (it cancels in the relative state).
 
 The equations are those of ``dynamics.py`` (Vallado 2013 sec. 8.6 for the J2 acceleration, its
 gradient by the product rule, RK4 on the state and the variational equations Phi' = A Phi,
@@ -245,10 +246,24 @@ cdef inline void add_white_accel(double* P, int ld, int off, double dt, double q
         P[(off + i + 3) * ld + off + i] += q * adt * adt / 2.0
 
 
+cdef inline void add_white_accel_cross(double* P, int ld, int row0, int col0, double dt,
+                                       double q) noexcept nogil:
+    """The off-diagonal block P[row0:+6, col0:+6] += Q(dt, q) (a shared acceleration)."""
+    cdef double adt = fabs(dt)
+    cdef int i
+    for i in range(3):
+        P[(row0 + i) * ld + col0 + i] += q * adt * adt * adt / 3.0
+        P[(row0 + i + 3) * ld + col0 + i + 3] += q * adt
+        P[(row0 + i) * ld + col0 + i + 3] += q * adt * adt / 2.0
+        P[(row0 + i + 3) * ld + col0 + i] += q * adt * adt / 2.0
+
+
 def predict_pair(double[::1] x, double[:, ::1] P, double dt, double q_T, double q_C,
-                 double step_max):
+                 double q_common, double step_max):
     """Joint time update in place of x = [x_T, x_C] (12) and P (12x12): each spacecraft
-    propagated by RK4 with its STM, P <- Phi P Phi^T + blockdiag(Q(dt, q_T), Q(dt, q_C))."""
+    propagated by RK4 with its STM, P <- Phi P Phi^T + Q with the white accelerations
+    w_T = w_0 + w_T', w_C = w_0 + w_C' (PSDs q_common of the shared w_0, q_T and q_C of the
+    own parts): Q = [[Q(q_T + q_0), Q(q_0)], [Q(q_0), Q(q_C + q_0)]]."""
     cdef double xt[6]
     cdef double xc[6]
     cdef double phit[36]
@@ -273,8 +288,9 @@ def predict_pair(double[::1] x, double[:, ::1] P, double dt, double q_T, double 
         block_update(Ps, 12, 0, 0, phit, phit)
         block_update(Ps, 12, 0, 6, phit, phic)
         block_update(Ps, 12, 6, 6, phic, phic)
-        add_white_accel(Ps, 12, 0, dt, q_T)
-        add_white_accel(Ps, 12, 6, dt, q_C)
+        add_white_accel(Ps, 12, 0, dt, q_T + q_common)
+        add_white_accel(Ps, 12, 6, dt, q_C + q_common)
+        add_white_accel_cross(Ps, 12, 0, 6, dt, q_common)
     for i in range(6):
         x[i] = xt[i]
         x[6 + i] = xc[i]

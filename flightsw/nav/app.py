@@ -14,6 +14,16 @@ orbit is known; a newer cue restarts it (the ground's word wins). Bearings come 
 tracks only; a resolved target's apparent radius gives a range d = R / sin(rho) (sphere of the
 cue's radius R), variance (d R_rel)^2 + (d cot(rho) sigma_rho)^2; the rangefinder's return is
 the range to the near surface, d - R.
+
+Burns. Each BurnReport from control (one per burn id) is applied to the orbit and relative
+filters as an impulse at the middle of its pulses, with its reported 1-sigma, in time order
+with the measurements (before the fixes of its instant). A burn's report comes only after its
+last pulse, while GNSS sees the burn from its first: so from a commanded burn's start
+(guidance.burn) the horizon is held until its report arrives, or until
+``burn_report_timeout_s`` after its planned end (a burn cancelled before it fired is never
+reported). A report arriving after the filters have passed its burn (no command was seen) is
+carried to them through their state transition (``dynamics.add_impulse``), unless a fix has
+since revealed an unreported manoeuvre, which the fix's covariance reset has absorbed.
 """
 from __future__ import annotations
 
@@ -21,9 +31,9 @@ import math
 
 import numpy as np
 
-from flightsw.msg import (AttitudeEstimate, GnssFix, GyroRate, NavHealth, OrbitEstimate,
-                          RangefinderRange, RelativeState, StarTrackerAttitude, TargetCue,
-                          TargetTrack)
+from flightsw.msg import (AttitudeEstimate, BurnCommand, BurnReport, GnssFix, GyroRate, NavHealth,
+                          OrbitEstimate, RangefinderRange, RelativeState, StarTrackerAttitude,
+                          TargetCue, TargetTrack)
 from flightsw.nav.attitude import AttitudeFilter
 from flightsw.nav.consistency import BearingConsistency
 from flightsw.nav.dynamics import predict_inplace
@@ -34,8 +44,9 @@ from flightsw.nav.roe import covariance_through, relative_orbital_elements, rtn_
 from flightsw.runtime.app import App, Param
 
 MEASUREMENTS = (GyroRate, StarTrackerAttitude, GnssFix, TargetTrack, RangefinderRange)
-# Within one instant: propagate on the gyro first, then fuse in this order.
-ORDER = {GyroRate: 0, StarTrackerAttitude: 1, GnssFix: 2, TargetTrack: 3, RangefinderRange: 4}
+# Within one instant: propagate on the gyro first, apply a burn, then fuse in this order.
+ORDER = {GyroRate: 0, StarTrackerAttitude: 1, BurnReport: 2, GnssFix: 3, TargetTrack: 4,
+         RangefinderRange: 5}
 DIFFERENCE_FLOOR = np.array([1e-3] * 3 + [1e-6] * 3 + [1e-3] * 3 + [1e-6] * 3)
 
 
@@ -58,18 +69,24 @@ class NavApp(App):
     """Attitude (MEKF), own orbit (GNSS EKF) and relative navigation of the target."""
 
     SUBSCRIBES = (StarTrackerAttitude, GyroRate, GnssFix, TargetTrack, RangefinderRange,
-                  TargetCue)
+                  TargetCue, BurnCommand, BurnReport)
     PUBLISHES = (AttitudeEstimate, OrbitEstimate, RelativeState, NavHealth)
     RATE_HZ = 2.0
     PARAMS = {
         "measurement_lag_s": Param(0.5, "s", "processing horizon behind the step time", lo=0.0,
                                    hi=60.0),
+        "burn_report_timeout_s": Param(10.0, "s", "wait for a burn's report past its planned "
+                                       "end", lo=0.0, hi=600.0),
         "gyro_arw_rad_sqrt_s": Param(4.4e-5, "rad/sqrt(s)", "gyro angle random walk", lo=1e-9),
         "gyro_rrw_rad_s_sqrt_s": Param(3.5e-8, "rad/s/sqrt(s)", "gyro rate random walk", lo=0.0),
         "gyro_bias_sigma_rad_s": Param(2.5e-5, "rad/s", "gyro turn-on bias, 1-sigma", lo=1e-9),
         "star_tracker_boresight_B": Param("0,0,1", "1", "star tracker boresight in B, 'x,y,z'"),
-        "q_chaser_m2_s3": Param(1e-9, "m^2/s^3", "chaser unmodelled acceleration PSD", lo=0.0),
-        "q_target_m2_s3": Param(1e-10, "m^2/s^3", "target unmodelled acceleration PSD", lo=0.0),
+        "q_common_m2_s3": Param(1e-9, "m^2/s^3", "unmodelled acceleration PSD both share (drag, "
+                                "SRP, gravity beyond J2)", lo=0.0),
+        "q_chaser_m2_s3": Param(1e-11, "m^2/s^3", "chaser's own unmodelled acceleration PSD",
+                                lo=0.0),
+        "q_target_m2_s3": Param(1e-12, "m^2/s^3", "target's own unmodelled acceleration PSD",
+                                lo=0.0),
         "bearing_floor_rad": Param(2e-6, "rad", "1-sigma added to every bearing", lo=0.0),
         "apparent_radius_sigma_rad": Param(5e-5, "rad", "1-sigma of the apparent radius",
                                            lo=1e-9),
@@ -92,6 +109,9 @@ class NavApp(App):
         self.pending: list[tuple[int, int, int, object]] = []
         self.arrivals = 0
         self.rejected = 0
+        self.burns_applied: set[int] = set()
+        self.burns_awaited: dict[int, tuple[int, int]] = {}   # id -> (t_start_ns, deadline_ns)
+        self.t_manoeuvre_detected_ns = -1
         self.consistency = BearingConsistency(
             int(self.p.nis_window), max_consecutive_gated=int(self.p.max_consecutive_gated))
 
@@ -106,7 +126,14 @@ class NavApp(App):
         for cls in MEASUREMENTS:
             for _, msg in inbox.all(cls):
                 self._admit(msg, t_ns)
-        horizon = max(self.horizon_ns, t_ns - self.lag_ns)
+        for _, cmd in inbox.all(BurnCommand):
+            if cmd.burn_id not in self.burns_applied and np.linalg.norm(cmd.dv_N) > 0.0:
+                wait_s = cmd.duration_s + self.p.burn_report_timeout_s
+                self.burns_awaited[cmd.burn_id] = (int(cmd.t_start_ns),
+                                                   cmd.t_start_ns + int(round(wait_s * NS_PER_S)))
+        for _, burn in inbox.all(BurnReport):
+            self._admit_burn(burn, t_ns)
+        horizon = max(self.horizon_ns, min([t_ns - self.lag_ns] + self._held_until(t_ns)))
         self.pending.sort(key=lambda item: item[:3])
         due = [item for item in self.pending if item[0] <= horizon]
         self.pending = [item for item in self.pending if item[0] > horizon]
@@ -130,6 +157,34 @@ class NavApp(App):
         self.arrivals += 1
         self.pending.append((int(msg.t_meas_ns), ORDER[type(msg)], self.arrivals, msg))
 
+    def _held_until(self, t_ns: int) -> list[int]:
+        """Just before the start of every commanded burn still to be reported (timed-out ones
+        are forgotten)."""
+        self.burns_awaited = {k: v for k, v in self.burns_awaited.items() if v[1] > t_ns}
+        return [start - 1 for start, _ in self.burns_awaited.values()]
+
+    def _admit_burn(self, burn: BurnReport, t_ns: int) -> None:
+        """Buffer a burn, or apply it now if the filters have passed it; a repeat is ignored."""
+        if burn.burn_id in self.burns_applied:
+            return
+        t_burn = (int(burn.t_start_ns) + int(burn.t_end_ns)) // 2
+        if not (finite(burn.dv_N, burn.sigma_dv_mps) and burn.t_start_ns <= burn.t_end_ns
+                <= t_ns + NS_PER_S):
+            self.rejected += 1
+            return
+        self.burns_applied.add(burn.burn_id)
+        self.burns_awaited.pop(burn.burn_id, None)
+        if t_burn > self.horizon_ns:
+            self.arrivals += 1
+            self.pending.append((t_burn, ORDER[BurnReport], self.arrivals, burn))
+        elif self.t_manoeuvre_detected_ns < burn.t_start_ns:
+            self._apply_burn(t_burn, burn)
+
+    def _apply_burn(self, t_burn_ns: int, burn: BurnReport) -> None:
+        for f in (self.orbit, self.relative):
+            if f is not None:
+                f.apply_burn(t_burn_ns, burn.dv_N, burn.sigma_dv_mps)
+
     # -- processing --------------------------------------------------------------------------
     def _process(self, t_ns: int, msg) -> None:
         try:
@@ -143,17 +198,23 @@ class NavApp(App):
                 self._fuse_track(t_ns, msg)
             elif isinstance(msg, RangefinderRange):
                 self._fuse_range(t_ns, msg.range_m, msg.sigma_m, self._radius())
+            elif isinstance(msg, BurnReport):
+                self._apply_burn(t_ns, msg)
         except ValueError:
             self.rejected += 1
 
     def _fuse_fix(self, t_ns: int, fix: GnssFix) -> None:
         if self.orbit is None:
             self.orbit = OrbitFilter.from_fix(t_ns, fix.r_BN_N, fix.v_BN_N, fix.sigma_r_m,
-                                              fix.sigma_v_mps, q_m2_s3=self.p.q_chaser_m2_s3)
+                                              fix.sigma_v_mps,
+                                              q_m2_s3=self.p.q_chaser_m2_s3 + self.p.q_common_m2_s3)
             return
+        detected = self.orbit.fuser.manoeuvres_detected
         self.orbit.update_fix(t_ns, fix.r_BN_N, fix.v_BN_N, fix.sigma_r_m, fix.sigma_v_mps)
         if self.relative is not None:
             self.relative.update_fix(t_ns, fix.r_BN_N, fix.v_BN_N, fix.sigma_r_m, fix.sigma_v_mps)
+        if self.orbit.fuser.manoeuvres_detected > detected:
+            self.t_manoeuvre_detected_ns = t_ns
 
     def _fuse_track(self, t_ns: int, track: TargetTrack) -> None:
         if self.relative is None:
@@ -195,11 +256,12 @@ class NavApp(App):
         x = np.concatenate((cue.r_TN_N, cue.v_TN_N)).astype(np.float64)
         P = np.ascontiguousarray(cue.P_rv, dtype=np.float64)
         predict_inplace(x, P, (self.orbit.t_ns - cue.epoch_ns) / NS_PER_S,
-                        self.p.q_target_m2_s3)
+                        self.p.q_target_m2_s3 + self.p.q_common_m2_s3)
         try:
             self.relative = RelativeFilter(
                 self.orbit.t_ns, x, P, self.orbit.x, self.orbit.P,
                 q_target_m2_s3=self.p.q_target_m2_s3, q_chaser_m2_s3=self.p.q_chaser_m2_s3,
+                q_common_m2_s3=self.p.q_common_m2_s3,
                 bearing_var_floor_rad2=self.p.bearing_floor_rad ** 2)
         except ValueError:
             self.rejected += 1

@@ -133,6 +133,29 @@ def propagate_state(x, dt_s: float, step_max_s: float = STEP_MAX_S) -> np.ndarra
     return x_out
 
 
+def add_impulse(x: np.ndarray, P: np.ndarray, offset: int, since_s: float, dv_N,
+                sigma_dv_mps: float, step_max_s: float = STEP_MAX_S) -> None:
+    """An impulsive delta-v dv_N (m/s, ECI) of 1-sigma sigma_dv_mps per axis, applied since_s
+    (>= 0) seconds before the time of the estimate, to the [r, v] block at ``offset`` of x (in
+    place), and its uncertainty to P.
+
+    The block is propagated back to the burn, given the delta-v and propagated forward again;
+    the burn's covariance diag(0, sigma^2 I) at the burn reaches now as Phi Q Phi^T with Phi the
+    transition from the burn to now. (A late report thus needs no replay of the measurements
+    since: the linearised effect of the burn on them is what the transition carries.)
+    """
+    if not (since_s >= 0.0 and sigma_dv_mps >= 0.0):
+        raise ValueError("a burn must lie in the past and its sigma be >= 0")
+    block = slice(offset, offset + STATE_SIZE)
+    x_burn = propagate_state(x[block], -since_s, step_max_s) if since_s else x[block].copy()
+    x_burn[3:] += np.asarray(dv_N, dtype=np.float64)
+    x_now, phi = propagate(x_burn, since_s, step_max_s)
+    x[block] = x_now
+    Q = np.zeros((STATE_SIZE, STATE_SIZE))
+    Q[3:, 3:] = sigma_dv_mps ** 2 * np.eye(3)
+    P[block, block] += phi @ Q @ phi.T
+
+
 def predict_inplace(x: np.ndarray, P: np.ndarray, dt_s: float, q_m2_s3: float,
                     step_max_s: float = STEP_MAX_S) -> None:
     """EKF time update in place: x <- x(t + dt), P <- Phi P Phi^T + Q(dt, q) (kernel).
@@ -142,24 +165,37 @@ def predict_inplace(x: np.ndarray, P: np.ndarray, dt_s: float, q_m2_s3: float,
     _dynamics.predict(x, P, float(dt_s), float(q_m2_s3), float(step_max_s))
 
 
-def predict_pair_reference(x, P, dt_s: float, q_T: float, q_C: float,
+def pair_noise(dt_s: float, q_T: float, q_C: float, q_common: float) -> np.ndarray:
+    """Q (12x12) of the white accelerations w_T = w_0 + w_T', w_C = w_0 + w_C' over dt_s, of
+    PSDs q_common (w_0, shared) and q_T, q_C (each spacecraft's own).
+
+    Why shared: the accelerations the model leaves out (drag and solar pressure on bodies of
+    like ballistic coefficient, gravity beyond J2) are nearly the same on two spacecraft close
+    together, so they move both absolute states but not the relative one; only the own parts
+    (differential drag, the chaser's attitude-control and thrust errors) blur the relative
+    state.
+    """
+    unit = white_accel_noise(dt_s, 1.0)
+    return np.kron(np.array([[q_T + q_common, q_common], [q_common, q_C + q_common]]), unit)
+
+
+def predict_pair_reference(x, P, dt_s: float, q_T: float, q_C: float, q_common: float = 0.0,
                            step_max_s: float = STEP_MAX_S):
     """Numpy twin of ``predict_pair_inplace``: two spacecraft [x_T, x_C] (12,) and their 12x12
-    joint covariance after dt_s, Phi = blockdiag(Phi_T, Phi_C), Q = blockdiag(Q_T, Q_C)."""
+    joint covariance after dt_s, Phi = blockdiag(Phi_T, Phi_C), Q = ``pair_noise``."""
     x_T, phi_T = propagate_reference(x[:6], dt_s, step_max_s)
     x_C, phi_C = propagate_reference(x[6:], dt_s, step_max_s)
     phi = np.zeros((12, 12))
     phi[:6, :6] = phi_T
     phi[6:, 6:] = phi_C
-    Q = np.zeros((12, 12))
-    Q[:6, :6] = white_accel_noise(dt_s, q_T)
-    Q[6:, 6:] = white_accel_noise(dt_s, q_C)
-    P_new = phi @ P @ phi.T + Q
+    P_new = phi @ P @ phi.T + pair_noise(dt_s, q_T, q_C, q_common)
     return np.concatenate((x_T, x_C)), 0.5 * (P_new + P_new.T)
 
 
 def predict_pair_inplace(x: np.ndarray, P: np.ndarray, dt_s: float, q_T: float, q_C: float,
-                         step_max_s: float = STEP_MAX_S) -> None:
+                         q_common: float = 0.0, step_max_s: float = STEP_MAX_S) -> None:
     """Joint EKF time update in place of two spacecraft x = [x_T, x_C] (12,), P (12, 12)
-    (C-contiguous float64), with white acceleration PSDs q_T and q_C (m^2/s^3) (kernel)."""
-    _dynamics.predict_pair(x, P, float(dt_s), float(q_T), float(q_C), float(step_max_s))
+    (C-contiguous float64), with white accelerations of own PSDs q_T, q_C and shared PSD
+    q_common (m^2/s^3; ``pair_noise``) (kernel)."""
+    _dynamics.predict_pair(x, P, float(dt_s), float(q_T), float(q_C), float(q_common),
+                           float(step_max_s))

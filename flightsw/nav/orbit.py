@@ -20,7 +20,7 @@ import math
 import numpy as np
 from scipy.stats import chi2
 
-from flightsw.nav.dynamics import STEP_MAX_S, predict_inplace
+from flightsw.nav.dynamics import STEP_MAX_S, add_impulse, predict_inplace
 from flightsw.nav.ekf import NS_PER_S, UpdateResult, check_state_and_covariance, joseph_update
 
 FIX_GATE_CHI2 = float(chi2.ppf(0.9999, 6))
@@ -104,3 +104,11 @@ class OrbitFilter:
         self.x, self.P, result = self.fuser.fuse(self.x, self.P, r_BN_N, v_BN_N, sigma_r_m,
                                                  sigma_v_mps)
         return result
+
+    def apply_burn(self, t_burn_ns: int, dv_N, sigma_dv_mps: float) -> None:
+        """A burn the vehicle executed: impulsive dv_N (m/s, ECI) at t_burn_ns, 1-sigma
+        sigma_dv_mps per axis; before the estimate's time, its effect is carried to it."""
+        if t_burn_ns > self.t_ns:
+            self.predict(t_burn_ns)
+        add_impulse(self.x, self.P, 0, (self.t_ns - t_burn_ns) / NS_PER_S, dv_N, sigma_dv_mps,
+                    self.step_max_s)

@@ -15,9 +15,10 @@ chaser's metre-level GNSS error is part of the relative error, and close in the 
 ranges tie the target to the chaser so tightly that the relative state must not inherit the
 chaser's absolute error; only the cross-covariance P_TC expresses both. Consequences:
 
-* the target does not manoeuvre; the chaser's burns, which this filter is not told about,
-  reach it through GNSS fixes, with the same gate-and-reset manoeuvre detection as the orbit
-  filter (``orbit.FixFuser``);
+* the target does not manoeuvre; the chaser's burns are applied as control reports them
+  (``apply_burn``: the delta-v and its uncertainty), and any it is not told about reach it
+  through GNSS fixes, with the same gate-and-reset manoeuvre detection as the orbit filter
+  (``orbit.FixFuser``);
 * range is observable from bearings alone through the curvature of both orbits and J2, and far
   better once the chaser manoeuvres (Woffinden & Geller, J. Spacecraft and Rockets 46(5),
   2009); at thousands of km the absolute dynamics make the target's orbit nearly as observable
@@ -36,7 +37,7 @@ import math
 import numpy as np
 from scipy.stats import chi2
 
-from flightsw.nav.dynamics import STEP_MAX_S, predict_pair_inplace
+from flightsw.nav.dynamics import STEP_MAX_S, add_impulse, predict_pair_inplace
 from flightsw.nav.ekf import NS_PER_S, UpdateResult, check_state_and_covariance, joseph_update
 from flightsw.nav.orbit import FIX_GATE_CHI2, FixFuser
 from flightsw.native import require
@@ -119,13 +120,16 @@ class RelativeFilter:
 
     t_ns: time of the estimate (ns). x_TN_N, P_T: the target's [r (m), v (m/s)] ECI and 6x6
     covariance (from the cue); x_CN_N, P_C: the chaser's (from the orbit filter).
-    q_target_m2_s3, q_chaser_m2_s3: PSDs of the unmodelled accelerations (drag, SRP, thrust
-    errors). bearing_var_floor_rad2: variance added to every bearing's P_u on both axes
-    (unmodelled attitude and timing error). Gates are chi-square bounds on the NIS.
+    q_target_m2_s3, q_chaser_m2_s3: PSDs of each spacecraft's own unmodelled acceleration
+    (differential drag, the chaser's thrust errors); q_common_m2_s3: PSD of the part both share
+    (drag and solar pressure alike on both, gravity beyond J2), which cancels in the relative
+    state (``dynamics.pair_noise``). bearing_var_floor_rad2: variance added to every bearing's
+    P_u on both axes (unmodelled attitude and timing error). Gates are chi-square bounds on the NIS.
     """
 
     def __init__(self, t_ns: int, x_TN_N, P_T, x_CN_N, P_C, *, q_target_m2_s3: float = 1e-10,
-                 q_chaser_m2_s3: float = 1e-10, bearing_var_floor_rad2: float = 0.0,
+                 q_chaser_m2_s3: float = 1e-10, q_common_m2_s3: float = 0.0,
+                 bearing_var_floor_rad2: float = 0.0,
                  bearing_gate: float = BEARING_GATE_CHI2, range_gate: float = RANGE_GATE_CHI2,
                  fix_gate: float = FIX_GATE_CHI2, manoeuvre_after: int = 2,
                  step_max_s: float = STEP_MAX_S):
@@ -133,6 +137,7 @@ class RelativeFilter:
         x_C, P_C = check_state_and_covariance(x_CN_N, P_C, 6)
         for name, value in (("q_target_m2_s3", q_target_m2_s3),
                             ("q_chaser_m2_s3", q_chaser_m2_s3),
+                            ("q_common_m2_s3", q_common_m2_s3),
                             ("bearing_var_floor_rad2", bearing_var_floor_rad2)):
             if not (math.isfinite(value) and value >= 0.0):
                 raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
@@ -145,6 +150,7 @@ class RelativeFilter:
         self.t_ns = int(t_ns)
         self.q_target_m2_s3 = float(q_target_m2_s3)
         self.q_chaser_m2_s3 = float(q_chaser_m2_s3)
+        self.q_common_m2_s3 = float(q_common_m2_s3)
         self.bearing_var_floor_rad2 = float(bearing_var_floor_rad2)
         self.bearing_gate = float(bearing_gate)
         self.range_gate = float(range_gate)
@@ -182,8 +188,16 @@ class RelativeFilter:
             raise ValueError(f"cannot predict backwards ({dt_ns} ns)")
         if dt_ns:
             predict_pair_inplace(self.x, self.P, dt_ns / NS_PER_S, self.q_target_m2_s3,
-                                 self.q_chaser_m2_s3, self.step_max_s)
+                                 self.q_chaser_m2_s3, self.q_common_m2_s3, self.step_max_s)
             self.t_ns = int(t_ns)
+
+    def apply_burn(self, t_burn_ns: int, dv_N, sigma_dv_mps: float) -> None:
+        """A burn the chaser executed: impulsive dv_N (m/s, ECI) at t_burn_ns, 1-sigma
+        sigma_dv_mps per axis (``dynamics.add_impulse``); the target is untouched."""
+        if t_burn_ns > self.t_ns:
+            self.predict(t_burn_ns)
+        add_impulse(self.x, self.P, CHASER.start, (self.t_ns - t_burn_ns) / NS_PER_S, dv_N,
+                    sigma_dv_mps, self.step_max_s)
 
     def update_fix(self, t_ns: int, r_BN_N, v_BN_N, sigma_r_m: float,
                    sigma_v_mps: float) -> UpdateResult:

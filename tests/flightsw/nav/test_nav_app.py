@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from nav_truth import ARCSEC, NS, elements_to_state, noisy_bearing, rtn_basis, trajectory
 
-from flightsw.msg import (AttitudeEstimate, GnssFix, GyroRate, NavHealth, OrbitEstimate,
-                          RangefinderRange, RelativeState, StarTrackerAttitude, TargetCue,
-                          TargetTrack)
+from flightsw.msg import (AttitudeEstimate, BurnCommand, BurnReport, GnssFix, GyroRate,
+                          NavHealth, OrbitEstimate, RangefinderRange, RelativeState,
+                          StarTrackerAttitude, TargetCue, TargetTrack)
 from flightsw.nav import NavApp
 from flightsw.runtime.app import Inbox
 
@@ -31,7 +31,7 @@ class Scenario:
     """Chaser 5 km behind the target; the app steps at 1 Hz on 1 Hz GNSS, 5 Hz gyro, 1 Hz star
     tracker, a bearing and a rangefinder return every 10 s."""
 
-    def __init__(self, seed=0, duration_s=300):
+    def __init__(self, seed=0, duration_s=300, burns=()):
         self.rng = np.random.default_rng(seed)
         self.t = np.arange(0.0, duration_s + 1.0, 1.0)
         x_T = elements_to_state(A, 0.001, math.radians(51.6), 0.5, 0.0, 0.3)
@@ -40,7 +40,7 @@ class Scenario:
         self.cue_x = x_T.copy()
         x_T = x_T + np.sqrt(np.diag(self.P_cue)) * self.rng.standard_normal(6)
         self.X_T = trajectory(x_T, self.t)
-        self.X_C = trajectory(x_C, self.t)
+        self.X_C = trajectory(x_C, self.t, burns=burns)
         self.app = NavApp("nav", {"measurement_lag_s": 1.0}, rate_hz=1.0)
         self.app.reset()
 
@@ -131,6 +131,62 @@ def test_an_outlier_bearing_is_gated_and_counted():
         out = s.step(k, msgs)
     health = latest(out, NavHealth)
     assert health.bearings_gated == 1 and health.bearings_used == 10
+
+
+def burn_report(s, t_burn_s, burn_id=1):
+    """What control reports of an impulsive burn the truth flew at t_burn_s (a 2 s burn)."""
+    k = int(t_burn_s)
+    dv_N = s.X_C[k, 3:] - trajectory(s.X_C[k - 1], [0.0, 1.0])[1, 3:]
+    return BurnReport(burn_id=burn_id, t_start_ns=(k - 1) * NS, t_end_ns=(k + 1) * NS,
+                      dv_N=dv_N, sigma_dv_mps=0.03 * np.linalg.norm(dv_N) + 2e-4)
+
+
+@pytest.mark.parametrize("case", ["unreported", "reported within the lag", "reported late",
+                                  "commanded, reported late", "reported after detection"])
+def test_reported_burns_are_applied_and_unreported_ones_are_detected(case):
+    """A 0.3 m/s radial burn at 100 s. Reported 1 s after it (within the 1 s lag: buffered),
+    4 s after with the command seen (the horizon waits for the report), or 2 s after without
+    (the filters passed it: carried through the transition), the GNSS fixes after it fit and
+    the estimate stays consistent. Unreported, the fixes reveal a manoeuvre (twice: the orbit
+    and relative filters); a report after that is not applied a second time."""
+    s = Scenario(seed=4, duration_s=200, burns=[(100.0, [0.3, 0.0, 0.0])])
+    report = burn_report(s, 100.0)
+    delay = {"unreported": None, "reported within the lag": 1, "reported late": 2,
+             "commanded, reported late": 4, "reported after detection": 8}[case]
+    command = BurnCommand(burn_id=1, t_start_ns=99 * NS, dv_N=report.dv_N, duration_s=2.0)
+    for k in range(len(s.t)):
+        msgs = s.inbox(k)
+        if case.startswith("commanded") and k == 95:
+            msgs.append(command)
+        if delay is not None and k == 100 + delay:
+            msgs += [report, report]    # a repeat is ignored
+        out = s.step(k, msgs)
+    app = s.app
+    detected = app.orbit.fuser.manoeuvres_detected + app.relative.fuser.manoeuvres_detected
+    assert detected == (2 if case in ("unreported", "reported after detection") else 0)
+    rel = latest(out, RelativeState)
+    k = int(rel.t_est_ns // NS)
+    assert k == 199
+    x_T, x_C = s.X_T[k], s.X_C[k]
+    e_v = app.orbit.x[3:] - x_C[3:]
+    assert e_v @ np.linalg.solve(app.orbit.P[3:, 3:], e_v) < 16.0
+    r_true = rtn_basis(x_T) @ (x_C[:3] - x_T[:3])
+    assert np.all(np.abs(rel.r_CT_rtn - r_true) < 4 * np.sqrt(np.diag(rel.P_rtn[:3, :3])))
+    assert latest(out, NavHealth).measurements_rejected == 0
+
+
+def test_the_horizon_waits_for_a_commanded_burn_until_its_report_or_the_timeout():
+    s = Scenario(seed=5, duration_s=60)
+    command = BurnCommand(burn_id=3, t_start_ns=20 * NS, dv_N=np.array([0.0, 0.1, 0.0]),
+                          duration_s=5.0)
+    t_est = []
+    for k in range(len(s.t)):
+        msgs = s.inbox(k) + ([command] if k == 10 else [])
+        orbit = latest(s.step(k, msgs), OrbitEstimate)
+        t_est.append(orbit.t_est_ns / NS if orbit is not None else math.nan)
+    # held just before the start, from 20 s until 20 + 5 + 10 s (never reported: cancelled)
+    assert t_est[25] == pytest.approx(20.0, abs=1e-6) and t_est[34] == pytest.approx(20.0, abs=1e-6)
+    assert t_est[35] == 34.0 and t_est[60] == 59.0
 
 
 def test_a_malformed_star_tracker_boresight_parameter_is_refused():

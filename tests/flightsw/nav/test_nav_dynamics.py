@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from nav_truth import MU, RE, J2, elements_to_state, trajectory
+from nav_truth import MU, RE, J2, elements_to_state, rtn_basis, trajectory
 
 from flightsw.nav.dynamics import (
     J2_EARTH,
     MU_EARTH_M3_S2,
     R_EARTH_M,
+    add_impulse,
     gravity_accel_reference,
     gravity_gradient_reference,
     propagate,
@@ -101,3 +102,33 @@ def test_kernel_propagation_equals_the_numpy_reference():
 def test_nonpositive_step_is_refused():
     with pytest.raises(ValueError, match="step_max"):
         propagate(np.array([7e6, 0, 0, 0, 7.5e3, 0]), 10.0, step_max_s=0.0)
+
+
+@pytest.mark.parametrize("since_s", [0.0, 45.0, 1300.0])
+def test_a_burn_reported_late_moves_the_state_and_covariance_as_if_applied_on_time(since_s):
+    """Against scipy: the orbit with the burn flown at t_b, and the sensitivity of the state
+    now to the burn's delta-v by central differences of that truth."""
+    x0 = elements_to_state(6878e3, 0.001, math.radians(97.4), 0.5, 0.2, 0.1)
+    t_b, t_now = 600.0, 600.0 + since_s
+    dv_rtn = np.array([0.02, -0.05, 0.01])
+    C_burn = rtn_basis(trajectory(x0, [t_b])[0])
+    dv_N = C_burn.T @ dv_rtn
+
+    def truth(dv):
+        return trajectory(x0, [t_now], burns=[(t_b, C_burn @ dv)])[0]
+
+    x = truth(np.zeros(3))          # the estimate now, unaware of the burn
+    P = np.diag([4.0] * 3 + [1e-4] * 3)
+    P_before = P.copy()
+    sigma = 0.003
+    add_impulse(x, P, 0, since_s, dv_N, sigma)
+    assert np.allclose(x, truth(dv_N), rtol=0.0, atol=[2e-3] * 3 + [2e-6] * 3)
+    h = 0.01
+    S = np.column_stack([(truth(dv_N + h * e) - truth(dv_N - h * e)) / (2 * h) for e in np.eye(3)])
+    assert np.allclose(P - P_before, sigma ** 2 * S @ S.T, rtol=1e-4, atol=1e-12)
+
+
+def test_a_burn_from_the_future_is_refused():
+    x, P = np.zeros(6), np.eye(6)
+    with pytest.raises(ValueError):
+        add_impulse(x, P, 0, -1.0, np.zeros(3), 0.0)

@@ -8,10 +8,12 @@ from nav_truth import elements_to_state
 
 from flightsw.native import require
 from flightsw.nav.dynamics import (
+    pair_noise,
     predict_inplace,
     predict_pair_inplace,
     predict_pair_reference,
     predict_reference,
+    white_accel_noise,
 )
 from flightsw.nav.relative import bearing_update_reference, range_update_reference
 
@@ -66,11 +68,24 @@ def test_joint_predict_kernel_equals_numpy_reference(seed, dt, separation):
     rng = np.random.default_rng(seed)
     x, P = joint_case(rng, separation)
     x_k, P_k = x.copy(), P.copy()
-    predict_pair_inplace(x_k, P_k, dt, 1e-10, 3e-10)
-    x_r, P_r = predict_pair_reference(x, P, dt, 1e-10, 3e-10)
+    predict_pair_inplace(x_k, P_k, dt, 1e-10, 3e-10, 2e-9)
+    x_r, P_r = predict_pair_reference(x, P, dt, 1e-10, 3e-10, 2e-9)
     assert np.allclose(x_k, x_r, rtol=1e-13, atol=1e-7)
     assert np.allclose(P_k, P_r, rtol=1e-9, atol=1e-12 * np.abs(P_r).max())
     assert np.array_equal(P_k, P_k.T)
+
+
+@given(st.floats(0.0, 600.0), st.floats(0.0, 1e-9), st.floats(0.0, 1e-9), st.floats(0.0, 1e-8))
+def test_shared_process_noise_cancels_in_the_relative_state_and_keeps_q_psd(dt, q_T, q_C, q_0):
+    Q = pair_noise(dt, q_T, q_C, q_0)
+    J = np.hstack((np.eye(6), -np.eye(6)))
+    expected = pair_noise(dt, q_T, q_C, 0.0)
+    assert np.allclose(J @ Q @ J.T, J @ expected @ J.T, rtol=1e-12, atol=1e-30)
+    # each spacecraft alone sees its own plus the shared acceleration; they share Q(q_0)
+    assert np.allclose(Q[:6, :6], white_accel_noise(dt, q_T + q_0), rtol=1e-12, atol=0.0)
+    assert np.allclose(Q[6:, 6:], white_accel_noise(dt, q_C + q_0), rtol=1e-12, atol=0.0)
+    assert np.allclose(Q[:6, 6:], white_accel_noise(dt, q_0), rtol=1e-12, atol=0.0)
+    assert np.linalg.eigvalsh(Q).min() >= -1e-12 * max(np.abs(Q).max(), 1e-300)
 
 
 @settings(max_examples=60)
