@@ -68,3 +68,17 @@ class Faulty(App):
         return [FrameSummary(frames=0, last_frame_id=0, mean_dn=float("nan"),
                              tone_times_s=[0.0, 0.0]),
                 TimeTone(tone=1, vehicle_time_ns=t_ns)]
+
+
+class StallsOnce(App):
+    """Hangs (sleeps far past any step timeout) in its step at ``at_s``; otherwise reports."""
+
+    PUBLISHES = (FrameSummary,)
+    RATE_HZ = 2.0
+    PARAMS = {"at_s": Param(1.0, "s", "sim time of the step that hangs", lo=0.0)}
+
+    def step(self, t_ns, inbox):
+        if t_ns == int(self.p.at_s * 1e9):
+            import time  # the misbehaviour under test: a step that never returns in time
+            time.sleep(60.0)
+        return [FrameSummary(frames=0, last_frame_id=0, mean_dn=0.0, tone_times_s=[0.0, 0.0])]

@@ -74,6 +74,26 @@ def test_app_killed_while_idle_between_steps_is_restarted_before_its_next_step(t
     assert [(e.app, e.what) for e in run.events] == [("slow", "crashed"), ("slow", "restarted")]
 
 
+def test_hung_app_is_reported_killed_restarted_and_the_run_goes_on(tmp_path):
+    specs = [AppSpec("stall", "runtime_test_apps:StallsOnce", {"at_s": 1.0}), SPECS[1]]
+    run = ProcessRun(specs, 5, tmp_path, step_timeout_s=0.5)
+    try:
+        run.run(3 * NS)
+    finally:
+        run.close()
+    # events carry the sim time of the last tick completed (the timecard's, at 0.9 s)
+    assert [(e.app, e.what, e.t_ns) for e in run.events] == [
+        ("stall", "hung", 9 * NS // 10), ("stall", "restarted", 9 * NS // 10)]
+    rec = Recording(tmp_path)
+    # every step answered but the one that hung; the new incarnation takes the next
+    s = rec.arrays("test.frame_summary")
+    np.testing.assert_array_equal(s["t_ns"], [0, NS // 2, 3 * NS // 2, 2 * NS, 5 * NS // 2, 3 * NS])
+    health = rec.arrays("health.app")
+    assert health["boot"][health["app"] == "stall"].tolist() == [0, 1, 1]
+    # the other app stepped at every tick, the hung one's included
+    assert rec.arrays("time.tone")["t_ns"].tolist() == list(range(0, 3 * NS + 1, NS // 10))
+
+
 def test_paced_run_never_runs_ahead_of_the_wall_clock(tmp_path):
     # pacing is a lower bound on wall time: 2 s of sim at 10x real time takes at least 0.2 s
     specs = [AppSpec("timecard", "hil.clock:TimeCard", rate_hz=10.0)]
