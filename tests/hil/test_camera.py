@@ -24,6 +24,7 @@ from hil.camera.projection import project_reference, project_substeps
 from hil.camera.psf import GaussianPsf, add_point_sources_reference
 from hil.camera.readout import PlanarBackground, flat_field_variance_dn2, read_out, read_out_reference
 from hil.camera.resolved import add_lambert_sphere, lambert_radiance_e_per_sr
+from hil.camera.scenes import camera_axes, dark_scene
 from hil.camera.starcounts import cumulative_star_density_per_deg2
 
 AU_M = 1.495978707e11
@@ -33,23 +34,12 @@ ARCSEC = math.pi / 180 / 3600
 V0_PHOTONS = 3.631e-9 * 1e-7 * 1e4 * 1e4 * 0.088 / (6.62607015e-34 * 299792458.0 / 0.545e-6)
 
 
-# ---- helpers: the test's own attitude and projection ------------------------------------------
+# ---- helpers (scenes come from hil.camera.scenes; the quaternion is the test's own) -----------
 
 
 def unit(ra_deg, dec_deg):
     ra, dec = math.radians(ra_deg), math.radians(dec_deg)
     return np.array([math.cos(dec) * math.cos(ra), math.cos(dec) * math.sin(ra), math.sin(dec)])
-
-
-def camera_axes(boresight_N, roll_rad=0.0):
-    """Rows x, y, z of a camera frame looking along boresight_N (C_CN)."""
-    z = boresight_N / np.linalg.norm(boresight_N)
-    helper = np.array([0.0, 0.0, 1.0]) if abs(z[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-    x = np.cross(helper, z)
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    x, y = math.cos(roll_rad) * x + math.sin(roll_rad) * y, -math.sin(roll_rad) * x + math.cos(roll_rad) * y
-    return np.stack([x, y, z])
 
 
 def quaternion_from_dcm(C):
@@ -69,15 +59,6 @@ def quaternion_from_dcm(C):
     for k, v in zip(others, pairs[i]):
         b[k] = v / (4 * b[i])
     return b if b[0] >= 0 else -b
-
-
-def dark_scene(C_CN, **kw):
-    """Sun and Earth far from the boresight: no stray light to speak of."""
-    boresight = C_CN[2]
-    away = -boresight
-    kw.setdefault("r_sun_N", AU_M * away)
-    kw.setdefault("r_earth_N", 4.0e7 * (away + 0.3 * C_CN[0]) / np.linalg.norm(away + 0.3 * C_CN[0]))
-    return Scene(q_BN=quaternion_from_dcm(C_CN), **kw)
 
 
 def quiet_params(**kw):
