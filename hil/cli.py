@@ -9,17 +9,22 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from flightsw.msg import decode
 from flightsw.record import Recording
 from flightsw.runtime.launcher import ProcessRun
 from flightsw.runtime.scheduler import InProcessRun
 from hil import scenario as scenarios
+from hil.report import write_report
 
 NS_PER_S = 1_000_000_000
 
 
 def run_scenario(sc: scenarios.Scenario, out: Path, topology: str = "zmq",
-                 transport: str = "ipc", pace: float | None = None, progress: bool = True) -> dict:
-    """Run ``sc`` and write its run folder; return the summary."""
+                 transport: str = "ipc", pace: float | None = None, progress: bool = True,
+                 plots: bool = True) -> dict:
+    """Run ``sc`` and write its run folder (recording, summary.json, plots); return the
+    summary. An interrupted run (Ctrl-C) still gets its summary and plots, marked
+    ``completed: false``."""
     out.mkdir(parents=True, exist_ok=True)
     t_end = int(round(sc.duration_s * NS_PER_S))
     if topology == "inproc":
@@ -29,24 +34,69 @@ def run_scenario(sc: scenarios.Scenario, out: Path, topology: str = "zmq",
                          blobs_every=sc.blobs_every)
     else:
         raise ValueError(f"topology must be 'inproc' or 'zmq', got {topology!r}")
-    bar = tqdm(total=round(sc.duration_s), unit="sim s", disable=not progress,
-               bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} sim s [{elapsed}<{remaining}]")
+    bar = Progress(run.recorder, sc.duration_s, enabled=progress)
     wall0 = time.monotonic()
+    completed = False
     try:
-        run.run(t_end, on_tick=lambda t: bar.update(t / NS_PER_S - bar.n))
+        run.run(t_end, on_tick=bar.tick)
+        completed = True
+    except KeyboardInterrupt:
+        print("\nrpo: interrupted; writing the summary of the run so far", file=sys.stderr)
     finally:
         bar.close()
         run.close()
     wall_s = time.monotonic() - wall0
-    summary = {
-        "scenario": sc.name, "seed": sc.seed, "topology": topology,
-        "sim_s": sc.duration_s, "wall_s": round(wall_s, 3),
-        "realtime_factor": round(sc.duration_s / wall_s, 1) if wall_s > 0 else None,
+    sim_s = bar.t_s
+    facts = {
+        "scenario": sc.name, "seed": sc.seed, "scenario_source": sc.source,
+        "topology": topology, "completed": completed, "duration_s": sc.duration_s,
+        "sim_s": sim_s, "wall_s": round(wall_s, 3),
+        "realtime_factor": round(sim_s / wall_s, 1) if wall_s > 0 else None,
         "events": [vars(e) for e in getattr(run, "events", [])],
     }
-    summary.update(_from_recording(Recording(out), dict(run.recorder.counts)))
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+    facts.update(_from_recording(Recording(out), dict(run.recorder.counts)))
+    return write_report(out, sc, facts, plots=plots)
+
+
+class Progress:
+    """The progress bar: sim time, and the mission phase and range as the flight itself
+    reports them (guidance.mode, nav.relative), read off the recorder's last messages so it
+    works the same in-process and over ZeroMQ; decoded at most every REFRESH_S of wall time."""
+
+    REFRESH_S = 0.5
+    TOPICS = ("guidance.mode", "nav.relative")
+
+    def __init__(self, recorder, duration_s: float, enabled: bool = True):
+        self.recorder = recorder
+        recorder.watch(self.TOPICS)
+        self.t_s = 0.0
+        self._next_wall = 0.0
+        self.bar = tqdm(total=round(duration_s), unit="sim s", disable=not enabled,
+                        bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} sim s "
+                                   "[{elapsed}<{remaining}{postfix}]")
+
+    def tick(self, t_ns: int) -> None:
+        self.t_s = t_ns / NS_PER_S
+        self.bar.update(self.t_s - self.bar.n)
+        now = time.monotonic()
+        if now >= self._next_wall and not self.bar.disable:
+            self._next_wall = now + self.REFRESH_S
+            self.bar.set_postfix_str(self.status(), refresh=False)
+
+    def status(self) -> str:
+        """``t=<h> h  <phase>  range <km> km`` from the last recorded messages."""
+        parts = [f"t={self.t_s / 3600.0:.2f} h"]
+        latest = self.recorder.latest
+        if latest.get("guidance.mode") is not None:
+            parts.append(decode(latest["guidance.mode"])[1].phase)
+        if latest.get("nav.relative") is not None:
+            nav = decode(latest["nav.relative"])[1]
+            if nav.valid:
+                parts.append(f"range {nav.range_m / 1e3:.3f} km")
+        return "  ".join(parts)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _from_recording(rec: Recording, counts: dict[str, int]) -> dict:
@@ -83,11 +133,37 @@ def cmd_run(args) -> int:
                                 sc.apps, sc.blobs_every, sc.source)
     out = Path(args.out) if args.out else Path("runs") / f"{sc.name}-s{sc.seed}"
     summary = run_scenario(sc, out, args.topology, args.transport, args.pace,
-                           progress=not args.quiet)
+                           progress=not args.quiet, plots=not args.no_plots)
     _print_timing(summary)
+    _print_mission(summary)
     print(f"run folder: {out}")
     print(json.dumps({k: summary[k] for k in ("scenario", "seed", "topology", "sim_s",
-                                              "wall_s", "realtime_factor")}))
+                                              "wall_s", "realtime_factor", "success")}))
+    return 0 if summary["completed"] else 130
+
+
+def _print_mission(summary: dict) -> None:
+    crit = ", ".join(f"{k} {'n/a' if v is None else 'yes' if v else 'NO'}"
+                     for k, v in summary["success_criteria"].items())
+    print(f"success: {summary['success']} ({crit})")
+    print("phases entered (h): " + ", ".join(f"{ph} {t / 3600.0:.2f}"
+                                             for ph, t in summary["phases_entered_s"].items()))
+
+
+# What the runner knows of a run, kept by `rpo report` when it re-reads the recording.
+RUN_FACTS = ("scenario", "seed", "scenario_source", "topology", "completed", "duration_s",
+             "sim_s", "wall_s", "realtime_factor", "events", "messages", "health",
+             "step_time_us")
+
+
+def cmd_report(args) -> int:
+    run_dir = Path(args.run_dir)
+    old = json.loads((run_dir / "summary.json").read_text())
+    source = old.get("scenario_source", "")
+    sc = scenarios.load(source.removeprefix("builtin:") if source else old["scenario"])
+    summary = write_report(run_dir, sc, {k: old[k] for k in RUN_FACTS if k in old})
+    _print_mission(summary)
+    print(f"plots: {', '.join(summary['plots'])}")
     return 0
 
 
@@ -128,7 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--duration-s", type=float, default=None)
     r.add_argument("--out", default=None, help="run folder (default runs/<scenario>-s<seed>)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--no-plots", action="store_true", help="summary.json only, no PNGs")
     r.set_defaults(func=cmd_run)
+    rp = sub.add_parser("report", help="rewrite a run folder's summary.json and plots from "
+                                       "its recording")
+    rp.add_argument("run_dir")
+    rp.set_defaults(func=cmd_report)
     i = sub.add_parser("inspect", help="summarise a run folder's recording")
     i.add_argument("run_dir")
     i.add_argument("--topic", default=None, help="show one topic's columns")

@@ -58,6 +58,14 @@ class Recorder:
         self._packer = msgpack.Packer(use_bin_type=True)
         self.blobs_every = dict(blobs_every or {})
         self.counts: Counter[str] = Counter()
+        self.latest: dict[str, list | None] = {}
+
+    def watch(self, topics) -> None:
+        """Keep the wire frames of the last message of each of ``topics`` in ``latest``
+        (``None`` until one is recorded): a live display, such as the progress bar, then
+        sees the run in either topology without a subscription of its own."""
+        for topic in topics:
+            self.latest.setdefault(topic, None)
 
     def write_tick(self, messages: list) -> None:
         """Record the wire messages of one tick (any order in, bus order out)."""
@@ -75,6 +83,8 @@ class Recorder:
         out = self._truth if cls is not None and cls.TRUTH else self._bus
         n = self.counts[topic]
         self.counts[topic] += 1
+        if topic in self.latest:
+            self.latest[topic] = frames
         every = self.blobs_every.get(topic, 1)
         blobs = frames[3:] if every > 0 and n % every == 0 else []
         pack = self._packer.pack
