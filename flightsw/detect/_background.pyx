@@ -167,9 +167,9 @@ cdef int _box_statistics(const pixel_t[:, ::1] frame, Py_ssize_t y0, Py_ssize_t 
     if pixel_t is uint16_t:
         # Whole-DN bins of integer width w from base: bin = (pix - base) // w,
         # the same bins as the float formula below (pix - lo = pix - base + 1/2,
-        # never on a bin edge), as an exact multiply-shift division (Granlund &
-        # Montgomery 1994): the error of ceil(2^40 / w) times d < 2^23 stays
-        # below one part in w.
+        # never on a bin edge), by an exact multiply-shift division (Granlund &
+        # Montgomery 1994): (d m) >> 40 = d // w for m = ceil(2^40 / w) while
+        # d (m w - 2^40) < 2^40, true here as d < 2^22 and m w - 2^40 < w < 2^15.
         base = <int64_t>(floor(m0) + 1.0) - (nbins // 2) * <int64_t>width
         span = nbins * <int64_t>width
         magic = ((<uint64_t>1 << 40) + <uint64_t>width - 1) // <uint64_t>width
