@@ -18,6 +18,7 @@ import time
 
 import msgpack
 import zmq
+import zmq.backend
 
 from flightsw.bus.zmq_transport import send_frames
 
@@ -30,6 +31,11 @@ from posix.wait cimport P_ALL, WEXITED, WNOHANG, WNOWAIT, waitid
 # msgpack of the array head ["STEP", ... and ["DONE", ...; an empty map is 0x80
 cdef bytes STEP_HEAD = b"\x93\xa4STEP"
 cdef bytes DONE_HEAD = b"\x93\xa4DONE"
+
+# pyzmq's compiled send, called on the control sockets past the Python-level override,
+# which adds only DRAFT routing-id and group handling (unused here) and costs as much
+# again as the send itself
+_send = zmq.backend.Socket.send
 
 
 # -- release times -------------------------------------------------------------------------
@@ -196,10 +202,10 @@ cdef dict _tick(run, long long t, list due, dict req, dict pending, subscribers_
     for name in due:
         p = pending[name]
         if p or t < 0:
-            req[name].send(_command(STEP_HEAD, "STEP", t, {q: c for q, c in p.items() if c}))
+            _send(req[name], _command(STEP_HEAD, "STEP", t, {q: c for q, c in p.items() if c}))
             p.clear()
         else:
-            req[name].send(_idle_command(STEP_HEAD, t))
+            _send(req[name], _idle_command(STEP_HEAD, t))
     cdef dict published = {}
     cdef bytes done_empty = _idle_command(DONE_HEAD, t) if t >= 0 else None
     cdef Py_ssize_t i
@@ -264,7 +270,7 @@ cdef inline void _step(runner, run_step, pub, ctl, t_ns, list inputs) except *:
             counts[topic] = counts.get(topic, 0) + 1
         else:
             runner.outputs_dropped += 1
-    ctl.send(_command(DONE_HEAD, "DONE", t_ns, counts))
+    _send(ctl, _command(DONE_HEAD, "DONE", t_ns, counts))
 
 
 def serve(node):
