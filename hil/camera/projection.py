@@ -60,8 +60,8 @@ def project_visible(C_steps, u_N, disk_u_N, disk_cos_radius, f_px, x0, y0, x_min
     for i in range(n):
         hidden = False
         for d in range(len(disk_cos_radius)):
-            if u_N[i, 0] * disk_u_N[d, 0] + u_N[i, 1] * disk_u_N[d, 1] + u_N[i, 2] * disk_u_N[d, 2] >= disk_cos_radius[d]:
-                hidden = True
+            cos_angle = u_N[i, 0] * disk_u_N[d, 0] + u_N[i, 1] * disk_u_N[d, 1] + u_N[i, 2] * disk_u_N[d, 2]
+            hidden |= cos_angle >= disk_cos_radius[d]
         if hidden:
             continue
         inside = False
