@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from flightsw.msg import decode
+from flightsw.msg import MessageError, decode
 from flightsw.record import Recording
 from flightsw.runtime.launcher import ProcessRun
 from flightsw.runtime.scheduler import InProcessRun
@@ -86,14 +86,23 @@ class Progress:
     def status(self) -> str:
         """``t=<h> h  <phase>  range <km> km`` from the last recorded messages."""
         parts = [f"t={self.t_s / 3600.0:.2f} h"]
-        latest = self.recorder.latest
-        if latest.get("guidance.mode") is not None:
-            parts.append(decode(latest["guidance.mode"])[1].phase)
-        if latest.get("nav.relative") is not None:
-            nav = decode(latest["nav.relative"])[1]
-            if nav.valid:
-                parts.append(f"range {nav.range_m / 1e3:.3f} km")
+        mode, nav = (self._last(t) for t in self.TOPICS)
+        if mode is not None:
+            parts.append(mode.phase)
+        if nav is not None and nav.valid:
+            parts.append(f"range {nav.range_m / 1e3:.3f} km")
         return "  ".join(parts)
+
+    def _last(self, topic: str):
+        """The last recorded message of ``topic``; None if none yet or it does not decode
+        (the recorder keeps whatever was published; the display must not stop the run)."""
+        frames = self.recorder.latest.get(topic)
+        if frames is None:
+            return None
+        try:
+            return decode(frames)[1]
+        except MessageError:
+            return None
 
     def close(self) -> None:
         self.bar.close()

@@ -22,6 +22,9 @@ PHASE_COLOURS = dict(zip(PHASES, ("#7f7f7f", "#9467bd", "#1f77b4", "#17becf", "#
 ZOOM_MARGIN = 1.3
 ZOOM_KEEPOUTS = 20.0
 ZOOM_MIN_M = 2000.0
+# The range plot draws the keep-out radius when the run comes within this many radii of it
+# (farther out it would only squash the curve).
+KEEPOUT_SHOWN_WITHIN = 100.0
 # Frames shown from the inspection, at most; and the half-width (px) of each frame's close-up.
 INSPECTION_FRAMES = 4
 CROP_PX = 40
@@ -155,7 +158,8 @@ def _range(an: Analysis) -> Figure | None:
         valid = np.flatnonzero(nav["valid"])[_stride(int(nav["valid"].sum()))]
         ax.semilogy(scale(nav["t_est_ns"][valid]), nav["range_m"][valid], "b.", ms=1.5,
                     alpha=0.5, label="navigation estimate")
-    ax.axhline(an.settings.keepout_m, color="r", ls="--", lw=1, label="keep-out radius")
+    if tru.range_m.min() < KEEPOUT_SHOWN_WITHIN * an.settings.keepout_m:
+        ax.axhline(an.settings.keepout_m, color="r", ls="--", lw=1, label="keep-out radius")
     _phase_bands(ax, an, scale)
     ax.set_xlabel(_time_axis(0, span)[1])
     ax.set_ylabel("range (m)")

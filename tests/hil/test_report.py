@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from flightsw.guidance import flyaround
 from flightsw.guidance.mission import COVERAGE_GOAL as FLIGHT_COVERAGE_GOAL
 from flightsw.msg import (BurnCommand, BurnReport, CameraFrame, GuidanceMode, RelativeState,
-                          TargetTrack, TruthState, encode)
+                          TargetTrack, TruthState, decode, encode)
 from flightsw.record import Recorder, Recording
+from flightsw.runtime.launcher import ProcessRun
 from hil import scenario
 from hil.cli import Progress, main, run_scenario
 from hil.orbit.frames import relative_rtn
@@ -367,6 +368,34 @@ def test_recorder_keeps_the_last_message_of_watched_topics(tmp_path):
     progress = Progress(rec, 10.0, enabled=False)
     progress.t_s = 3600.0
     assert progress.status() == "t=1.00 h  far_approach"
+
+
+def test_the_progress_bar_sees_the_zeromq_run_through_the_recorder(tmp_path):
+    sc = scenario.load("runtime-check")
+    run = ProcessRun(sc.apps, sc.seed, tmp_path)
+    run.recorder.watch(["time.tone"])
+    try:
+        run.run(2 * NS)
+    finally:
+        run.close()
+    env, _ = decode(run.recorder.latest["time.tone"])
+    assert env.t_ns == 2 * NS
+
+
+def test_an_interrupted_run_still_writes_its_summary(tmp_path, monkeypatch):
+    tick = Progress.tick
+
+    def interrupt_at_3_s(self, t_ns):
+        tick(self, t_ns)
+        if t_ns >= 3 * NS:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Progress, "tick", interrupt_at_3_s)
+    assert main(["run", "runtime-check", "--topology", "inproc", "--out", str(tmp_path),
+                 "--quiet"]) == 130
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["completed"] is False and s["sim_s"] == 3.0 and s["duration_s"] == 120.0
+    assert s["messages"]["time.tone"] == 31
 
 
 @pytest.fixture(scope="module")
