@@ -58,8 +58,10 @@ class ControlApp(App):
         "failed_thrusters": Param("", "", "comma-separated indices (0-11) of thrusters failed off"),
         "burn_sigma_fraction": Param(0.03, "1", "1-sigma per axis of a burn / its delta-v", lo=0.0,
                                      hi=1.0),
-        "max_attitude_age_s": Param(2.0, "s", "oldest attitude estimate carried forward to a "
-                                              "step", lo=0.0, hi=60.0),
+        "max_attitude_age_s": Param(5.0, "s", "oldest attitude estimate carried forward to a "
+                                              "step (navigation's estimate refers to its "
+                                              "processing horizon, behind its step time)",
+                                    lo=0.0, hi=60.0),
         "burn_sigma_floor_mps": Param(2e-4, "m/s", "1-sigma per axis added to every burn", lo=0.0,
                                       hi=1.0),
     }

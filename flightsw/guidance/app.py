@@ -32,8 +32,9 @@ Each step:
    CAM that passes the full test: no impulse shrinks a covariance.
 5. Burns. The plan's next impulse is issued once, burn_lead_s before it starts (start = the
    impulse time less half the duration m |dv| / burn_force_N, at least min_burn_lead_s after
-   the step so the controller has it in time; impulses too close to fly apart go as one, the
-   controller flying one burn at a time), after the checks: passive_safety.check_plan of the
+   the step so the controller has it in time, and not before the last burn's window has
+   closed: the controller flies one burn at a time, the latest command; impulses too close to
+   fly apart go as one), after the checks: passive_safety.check_plan of the
    remaining plan from the current estimate (the planned and the missed-burn trajectories
    clear of the keep-out sphere; in proximity also the e/i separation) and, in proximity, the
    short-horizon keep-out test with the covariance (the test that would call for a CAM). No
@@ -560,7 +561,9 @@ class GuidanceApp(App):
 
     def _issue_due(self, t_ns: int, est: Estimate, phase: Phase) -> list:
         plan = self.plan
-        if plan is None or plan.next_burn is None:
+        # the controller flies the latest command only: the next burn goes out once the last
+        # one's window has closed, or it would supersede it unflown
+        if plan is None or plan.next_burn is None or t_ns < self.burn_end_ns:
             return []
         count, times, impulses = self._next_group(plan)
         # impulses close together fly as one: their ECI sum at their delta-v-weighted time

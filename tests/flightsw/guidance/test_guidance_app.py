@@ -417,12 +417,13 @@ def test_mid_approach_flown_in_truth_reaches_the_5_km_hold_on_plan():
     loop = ClosedLoop(xT0, xC0, 48000.0)
     app = guidance(start_phase="mid_approach", burn_lead_s=dt + 30.0, cam_check_period_s=600.0,
                    hold_dwell_s=86400.0)
-    issued, ranges = [], []
+    issued, issue_s, ranges = [], [], []
     for t in np.arange(0.0, 40000.0, dt):
         xT, xC = loop.states(t)
         mode, _, burns = step(app, t, nav(t, xT, xC, sigma_rtn_m=(1.0, 3.0, 1.0)))
         loop.fly(burns)
         issued += burns
+        issue_s += [t] * len(burns)
         ranges.append(np.linalg.norm(relative_rtn(xT, xC)[0]))
         assert mode.phase == "mid_approach"
     assert app.plan.name == "transfer to the 5000 m hold" and app.plan.flown(int(40000 * NS))
@@ -430,6 +431,9 @@ def test_mid_approach_flown_in_truth_reaches_the_5_km_hold_on_plan():
     # re-planned or withheld
     assert [b.burn_id for b in issued] == list(range(1, len(issued) + 1))
     assert not [e for e in app.events if "re-planning" in e[1] or "withheld" in e[1]]
+    # the controller flies the latest command: none goes out before the last one has flown
+    for before, t_next in zip(issued, issue_s[1:]):
+        assert t_next * NS >= before.t_start_ns + before.duration_s * NS
     planned = sum(b.dv_m_s for b in app.plan.burns)
     assert 0.5 * planned <= mode.used_dv_mps <= planned
     # on the hold over the next orbit: 5 km behind, 500 m radial and cross-track swings
