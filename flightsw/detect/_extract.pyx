@@ -24,8 +24,10 @@ cdef enum:
     FLAG_CENTROID_ISOPHOTAL = 4
     MAX_FIT_ITERATIONS = 30
     # Columns whose threshold test is one OR over sign bits: most blocks of a
-    # star field hold no detection and are passed in a few vector operations.
+    # star field hold no detection and are passed in a few vector operations,
+    # and within a block that does, most sub-blocks.
     SCAN_BLOCK = 32
+    SCAN_SUBBLOCK = 8
 
 cdef uint32_t SIGN_BIT = 0x80000000u
 
@@ -197,11 +199,11 @@ cdef inline void _filter_column(const float** rows, float* out, const float[::1]
             out[x] = (thr_a[x] + t * (thr_b[x] - thr_a[x])) - out[x]
 
 
-cdef inline bint _block_has_detection(const uint32_t* bits) noexcept nogil:
-    """Whether any of SCAN_BLOCK consecutive floats is negative (sign bit set): one OR-reduction."""
+cdef inline bint _any_negative(const uint32_t* bits, Py_ssize_t count) noexcept nogil:
+    """Whether any of count consecutive floats is negative (sign bit set): one OR-reduction."""
     cdef uint32_t acc = 0
     cdef Py_ssize_t i
-    for i in range(SCAN_BLOCK):
+    for i in range(count):
         acc = acc | bits[i]
     return (acc & SIGN_BIT) != 0
 
@@ -303,8 +305,11 @@ def threshold_runs(const pixel_t[:, ::1] frame, const float[::1] kernel,
                 # so the significance of a detected pixel is u - excess / N.
                 x = 0
                 while x < width:
-                    if x % SCAN_BLOCK == 0 and x + SCAN_BLOCK <= width and not _block_has_detection(bits + x):
+                    if x % SCAN_BLOCK == 0 and x + SCAN_BLOCK <= width and not _any_negative(bits + x, SCAN_BLOCK):
                         x += SCAN_BLOCK
+                        continue
+                    if x % SCAN_SUBBLOCK == 0 and x + SCAN_SUBBLOCK <= width and not _any_negative(bits + x, SCAN_SUBBLOCK):
+                        x += SCAN_SUBBLOCK
                         continue
                     if not (bits[x] & SIGN_BIT):
                         x += 1

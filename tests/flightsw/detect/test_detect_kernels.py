@@ -44,6 +44,22 @@ def test_mesh_statistics_equals_reference(dtype):
     np.testing.assert_allclose(got[1], want[1], rtol=1e-9)
 
 
+@pytest.mark.parametrize("sky_e, saturation", [(4.0, 3000.0), (60.0, 2999.5), (2e4, 3e4)])
+def test_integer_histogram_bins_equal_the_reference_for_any_bin_width(sky_e, saturation):
+    """uint16 boxes are binned in integer arithmetic; bin widths 1, 2 and ~35 DN and a
+    saturation level between two DN values give the reference's float binning."""
+    rng = np.random.default_rng(31)
+    x, y = rng.uniform(0, 320, 40), rng.uniform(0, 256, 40)
+    frame = render_frame(rng, (256, 320), x, y, 10 ** rng.uniform(2.5, 6.5, 40), psf_sigma=1.1,
+                         sky_e=sky_e, read_noise_e=5.0)
+    edges_y, edges_x = mesh_edges(256, 48), mesh_edges(320, 48)
+    got = _background.mesh_statistics(frame, edges_y, edges_x, 2, saturation, True)
+    want = reference.mesh_statistics(frame, edges_y, edges_x, 2, saturation, True)
+    np.testing.assert_array_equal(got[2], want[2])
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-10)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-9)
+
+
 def test_mesh_statistics_rejects_mostly_saturated_boxes():
     frame = star_field(4)
     frame[:64, :64] = 65535
