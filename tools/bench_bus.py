@@ -9,13 +9,15 @@
 2. Camera frame throughput (1024x1024 uint16) over ipc://: our codec and sockets
    (envelope + msgpack payload + the pixels as a separate frame sent without copy,
    validated zero-copy decode at the receiver) against raw pyzmq PUB/SUB sending the
-   same buffer without copy. Target: within 1.2x of raw.
+   same buffer without copy, sender and receiver placed alike for both. Target: within
+   1.2x of raw.
 
 Prints a table, then one JSON object of the figures as the last line.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -48,73 +50,84 @@ class Idle(App):
         return []
 
 
-# -- lockstep cycle ------------------------------------------------------------------------
-def lockstep_cycles_us(n: int, blocks: int, ipc_dir: str,
-                       master_cpu: int, app_cpu: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-cycle wall times (us) of raw REQ/REP and of our launcher stepping one app.
+@contextlib.contextmanager
+def on_cpu(cpu: int):
+    """Run the block, and the threads and processes it starts, on one CPU.
 
-    Both pairs are placed alike: the time master side (this process's thread and its
-    ZeroMQ I/O threads, raw and ours) on ``master_cpu``, the app side (the raw server,
-    our node) on ``app_cpu``. Left to the kernel, a pair's placement is a lottery that
-    sticks for the run, and it alone moves a round trip by 3x (a wake-up on the same core
-    or on another), which would swamp what is compared. The two alternate in ``blocks``
-    short blocks, so that a change of load on a shared machine falls on both alike
-    instead of on whichever ran second. The first cycle of every block is a warm-up after
-    the switch and is left out, for both.
+    Left to the kernel, where a pair of processes lands is a lottery that sticks for
+    the run, and it alone moves a round trip by 3x (a wake-up on the same core or on
+    another), which would swamp what is compared: so every pair is placed alike.
+    ZeroMQ starts a context's threads at its first socket; they, and child processes,
+    inherit the affinity of the thread that starts them.
     """
-    per_block = n // blocks
-    ep = f"ipc://{ipc_dir}/raw-reqrep-{master_cpu}-{app_cpu}"
     cpus = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {master_cpu})  # ZeroMQ starts a context's threads at its first socket
-    ctx = zmq.Context()
-    req = ctx.socket(zmq.REQ)
-    run = ProcessRun([AppSpec("idle", "bench_bus:Idle")], seed=0, run_dir=None)
-    os.sched_setaffinity(0, {app_cpu})  # children inherit it
-    server = subprocess.Popen([sys.executable, __file__, "--role", "rep", "--endpoint", ep,
-                               "--n", str(per_block * blocks)])
+    os.sched_setaffinity(0, {cpu})
     try:
-        run.start()
+        yield
     finally:
-        os.sched_setaffinity(0, {master_cpu})
-    req.connect(ep)
-    raw, ours = [], []
-    last = [0]
-
-    def on_tick(_t):
-        now = time.perf_counter_ns()
-        ours.append((now - last[0]) / 1e3)
-        last[0] = now
-
-    try:
-        t_end = 0
-        for _ in range(blocks):
-            n_before = len(raw)
-            for _ in range(per_block):
-                t0 = time.perf_counter_ns()
-                req.send(STEP_BYTES)
-                req.recv()
-                raw.append((time.perf_counter_ns() - t0) / 1e3)
-            del raw[n_before]
-            last[0] = time.perf_counter_ns()
-            n_before = len(ours)
-            run.run(t_end + per_block * 1_000_000, on_tick=on_tick)
-            t_end += per_block * 1_000_000
-            del ours[n_before]
-    finally:
-        run.close()
-        server.wait()
-        ctx.destroy(linger=0)
         os.sched_setaffinity(0, cpus)
-    return np.array(raw), np.array(ours)
 
 
 def placements() -> dict[str, tuple[int, int]]:
-    """(time master CPU, app CPU) of each placement measured: one core, and two if there are."""
+    """(time master or receiver CPU, app or sender CPU): one core, and two if there are."""
     cpus = sorted(os.sched_getaffinity(0))
     out = {"one core": (cpus[0], cpus[0])}
     if len(cpus) > 1:
         out["two cores"] = (cpus[0], cpus[1])
     return out
+
+
+# -- lockstep cycle ------------------------------------------------------------------------
+def lockstep_cycles_us(n: int, blocks: int, ipc_dir: str,
+                       master_cpu: int, app_cpu: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cycle wall times (us) of raw REQ/REP and of our launcher stepping one app.
+
+    Both pairs are placed alike (``on_cpu``): the time master side (this process, raw
+    client and our launcher, with their ZeroMQ threads) on ``master_cpu``, the app side
+    (the raw server, our node) on ``app_cpu``. The two alternate in ``blocks`` short
+    blocks, so that a change of load on a shared machine falls on both alike instead of
+    on whichever ran second. The first cycle of every block is a warm-up after the
+    switch and is left out, for both.
+    """
+    per_block = n // blocks
+    ep = f"ipc://{ipc_dir}/raw-reqrep-{master_cpu}-{app_cpu}"
+    with on_cpu(master_cpu):
+        ctx = zmq.Context()
+        req = ctx.socket(zmq.REQ)
+        run = ProcessRun([AppSpec("idle", "bench_bus:Idle")], seed=0, run_dir=None)
+        with on_cpu(app_cpu):
+            server = subprocess.Popen([sys.executable, __file__, "--role", "rep",
+                                       "--endpoint", ep, "--n", str(per_block * blocks)])
+            run.start()
+        req.connect(ep)
+        raw, ours = [], []
+        last = [0]
+
+        def on_tick(_t):
+            now = time.perf_counter_ns()
+            ours.append((now - last[0]) / 1e3)
+            last[0] = now
+
+        try:
+            t_end = 0
+            for _ in range(blocks):
+                n_before = len(raw)
+                for _ in range(per_block):
+                    t0 = time.perf_counter_ns()
+                    req.send(STEP_BYTES)
+                    req.recv()
+                    raw.append((time.perf_counter_ns() - t0) / 1e3)
+                del raw[n_before]
+                last[0] = time.perf_counter_ns()
+                n_before = len(ours)
+                run.run(t_end + per_block * 1_000_000, on_tick=on_tick)
+                t_end += per_block * 1_000_000
+                del ours[n_before]
+        finally:
+            run.close()
+            server.wait()
+            ctx.destroy(linger=0)
+    return np.array(raw), np.array(ours)
 
 
 def serve_rep(endpoint: str, n: int) -> None:
@@ -166,11 +179,18 @@ def publish_frames(endpoint: str, n: int, kind: str) -> None:
     ctx.destroy(linger=2000)
 
 
-def receive_frames(n: int, kind: str, ipc_dir: str) -> float:
-    """Frames per second at the subscriber, first frame to last."""
+def receive_frames(n: int, kind: str, ipc_dir: str, recv_cpu: int, send_cpu: int) -> float:
+    """Frames per second at the subscriber (on ``recv_cpu``, the sender on ``send_cpu``)."""
     ep = f"ipc://{ipc_dir}/frames-{kind}"
-    sender = subprocess.Popen([sys.executable, __file__, "--role", f"pub-{kind}",
-                               "--endpoint", ep, "--n", str(n)])
+    with on_cpu(send_cpu):
+        sender = subprocess.Popen([sys.executable, __file__, "--role", f"pub-{kind}",
+                                   "--endpoint", ep, "--n", str(n)])
+    with on_cpu(recv_cpu):
+        return _receive(n, kind, ep, sender)
+
+
+def _receive(n: int, kind: str, ep: str, sender: subprocess.Popen) -> float:
+    """First frame to last."""
     ctx = zmq.Context()
     if kind == "ours":
         sub = make_sub(ctx, ep, ["sensor.camera.frame"], hwm=16)
@@ -236,11 +256,13 @@ def main() -> None:
         fig[f"raw_reqrep_p99_us{key}"] = float(np.percentile(raw_cycle, 99))
         fig[f"cycle_ratio{key}"] = fig[f"cycle_median_us{key}"] / fig[f"raw_reqrep_median_us{key}"]
         rows.append((place, key))
-    # alternate the two, several times, and compare medians: a shared machine's load drifts
+    # alternate the two, several times, and compare medians: a shared machine's load drifts;
+    # sender and receiver on different cores where there are two, as a camera pipeline runs
+    recv_cpu, send_cpu = list(placements().values())[-1]
     raw_runs, our_runs = [], []
     for _ in range(args.frame_runs):
-        raw_runs.append(receive_frames(args.frames, "raw", ipc_dir))
-        our_runs.append(receive_frames(args.frames, "ours", ipc_dir))
+        raw_runs.append(receive_frames(args.frames, "raw", ipc_dir, recv_cpu, send_cpu))
+        our_runs.append(receive_frames(args.frames, "ours", ipc_dir, recv_cpu, send_cpu))
     raw_fps, our_fps = float(np.median(raw_runs)), float(np.median(our_runs))
 
     mb = FRAME_SHAPE[0] * FRAME_SHAPE[1] * 2 / 1e6
