@@ -44,6 +44,7 @@ from flightsw.nav.roe import covariance_through, relative_orbital_elements, rtn_
 from flightsw.runtime.app import App, Param
 
 MEASUREMENTS = (GyroRate, StarTrackerAttitude, GnssFix, TargetTrack, RangefinderRange)
+ATTITUDE_SENSORS = (GyroRate, StarTrackerAttitude)
 # Within one instant: propagate on the gyro first, apply a burn, then fuse in this order.
 ORDER = {GyroRate: 0, StarTrackerAttitude: 1, BurnReport: 2, GnssFix: 3, TargetTrack: 4,
          RangefinderRange: 5}
@@ -106,6 +107,7 @@ class NavApp(App):
         self.cue: TargetCue | None = None
         self.cue_used_epoch_ns = -1
         self.horizon_ns = -1
+        self.att_horizon_ns = -1
         self.pending: list[tuple[int, int, int, object]] = []
         self.arrivals = 0
         self.rejected = 0
@@ -134,13 +136,16 @@ class NavApp(App):
         for _, burn in inbox.all(BurnReport):
             self._admit_burn(burn, t_ns)
         horizon = max(self.horizon_ns, min([t_ns - self.lag_ns] + self._held_until(t_ns)))
+        # the attitude filter is never held for a burn: the controller flies the burn on it
+        att_horizon = max(self.att_horizon_ns, t_ns - self.lag_ns)
         self.pending.sort(key=lambda item: item[:3])
-        due = [item for item in self.pending if item[0] <= horizon]
-        self.pending = [item for item in self.pending if item[0] > horizon]
+        ready = [item[0] <= self._horizon_of(item[3], horizon, att_horizon) for item in self.pending]
+        due = [item for item, r in zip(self.pending, ready) if r]
+        self.pending = [item for item, r in zip(self.pending, ready) if not r]
         for t_meas, _, _, msg in due:
             self._process(t_meas, msg)
-        self.horizon_ns = horizon
-        self._advance_to(horizon)
+        self.horizon_ns, self.att_horizon_ns = horizon, att_horizon
+        self._advance_to(horizon, att_horizon)
         self._start_relative_from_cue()
         return self._outputs()
 
@@ -151,11 +156,16 @@ class NavApp(App):
         if isinstance(msg, TargetTrack) and msg.state != "confirmed":
             return
         values = [getattr(msg, f.name) for f in type(msg).FIELDS if f.kind in ("vec", "f64")]
-        if not finite(*values) or not self.horizon_ns < msg.t_meas_ns <= t_ns + NS_PER_S:
+        passed = self._horizon_of(msg, self.horizon_ns, self.att_horizon_ns)
+        if not finite(*values) or not passed < msg.t_meas_ns <= t_ns + NS_PER_S:
             self.rejected += 1
             return
         self.arrivals += 1
         self.pending.append((int(msg.t_meas_ns), ORDER[type(msg)], self.arrivals, msg))
+
+    @staticmethod
+    def _horizon_of(msg, horizon_ns: int, att_horizon_ns: int) -> int:
+        return att_horizon_ns if isinstance(msg, ATTITUDE_SENSORS) else horizon_ns
 
     def _held_until(self, t_ns: int) -> list[int]:
         """Just before the start of every commanded burn still to be reported (timed-out ones
@@ -240,9 +250,9 @@ class NavApp(App):
     def _radius(self) -> float:
         return float(self.cue.radius_m) if self.cue is not None else 0.0
 
-    def _advance_to(self, t_ns: int) -> None:
-        if self.attitude.initialised and self.attitude.t_ns < t_ns:
-            self.attitude.propagate(t_ns)
+    def _advance_to(self, t_ns: int, att_t_ns: int) -> None:
+        if self.attitude.initialised and self.attitude.t_ns < att_t_ns:
+            self.attitude.propagate(att_t_ns)
         if self.orbit is not None and self.orbit.t_ns < t_ns:
             self.orbit.predict(t_ns)
         if self.relative is not None and self.relative.t_ns < t_ns:
