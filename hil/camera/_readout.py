@@ -23,6 +23,7 @@ _SOURCE_SALT = np.uint64(0xD1B54A32D192ED03)
 _MASK32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 _INV_2_32 = 1.0 / 4294967296.0
+_BATCH = 4096  # flagged pixels finished together
 
 
 @njit(inline="always")
@@ -216,11 +217,11 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
     except under stars). Row by row, in loops the compiler vectorises: the draws; the DN by
     counting thresholds over each level's central window, along runs of columns that share a
     level; the rest check. Pixels in a tail of their level's distribution, or with rest
-    electrons, are then finished one by one, each kind in its own loop (fewer mispredicted
-    branches than one loop deciding per pixel): under a star (rest >= 1) the pixel's electrons
-    and read noise are drawn explicitly; otherwise, with exactly one rest electron its DN comes
-    from the level's table for one more electron (thresholds_plus1, same high 32 bits), with more
-    its level electrons and read noise are drawn explicitly. Pixels can be redone by read_out_pixels.
+    electrons, are then finished apart: under a star (rest >= 1) the pixel's electrons and read
+    noise are drawn explicitly, one by one; the others wait in a batch (_finish_flagged): with
+    no rest electron their DN comes from the level's full table, with exactly one from the
+    level's table for one more electron (thresholds_plus1, same high 32 bits), with more their
+    level electrons and read noise are drawn explicitly. Pixels can be redone by read_out_pixels.
     """
     n_rows, n_cols = signal_e.shape
     n_levels, n_dn = thresholds.shape
@@ -236,6 +237,18 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
     n_words = (n_cols + 63) // 64
     flagged_bits = np.empty(n_words, dtype=np.uint64)
     star_bits = np.empty(n_words, dtype=np.uint64)
+    # flagged pixels wait in a batch (columns of flat index, level, rest, draws) and are finished together
+    capacity = _BATCH + n_cols
+    b_flat = np.empty(capacity, dtype=np.int64)
+    b_level = np.empty(capacity, dtype=np.int64)
+    b_rest = np.empty(capacity)
+    b_high = np.empty(capacity, dtype=np.uint32)
+    b_low = np.empty(capacity, dtype=np.uint32)
+    b_row = np.empty(capacity, dtype=np.int64)
+    b_pos = np.empty(capacity, dtype=np.int64)
+    n_b = 0
+    stacked = np.concatenate((thresholds, thresholds_plus1))
+    out_flat = out.reshape(-1)
     for r in range(n_rows):
         _draw_row(key, np.uint64(r * n_cols), high, low)
         above0 = bg_row_e[r] - level0_e - slope_x_e * x0  # background above level 0 at column 0
@@ -269,11 +282,69 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
             while marked:
                 c = 64 * w + trailing_zeros(marked)
                 marked &= marked - np.uint64(1)
-                k = level_of[c]
-                bits = (np.uint64(high[c]) << _S32) | np.uint64(low[c])
-                out_row[c] = _pixel_with_rest(rest[c], low[c], bits, high[c], k, levels[k], exp_neg_levels[k],
-                                              thresholds, thresholds_plus1, n_dn, d_lo, quantiles, full_well,
-                                              read_noise_e, inv_gain, bias_dn, adc_max)
+                b_flat[n_b] = r * n_cols + c
+                b_level[n_b] = level_of[c]
+                b_rest[n_b] = rest[c]
+                b_high[n_b] = high[c]
+                b_low[n_b] = low[c]
+                n_b += 1
+        if n_b >= _BATCH or r == n_rows - 1:
+            _finish_flagged(n_b, b_flat, b_level, b_rest, b_high, b_low, b_row, b_pos, levels, exp_neg_levels,
+                            thresholds, thresholds_plus1, stacked, d_lo, quantiles, full_well, read_noise_e, inv_gain,
+                            bias_dn, adc_max, out_flat)
+            n_b = 0
+
+
+@njit(cache=True)
+def _count_in_rows(n, table, L, row, u, pos):
+    """pos[i] = number of the first L thresholds of table row row[i] at or below u[i], for i < n.
+
+    A binary search for many pixels at once, one halving for all of them per pass: the pixels'
+    table reads are independent, so they overlap, where one pixel's search is a chain of
+    dependent reads."""
+    for i in range(n):
+        pos[i] = 0
+    step = 1
+    while 2 * step <= L:
+        step *= 2
+    while step:
+        for i in range(n):
+            candidate = pos[i] + step
+            above = (candidate <= L) & (u[i] >= table[row[i], min(candidate, L) - 1])
+            pos[i] = candidate if above else pos[i]
+        step //= 2
+
+
+@njit(cache=True)
+def _finish_flagged(n, flat, level_of, rest, high, low, row, pos, levels, exp_neg_levels, thresholds,
+                    thresholds_plus1, stacked, d_lo, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max,
+                    out_flat):
+    """DN of n flagged pixels (flat index, level, rest < 1, draws): as _pixel_with_rest, with the
+    rest electrons decided for all first and the table searches run together (_count_in_rows on
+    stacked = [thresholds; thresholds_plus1]); pixels with two or more rest electrons are then
+    redone one by one by _pixel_with_rest."""
+    n_levels, n_dn = thresholds.shape
+    for i in range(n):
+        # the inversion's first two steps, with its numbers: no rest electron for u <= exp(-rest),
+        # one for u <= exp(-rest) (1 + rest)
+        r = rest[i]
+        u = low[i] * _INV_2_32
+        p0 = _exp_neg(r)
+        n_rest = 0 if (r <= 0.0 or u <= p0) else (1 if u <= p0 + p0 * r else 2)
+        row[i] = level_of[i] + n_levels * min(n_rest, 1)
+        pos[i] = n_rest
+    for i in range(n):
+        if pos[i] == 2:
+            k = level_of[i]
+            bits = (np.uint64(high[i]) << _S32) | np.uint64(low[i])
+            out_flat[flat[i]] = _pixel_with_rest(rest[i], low[i], bits, high[i], k, levels[k], exp_neg_levels[k],
+                                                 thresholds, thresholds_plus1, n_dn, d_lo, quantiles, full_well,
+                                                 read_noise_e, inv_gain, bias_dn, adc_max)
+            row[i] = -1
+    _count_in_rows(n, stacked, n_dn - 1, np.maximum(row, 0), high, pos)
+    for i in range(n):
+        if row[i] >= 0:
+            out_flat[flat[i]] = d_lo + pos[i]
 
 
 @njit(inline="always")
