@@ -122,6 +122,27 @@ def test_threshold_runs_equal_the_reference_significance_mask(dtype, psf_sigma):
     assert np.all(np.diff(runs[:, 0] * frame.shape[1] + runs[:, 1]) > 0)
 
 
+@given(seed=st.integers(0, 2**32 - 1), height=st.integers(32, 80), width=st.integers(32, 131),
+       threshold=st.floats(1.0, 6.0))
+@settings(max_examples=40, deadline=None)
+def test_threshold_runs_equal_the_reference_for_any_frame_width(seed, height, width, threshold):
+    """Widths that are not multiples of the scan's column blocks, thresholds from dense to sparse."""
+    rng = np.random.default_rng(seed)
+    count = int(rng.integers(0, 12))
+    frame = render_frame(rng, (height, width), rng.uniform(0, width, count),
+                         rng.uniform(0, height, count), 10 ** rng.uniform(2.5, 4.5, count),
+                         dtype=np.float32)
+    mesh = estimate_background(frame, mesh_px=32)
+    kernel = psf_kernel_1d(1.0)
+    runs, _ = _extract.threshold_runs(frame, kernel, mesh.bkg_cols, mesh.rms_cols,
+                                      mesh.centres_y, threshold)
+    bkg = reference.full_map(mesh.bkg_dn, mesh.centres_y, mesh.centres_x, frame.shape)
+    rms = reference.full_map(mesh.rms_dn, mesh.centres_y, mesh.centres_x, frame.shape, False)
+    significance = reference.significance_map(frame, kernel, bkg, rms)
+    disagree = reference.runs_to_mask(runs, frame.shape) != (significance > threshold)
+    assert np.all(np.abs(significance[disagree] - threshold) < 1e-3)
+
+
 @given(seed=st.integers(0, 2**32 - 1), height=st.integers(1, 40), width=st.integers(1, 40),
        density=st.floats(0.0, 0.9))
 @settings(max_examples=150, deadline=None)
