@@ -218,6 +218,8 @@ def _delta_v(an: Analysis) -> Figure | None:
                color=[PHASE_COLOURS[p] for p in names],
                label=f"{key}: {dv[key]['total']:.3f} m/s total")
     ax.set_xticks(x, names)
+    if not names:
+        ax.text(0.5, 0.5, "no burns", transform=ax.transAxes, ha="center", va="center")
     ax.set_ylabel("delta-v (m/s)")
     ax.set_title("delta-v per phase (executed: control.burn; commanded: guidance.burn)")
     ax.legend(fontsize=8)
@@ -268,12 +270,10 @@ def _draw_frames(an: Analysis, picks, title: str) -> Figure:
             rng = an.data.truth.r_at([t])[0] if an.data.truth is not None else [np.nan]
             head += f"\nrange {np.linalg.norm(rng) / 1e3:.3f} km, SNR {tr['snr'][m]:.0f}"
             top.add_patch(Circle((x, y), 0.03 * max(img.shape), fill=False, color="r", lw=1.2))
-            x0, y0 = int(round(x)), int(round(y))
-            crop = img[max(y0 - CROP_PX, 0):y0 + CROP_PX, max(x0 - CROP_PX, 0):x0 + CROP_PX]
+            crop, extent = _crop(img, x, y)
             clo, chi = np.percentile(crop, (1.0, 99.9))
             bottom.imshow(crop, cmap="gray", vmin=clo, vmax=max(chi, clo + 1), origin="upper",
-                          extent=(max(x0 - CROP_PX, 0) - 0.5, min(x0 + CROP_PX, img.shape[1]) - 0.5,
-                                  min(y0 + CROP_PX, img.shape[0]) - 0.5, max(y0 - CROP_PX, 0) - 0.5))
+                          extent=extent)
             bottom.plot([x], [y], "r+", ms=12)
             bottom.set_title("close-up, track centre +", fontsize=8)
         else:
@@ -282,6 +282,17 @@ def _draw_frames(an: Analysis, picks, title: str) -> Figure:
         top.set_title(head, fontsize=8)
     fig.suptitle(title)
     return fig
+
+
+def _crop(img: np.ndarray, x: float, y: float):
+    """The CROP_PX neighbourhood of pixel (x, y) clipped to the frame (never empty: a centre
+    off the frame is moved onto its edge), and its imshow extent in frame pixels."""
+    rows, cols = img.shape
+    x0 = int(np.clip(round(x), 0, cols - 1))
+    y0 = int(np.clip(round(y), 0, rows - 1))
+    r0, r1 = max(y0 - CROP_PX, 0), min(y0 + CROP_PX + 1, rows)
+    c0, c1 = max(x0 - CROP_PX, 0), min(x0 + CROP_PX + 1, cols)
+    return img[r0:r1, c0:c1], (c0 - 0.5, c1 - 0.5, r1 - 0.5, r0 - 0.5)
 
 
 def _frames_detection(an: Analysis) -> Figure | None:

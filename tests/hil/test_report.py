@@ -17,7 +17,7 @@ from flightsw.runtime.launcher import ProcessRun
 from hil import scenario
 from hil.cli import Progress, main, run_scenario
 from hil.orbit.frames import relative_rtn
-from hil.report import MissionSettings, RunData, analyse, write_plots, write_report
+from hil.report import MissionSettings, RunData, analyse, plots, write_plots, write_report
 from hil.report.geometry import (argument_of_latitude, coverage_history, fibonacci_sphere,
                                  hermite, viewing_directions)
 from hil.report.load import COVERAGE_GOAL
@@ -334,6 +334,30 @@ def test_plots_of_a_whole_mission_with_camera_frames(tmp_path):
                      "frames_detection.png", "frames_inspection.png", "coverage.png"]
     for n in names:
         assert (tmp_path / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_report_judges_by_the_scenarios_guidance_parameters(tmp_path):
+    doc = {"run": {"name": "x", "seed": 1, "duration_s": 10.0},
+           "apps": [{"name": "guidance", "cls": "flightsw.guidance.app:GuidanceApp",
+                     "params": {"keepout_m": 35.0, "target_attitude": "inertial"}}]}
+    sc = scenario.parse(doc)
+    assert MissionSettings.from_scenario(sc) == MissionSettings(35.0, 60.0, "inertial")
+    doc["apps"][0]["params"] = {}
+    assert MissionSettings.from_scenario(scenario.parse(doc)) == MissionSettings(50.0, 60.0, "rtn")
+    run = SyntheticRun()
+    for t in range(0, 100, 10):
+        run.truth(float(t), along_track(lambda t: 40.0))
+    s = write_report(run.write(tmp_path), sc, {"scenario": "x"}, plots=False)
+    assert s == json.loads((tmp_path / "summary.json").read_text())
+    assert s["scenario"] == "x" and s["plots"] == []
+    assert s["keep_out_violations"]["episodes"] == 0 and s["judged_with"]["keepout_m"] == 35.0
+
+
+def test_a_track_off_the_frame_is_cropped_at_its_edge():
+    img = np.arange(100 * 80).reshape(100, 80)
+    crop, extent = plots._crop(img, 500.0, -20.0)
+    assert crop.shape == (41, 41) and crop[0, -1] == img[0, 79]
+    assert extent == (38.5, 79.5, 40.5, -0.5)
 
 
 def test_recording_select_reads_what_arrays_reads_and_frames_by_offset(tmp_path):
