@@ -137,17 +137,17 @@ cdef inline bytes _command(bytes head, str word, object t_ns, dict counts):
     return msgpack.packb([word, t_ns, counts])
 
 
-def step_request(t_ns, dict expect) -> bytes:
+cpdef bytes step_request(t_ns, dict expect):
     """``["STEP", t_ns, expect]`` as msgpack."""
     return _command(STEP_HEAD, "STEP", t_ns, expect)
 
 
-def done_reply(t_ns, dict counts) -> bytes:
+cpdef bytes done_reply(t_ns, dict counts):
     """``["DONE", t_ns, counts]`` as msgpack."""
     return _command(DONE_HEAD, "DONE", t_ns, counts)
 
 
-cdef long long _idle_step_t_ns(bytes msg):
+cpdef long long idle_step_t_ns(bytes msg):
     """t_ns of ``["STEP", t_ns, {}]`` packed as msgpack packs it, else -1 (unpack it then)."""
     cdef const unsigned char *p = msg
     cdef Py_ssize_t n = len(msg), width, i
@@ -167,11 +167,6 @@ cdef long long _idle_step_t_ns(bytes msg):
     if v >> 63:
         return -1
     return <long long>v
-
-
-def idle_step_t_ns(bytes msg) -> int:
-    """t_ns of a STEP with nothing to collect, as the node reads it; -1 for any other message."""
-    return _idle_step_t_ns(msg)
 
 
 # -- the launcher ----------------------------------------------------------------------------
@@ -202,7 +197,7 @@ cdef dict _tick(run, long long t, list due, dict req, dict pending, subscribers_
     for name in due:
         p = pending[name]
         if p or t < 0:
-            _send(req[name], _command(STEP_HEAD, "STEP", t, {q: c for q, c in p.items() if c}))
+            _send(req[name], step_request(t, {q: c for q, c in p.items() if c}))
             p.clear()
         else:
             _send(req[name], _idle_command(STEP_HEAD, t))
@@ -270,7 +265,7 @@ cdef inline void _step(runner, run_step, pub, ctl, t_ns, list inputs) except *:
             counts[topic] = counts.get(topic, 0) + 1
         else:
             runner.outputs_dropped += 1
-    _send(ctl, _command(DONE_HEAD, "DONE", t_ns, counts))
+    _send(ctl, done_reply(t_ns, counts))
 
 
 def serve(node):
@@ -289,7 +284,7 @@ def serve(node):
             if os.getppid() != launcher_pid:  # the launcher died: don't linger
                 return
             continue
-        t_ns = _idle_step_t_ns(msg)
+        t_ns = idle_step_t_ns(msg)
         if t_ns >= 0:  # the common request, read without unpacking
             _step(runner, run_step, pub, ctl, t_ns, [])
             continue
