@@ -95,7 +95,9 @@ cdef inline Py_ssize_t _u16_bin(uint16_t pix, int64_t base, int64_t span, uint64
     saturated or outside [base, base + span); magic = ceil(2^40 / w), see _box_statistics."""
     cdef int64_t d = <int64_t>pix - base
     cdef Py_ssize_t b = <Py_ssize_t>((<uint64_t>d * magic) >> 40)
-    return b if pix < sat_dn and 0 <= d < span else nbins
+    # Bitwise & and an unsigned range test (a negative d wraps above span): no branches.
+    cdef bint inside = (pix < sat_dn) & (<uint64_t>d < <uint64_t>span)
+    return b if inside else nbins
 
 
 cdef int _box_statistics(const pixel_t[:, ::1] frame, Py_ssize_t y0, Py_ssize_t y1,
