@@ -73,11 +73,11 @@ def _log_if_wide(ax, axis: str, values) -> None:
         (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
 
 
-def _phase_legend(ax, phases) -> None:
+def _phase_legend(ax, phases, loc="best") -> None:
     present = [p for p in PHASES if p in set(phases)]
     if present:
         ax.legend(handles=[Patch(color=PHASE_COLOURS[p], label=p) for p in present],
-                  fontsize=7, loc="best")
+                  fontsize=7, loc=loc)
 
 
 def _phase_line(ax, x, y, phases) -> None:
@@ -124,6 +124,8 @@ def _trajectory(an: Analysis) -> Figure | None:
             ax.add_patch(Circle((0, 0), keepout / unit, color="r", alpha=0.3, lw=0,
                                 label=f"keep-out {keepout:g} m"))
             ax.plot([0], [0], "k+", ms=8)
+            ax.plot(r[0, 1] / unit, r[0, j] / unit, "ko", ms=4, mfc="w", label="start")
+            ax.plot(r[-1, 1] / unit, r[-1, j] / unit, "ks", ms=4, label="end")
             ax.set_xlabel(f"T along-track ({label})")
             ax.set_ylabel(f"{name} ({label})")
             if lim is None:
@@ -152,12 +154,17 @@ def _range(an: Analysis) -> Figure | None:
         return _time_axis(t_ns, span)[0]
 
     sl = _stride(len(tru.t_ns))
-    ax.semilogy(scale(tru.t_ns[sl]), tru.range_m[sl], "k-", lw=1.2, label="true range")
+    ax.semilogy(scale(tru.t_ns[sl]), tru.range_m[sl], "k-", lw=1.0, label="true range",
+                zorder=3)
     if an.data.has("nav.relative"):
         nav = an.data.topics["nav.relative"]
         valid = np.flatnonzero(nav["valid"])[_stride(int(nav["valid"].sum()))]
         ax.semilogy(scale(nav["t_est_ns"][valid]), nav["range_m"][valid], "b.", ms=1.5,
                     alpha=0.5, label="navigation estimate")
+    if an.data.has("control.burn"):
+        t_burn = an.data.topics["control.burn"]["t_start_ns"]
+        ax.semilogy(scale(t_burn), np.linalg.norm(tru.r_at(t_burn), axis=1), "rv", ms=5,
+                    label="burn (executed)")
     if tru.range_m.min() < KEEPOUT_SHOWN_WITHIN * an.settings.keepout_m:
         ax.axhline(an.settings.keepout_m, color="r", ls="--", lw=1, label="keep-out radius")
     _phase_bands(ax, an, scale)
@@ -168,7 +175,7 @@ def _range(an: Analysis) -> Figure | None:
     shown = an.data.phases.at(tru.t_ns[sl])
     handles += [Patch(color=PHASE_COLOURS[p], alpha=0.3, label=p) for p in PHASES
                 if p in set(shown)]
-    ax.legend(handles=handles, fontsize=7, loc="upper right")
+    ax.legend(handles=handles, fontsize=7, loc="best")
     ax.set_title("range to the target (phases shaded)")
     return fig
 
@@ -192,7 +199,7 @@ def _nav_error(an: Analysis) -> Figure | None:
     a1.set_xlabel("true range (km)")
     a1.set_ylabel("position error (% of range)")
     a1.add_artist(a1.legend(fontsize=7, loc="upper left"))
-    _phase_legend(a1, nav.phase[sl])
+    _phase_legend(a1, nav.phase[sl], loc="upper right")
     a1.set_title("relative navigation error vs range")
     a2.scatter(t, nav.error_m[sl], c=colours, s=2, lw=0, label="|error|")
     a2.plot(t, nav.sigma_m[sl], ".", color="k", ms=1.0, label="1-sigma (filter's covariance)")
@@ -271,11 +278,11 @@ def _draw_frames(an: Analysis, picks, title: str) -> Figure:
             head += f"\nrange {np.linalg.norm(rng) / 1e3:.3f} km, SNR {tr['snr'][m]:.0f}"
             top.add_patch(Circle((x, y), 0.03 * max(img.shape), fill=False, color="r", lw=1.2))
             crop, extent = _crop(img, x, y)
-            clo, chi = np.percentile(crop, (1.0, 99.9))
-            bottom.imshow(crop, cmap="gray", vmin=clo, vmax=max(chi, clo + 1), origin="upper",
-                          extent=extent)
+            # a log stretch above the local background, so the figure's shape shows
+            stretched = np.log10(1.0 + np.clip(crop - np.median(crop), 0.0, None))
+            bottom.imshow(stretched, cmap="gray", origin="upper", extent=extent)
             bottom.plot([x], [y], "r+", ms=12)
-            bottom.set_title("close-up, track centre +", fontsize=8)
+            bottom.set_title("close-up (log stretch), track centre +", fontsize=8)
         else:
             head += "\n(no confirmed track in this frame)"
             bottom.axis("off")
