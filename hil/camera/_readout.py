@@ -8,6 +8,8 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 
 from hil.camera.rng import (
     GOLDEN,
+    POISSON_GRID_MAX_MEAN,
+    POISSON_GRID_STEP,
     POISSON_INVERSION_MAX_MEAN,
     draw,
     mix64,
@@ -206,7 +208,7 @@ def _finish_row(count, tail, low, rest, signal_row, d_lo, out_row, flagged_bits,
 
 @njit(cache=True)
 def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, thresholds, windows, thresholds_plus1,
-             key, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max, out):
+             poisson_grid, key, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max, out):
     """Read a whole frame. Mean electrons of pixel (r, c): bg_row_e[r] + slope_x_e (c - x0) + signal_e[r, c].
 
     Poisson additivity splits a pixel's electrons into those of the background level just below
@@ -217,8 +219,9 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
     except under stars). Row by row, in loops the compiler vectorises: the draws; the DN by
     counting thresholds over each level's central window, along runs of columns that share a
     level; the rest check. Pixels in a tail of their level's distribution, or with rest
-    electrons, are then finished apart: under a star (rest >= 1) the pixel's electrons and read
-    noise are drawn explicitly, one by one; the others wait in a batch (_finish_flagged): with
+    electrons, are then finished apart, in batches: under a star (rest >= 1) the pixel's
+    electrons and read noise are drawn explicitly (_finish_under_stars with poisson_grid =
+    rng.POISSON_GRID, or one by one above its means); the others (_finish_flagged): with
     no rest electron their DN comes from the level's full table, with exactly one from the
     level's table for one more electron (thresholds_plus1, same high 32 bits), with more their
     level electrons and read noise are drawn explicitly. Pixels can be redone by read_out_pixels.
@@ -237,7 +240,8 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
     n_words = (n_cols + 63) // 64
     flagged_bits = np.empty(n_words, dtype=np.uint64)
     star_bits = np.empty(n_words, dtype=np.uint64)
-    # flagged pixels wait in a batch (columns of flat index, level, rest, draws) and are finished together
+    # flagged pixels and pixels under stars wait in batches (columns of flat index, level, rest,
+    # draws; flat index, mean, stream) and are finished together
     capacity = _BATCH + n_cols
     b_flat = np.empty(capacity, dtype=np.int64)
     b_level = np.empty(capacity, dtype=np.int64)
@@ -247,6 +251,13 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
     b_row = np.empty(capacity, dtype=np.int64)
     b_pos = np.empty(capacity, dtype=np.int64)
     n_b = 0
+    s_flat = np.empty(capacity, dtype=np.int64)
+    s_mean = np.empty(capacity)
+    s_sub = np.empty(capacity, dtype=np.uint64)
+    s_row = np.empty(capacity, dtype=np.int64)
+    s_pos = np.empty(capacity, dtype=np.int64)
+    s_u = np.empty(capacity, dtype=np.uint32)
+    n_s = 0
     stacked = np.concatenate((thresholds, thresholds_plus1))
     out_flat = out.reshape(-1)
     for r in range(n_rows):
@@ -275,8 +286,15 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
                 c = 64 * w + trailing_zeros(marked)
                 marked &= marked - np.uint64(1)
                 sub = ((np.uint64(high[c]) << _S32) | np.uint64(low[c])) ^ _EXPLICIT_SALT
-                n = poisson(levels[level_of[c]] + rest[c], sub, quantiles)
-                out_row[c] = np.int64(_dn(n, sub, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max))
+                mean = levels[level_of[c]] + rest[c]
+                if mean < POISSON_GRID_MAX_MEAN:
+                    s_flat[n_s] = r * n_cols + c
+                    s_mean[n_s] = mean
+                    s_sub[n_s] = sub
+                    n_s += 1
+                else:
+                    n = poisson(mean, sub, quantiles)
+                    out_row[c] = np.int64(_dn(n, sub, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max))
         for w in range(n_words):
             marked = flagged_bits[w]
             while marked:
@@ -288,6 +306,10 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
                 b_high[n_b] = high[c]
                 b_low[n_b] = low[c]
                 n_b += 1
+        if n_s >= _BATCH or r == n_rows - 1:
+            _finish_under_stars(n_s, s_flat, s_mean, s_sub, s_row, s_pos, s_u, poisson_grid, quantiles, full_well,
+                                read_noise_e, inv_gain, bias_dn, adc_max, out_flat)
+            n_s = 0
         if n_b >= _BATCH or r == n_rows - 1:
             _finish_flagged(n_b, b_flat, b_level, b_rest, b_high, b_low, b_row, b_pos, levels, exp_neg_levels,
                             thresholds, thresholds_plus1, stacked, d_lo, quantiles, full_well, read_noise_e, inv_gain,
@@ -345,6 +367,29 @@ def _finish_flagged(n, flat, level_of, rest, high, low, row, pos, levels, exp_ne
     for i in range(n):
         if row[i] >= 0:
             out_flat[flat[i]] = d_lo + pos[i]
+
+
+@njit(cache=True)
+def _finish_under_stars(n, flat, mean, sub, row, pos, u, poisson_grid, quantiles, full_well, read_noise_e, inv_gain,
+                        bias_dn, adc_max, out_flat):
+    """DN of n pixels under stars (flat index, mean electrons below POISSON_GRID_MAX_MEAN, stream
+    key sub): Poisson(mean) as Poisson(grid mean) + Poisson(remainder < POISSON_GRID_STEP), exact
+    by additivity, the first by searching the grid's thresholds (rng.POISSON_GRID) with the high
+    32 bits of draw(sub, 0) for all pixels together (_count_in_rows), the second by inversion
+    with its low 32 bits (almost always no electron, seen without exp); then read noise as _dn."""
+    for i in range(n):
+        row[i] = int(mean[i] * (1.0 / POISSON_GRID_STEP))
+        u[i] = np.uint32(draw(sub[i], 0) >> _S32)
+    _count_in_rows(n, poisson_grid, poisson_grid.shape[1] - 1, row, u, pos)
+    for i in range(n):
+        remainder = mean[i] - row[i] * POISSON_GRID_STEP
+        v = (draw(sub[i], 0) & _MASK32) * _INV_2_32
+        electrons = float(pos[i])
+        # exp(-x) >= 1 - x + x^2/2 - x^3/6: below that the inversion gives no electron
+        if v >= 1.0 - remainder * (1.0 - remainder * (0.5 - remainder * (1.0 / 6.0))):
+            electrons += poisson_inversion(remainder, math.exp(-remainder), v)
+        out_flat[flat[i]] = np.int64(_dn(electrons, sub[i], quantiles, full_well, read_noise_e, inv_gain, bias_dn,
+                                         adc_max))
 
 
 @njit(inline="always")

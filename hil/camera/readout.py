@@ -22,7 +22,7 @@ import numpy as np
 
 from hil.camera import _readout
 from hil.camera.params import CameraParams
-from hil.camera.rng import NORMAL_QUANTILES
+from hil.camera.rng import NORMAL_QUANTILES, POISSON_GRID
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def read_out(signal_e, background: PlanarBackground, params: CameraParams, key, 
             cdf_plus1 = _on_dn_axis(cdf_plus1, d_lo_plus1, d_lo, cdf.shape[1])
         thresholds_plus1, _ = _readout.threshold_tables(cdf_plus1, TAIL_MASS, MAX_WINDOW)
         _readout.read_out(signal_e, rows, float(background.slope_x_e), params.principal_point_px[0], level0, step,
-                          d_lo, thresholds, windows, thresholds_plus1, key, *settings, out)
+                          d_lo, thresholds, windows, thresholds_plus1, POISSON_GRID, key, *settings, out)
     else:
         _readout.read_out_explicit(signal_e, rows, cols, key, *settings, out)
     if pixel_index is not None and len(pixel_index):

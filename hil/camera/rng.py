@@ -10,7 +10,9 @@ Normal deviates come from a 4096-bin inverse-CDF table with linear interpolation
 bin (exact probability per bin) and Marsaglia's exact tail method beyond the 8 outermost bins
 (Marsaglia 1964, Technometrics 6, 101). Poisson deviates use inversion below a mean of 12,
 Hormann's PTRS transformed rejection up to 1e4 (Hormann 1993, Insurance: Math. Econ. 12, 39),
-and the normal approximation above (skewness < 0.01).
+and the normal approximation above (skewness < 0.01). POISSON_GRID tabulates the Poisson CDF
+for means on a grid of 1/8 below 64 as 32-bit inverse-CDF thresholds, for drawing many
+deviates at once by table search (the readout's pixels under stars).
 """
 
 import math
@@ -45,6 +47,24 @@ def _normal_quantile_table():
 
 
 NORMAL_QUANTILES = _normal_quantile_table()
+POISSON_GRID_STEP = 0.125
+POISSON_GRID_MAX_MEAN = 64.0
+POISSON_GRID_WIDTH = 128  # P(N >= 127) < 1e-11 at the largest mean
+
+
+def _poisson_grid_thresholds():
+    """Row j: floor(2^32 P(N <= n)) (at most 2^32 - 1), N ~ Poisson(j * POISSON_GRID_STEP), n < width."""
+    means = POISSON_GRID_STEP * np.arange(int(POISSON_GRID_MAX_MEAN / POISSON_GRID_STEP))
+    n = np.arange(POISSON_GRID_WIDTH)
+    log_factorial = np.array([math.lgamma(k + 1.0) for k in n])
+    pmf = np.zeros((len(means), len(n)))
+    pmf[0, 0] = 1.0
+    pmf[1:] = np.exp(n[None, :] * np.log(means[1:, None]) - means[1:, None] - log_factorial[None, :])
+    cdf = np.cumsum(pmf, axis=1)
+    return np.minimum(np.floor(cdf * 4294967296.0), 4294967295.0).astype(np.uint32)
+
+
+POISSON_GRID = _poisson_grid_thresholds()
 NORMAL_TAIL_START = float(NORMAL_QUANTILES[_N_BINS - NORMAL_TAIL_BINS])
 POISSON_INVERSION_MAX_MEAN = 12.0
 POISSON_PTRS_MAX_MEAN = 1e4

@@ -274,6 +274,33 @@ def test_readout_kernel_matches_numpy_reference_over_a_star_and_a_sloped_backgro
     assert abs(kernel.mean() - reference.mean()) < 0.01
 
 
+def test_pixels_under_stars_read_out_with_the_exact_poisson_read_noise_distribution():
+    # pixels with a source of at least one electron are drawn apart, below a mean of 64 from the
+    # Poisson grid tables and above by the explicit sampler: each block's DN histogram against the
+    # exact DN distribution of its mean (dn_cdf_tables, checked against scipy below)
+    from hil.camera.readout import dn_cdf_tables
+
+    p = CameraParams(n_rows=512, n_cols=768)
+    background_e = 1.2
+    # means 12.624 and 41.26: 0.124 e above a grid mean, the remainder at its largest
+    source_e = [1.0, 2.7, 11.424, 40.06, 62.7, 150.0]
+    signal = np.zeros((512, 768), np.float32)
+    for i, e in enumerate(source_e):
+        signal[:, 128 * i : 128 * (i + 1)] = e
+    frame = read_out(signal, PlanarBackground(background_e), p, key=5).astype(np.int64)
+    for i, e in enumerate(source_e):
+        dn = frame[:, 128 * i : 128 * (i + 1)].ravel()
+        d_lo, cdf = dn_cdf_tables(np.array([background_e + float(np.float32(e))]), p)
+        expected = np.diff(cdf[0], prepend=0.0) * dn.size
+        observed = np.bincount(dn - d_lo, minlength=len(expected))
+        assert dn.min() >= d_lo and len(observed) == len(expected)
+        keep = expected > 5
+        chi2 = ((observed[keep] - expected[keep]) ** 2 / expected[keep]).sum()
+        assert stats.chi2.sf(chi2, keep.sum() - 1) > 1e-4
+        mean_dn = (d_lo + np.arange(len(expected))) @ expected / dn.size
+        assert abs(dn.mean() - mean_dn) < 4 * dn.std() / math.sqrt(dn.size)
+
+
 def test_saturation_clips_at_full_well_and_adc_maximum():
     p = CameraParams(n_rows=32, n_cols=32, full_well_e=1000.0, gain_e_per_dn=0.05, adc_bits=14)
     frame = read_out(np.full((32, 32), 5e4, np.float32), PlanarBackground(0.0), p, key=1)
