@@ -2,6 +2,7 @@
 and from a short close-range run."""
 import json
 from collections import defaultdict
+from itertools import groupby
 
 import numpy as np
 import pytest
@@ -18,9 +19,10 @@ from hil import scenario
 from hil.cli import Progress, main, run_scenario
 from hil.orbit.frames import relative_rtn
 from hil.report import MissionSettings, RunData, analyse, plots, write_plots, write_report
-from hil.report.geometry import (argument_of_latitude, coverage_history, fibonacci_sphere,
-                                 hermite, viewing_directions)
-from hil.report.load import COVERAGE_GOAL
+from hil.report.analysis import ranges
+from hil.report.geometry import (RelativeTruth, argument_of_latitude, coverage_history,
+                                 fibonacci_sphere, hermite, viewing_directions)
+from hil.report.load import COVERAGE_GOAL, PhaseTimeline
 
 NS = 1_000_000_000
 MU = 3.986004418e14
@@ -189,6 +191,20 @@ def test_two_dips_into_the_keep_out_sphere_are_two_episodes(tmp_path):
     assert s["success_criteria"]["no_keep_out_violation"] is False
     s = analysis_of(tmp_path, keepout_m=25.0).summary
     assert s["keep_out_violations"]["episodes"] == 0
+
+
+@settings(max_examples=50)
+@given(st.lists(st.booleans(), min_size=1, max_size=60))
+def test_keep_out_episodes_are_the_runs_of_samples_inside(inside):
+    n = len(inside)
+    r = np.zeros((n, 3))
+    r[:, 0] = np.where(inside, 30.0, 80.0)
+    truth = RelativeTruth(np.arange(n, dtype=np.int64) * 10 * NS, r, np.zeros((n, 3)),
+                          np.zeros(n))
+    data = RunData(None, {}, truth, PhaseTimeline(np.zeros(0, np.int64), np.zeros(0, object)))
+    k = ranges(data, 50.0)["keep_out_violations"]
+    assert k["episodes"] == sum(1 for v, _ in groupby(inside) if v)
+    assert k["samples"] == sum(inside)
 
 
 def test_min_range_between_samples_is_found_on_the_interpolant(tmp_path):
