@@ -102,11 +102,11 @@ def run_flight_api(x0, P0, bearings):
 
 
 def run_kernels(x0, P0, bearings):
-    x, P = x0.copy(), P0.copy()
+    x, P, c = x0.copy(), P0.copy(), np.zeros(12)
     for u, P_u in bearings:
-        _dynamics.predict_pair(x, P, DT_S, Q_T, Q_C, STEP_MAX_S)
+        _dynamics.predict_pair(x, P, DT_S, Q_T, Q_C, 0.0, STEP_MAX_S, c)
         _relative.bearing_update(x, P, u, P_u, 0.0, BEARING_GATE_CHI2, BEARING_MAX_ITERATIONS,
-                                 BEARING_ITERATION_TOL_RAD)
+                                 BEARING_ITERATION_TOL_RAD, c)
     return x
 
 

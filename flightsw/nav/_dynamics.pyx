@@ -259,19 +259,22 @@ cdef inline void add_white_accel_cross(double* P, int ld, int row0, int col0, do
 
 
 def predict_pair(double[::1] x, double[:, ::1] P, double dt, double q_T, double q_C,
-                 double q_common, double step_max):
+                 double q_common, double step_max, double[::1] c):
     """Joint time update in place of x = [x_T, x_C] (12) and P (12x12): each spacecraft
     propagated by RK4 with its STM, P <- Phi P Phi^T + Q with the white accelerations
     w_T = w_0 + w_T', w_C = w_0 + w_C' (PSDs q_common of the shared w_0, q_T and q_C of the
-    own parts): Q = [[Q(q_T + q_0), Q(q_0)], [Q(q_0), Q(q_C + q_0)]]."""
+    own parts): Q = [[Q(q_T + q_0), Q(q_0)], [Q(q_0), Q(q_C + q_0)]]. c (12), the covariance
+    of the state with a constant consider parameter, becomes Phi c."""
     cdef double xt[6]
     cdef double xc[6]
     cdef double phit[36]
     cdef double phic[36]
     cdef double Ps[144]
+    cdef double cs[12]
+    cdef double acc
     cdef int i, j
-    if x.shape[0] != 12 or P.shape[0] != 12 or P.shape[1] != 12:
-        raise ValueError("predict_pair: x must have 12 elements and P 12x12")
+    if x.shape[0] != 12 or P.shape[0] != 12 or P.shape[1] != 12 or c.shape[0] != 12:
+        raise ValueError("predict_pair: x and c must have 12 elements and P be 12x12")
     if not step_max > 0.0:
         raise ValueError("predict_pair: step_max must be positive")
     for i in range(6):
@@ -291,9 +294,19 @@ def predict_pair(double[::1] x, double[:, ::1] P, double dt, double q_T, double 
         add_white_accel(Ps, 12, 0, dt, q_T + q_common)
         add_white_accel(Ps, 12, 6, dt, q_C + q_common)
         add_white_accel_cross(Ps, 12, 0, 6, dt, q_common)
+    for i in range(12):
+        cs[i] = c[i]
     for i in range(6):
         x[i] = xt[i]
         x[6 + i] = xc[i]
+        acc = 0.0
+        for j in range(6):
+            acc += phit[6 * i + j] * cs[j]
+        c[i] = acc
+        acc = 0.0
+        for j in range(6):
+            acc += phic[6 * i + j] * cs[6 + j]
+        c[6 + i] = acc
     for i in range(12):
         for j in range(i, 12):
             if i >= 6 or j < 6:

@@ -9,7 +9,8 @@ measurements depend on the positions only, through the line of sight rho = r_T -
   y = E^T u_m / (u . u_m), E = [e1 e2] orthonormal and perpendicular to u, so the predicted
   measurement is 0 and H = [E^T / |rho|, 0, -E^T / |rho|, 0] (2x12); R = E^T P_u E + var_floor I;
 * range: z = |rho| - offset (offset = the target's radius for a rangefinder's first return),
-  H = [u^T, 0, -u^T, 0] (1x12).
+  H = [u^T, 0, -u^T, 0] (1x12), plus the rangefinder's constant bias, considered (not
+  estimated) through c, the state's covariance with it.
 
 The update is the Joseph form P <- (I - K H) P (I - K H)^T + K R K^T (Bar-Shalom, Li &
 Kirubarajan 2001, ch. 5), after an innovation gate NIS = y^T S^-1 y <= gate. The numpy
@@ -168,6 +169,23 @@ cdef int bearing_geometry(const double* xs, const double[::1] u_meas, const doub
     return 0
 
 
+cdef void consider_gain(double[::1] c, const double* H, const double* K, int m,
+                       double var_b) noexcept:
+    """c <- (I - K H) c - K var_b (var_b the bias variance for a measurement carrying the bias,
+    0 otherwise): the cross-covariance with a consider parameter after an update."""
+    cdef double hc[2]
+    cdef double acc
+    cdef int i, j, k
+    for k in range(m):
+        acc = 0.0
+        for j in range(N):
+            acc += H[N * k + j] * c[j]
+        hc[k] = acc
+    for i in range(N):
+        for k in range(m):
+            c[i] -= K[m * i + k] * (hc[k] + var_b)
+
+
 cdef int inverse2(const double* S, double* Si) noexcept nogil:
     cdef double det = S[0] * S[3] - S[1] * S[2]
     if not det > 0.0:
@@ -181,7 +199,7 @@ cdef int inverse2(const double* S, double* Si) noexcept nogil:
 
 def bearing_update(double[::1] x, double[:, ::1] P, const double[::1] u_meas,
                    const double[:, ::1] P_u, double var_floor, double gate, int max_iter,
-                   double tol_rad):
+                   double tol_rad, double[::1] c):
     """Iterated bearing update in place (see module docstring). Returns (nis, accepted, iters).
 
     x (12) and P (12x12) the joint state, u_meas the measured unit line of sight chaser ->
@@ -193,7 +211,8 @@ def bearing_update(double[::1] x, double[:, ::1] P, const double[::1] u_meas,
     by less than tol_rad or max_iter iterations; the Joseph covariance update uses the last
     linearisation, so a large first correction leaves the covariance aligned with the new
     line of sight. Beyond the gate, or pointing away from the prediction, x and P are left
-    as they were and accepted is False.
+    as they were and accepted is False. c (12), the state's covariance with the range bias
+    (a consider parameter the bearing does not see), becomes (I - K H) c.
     """
     cdef double xs[12]
     cdef double xi[12]
@@ -209,8 +228,8 @@ def bearing_update(double[::1] x, double[:, ::1] P, const double[::1] u_meas,
     cdef double y[2]
     cdef double nis, hd, moved
     cdef int i, j, it
-    if u_meas.shape[0] != 3 or P_u.shape[0] != 3 or P_u.shape[1] != 3:
-        raise ValueError("bearing_update: u_meas (3), P_u (3x3)")
+    if u_meas.shape[0] != 3 or P_u.shape[0] != 3 or P_u.shape[1] != 3 or c.shape[0] != N:
+        raise ValueError("bearing_update: u_meas (3), P_u (3x3), c (12)")
     if max_iter < 1:
         raise ValueError("bearing_update: max_iter must be >= 1")
     load(x, P, xs, Ps)
@@ -257,42 +276,80 @@ def bearing_update(double[::1] x, double[:, ::1] P, const double[::1] u_meas,
             xi[i] = xn[i]
     joseph(xs, Ps, H, K, R, y, 2)
     store(x, P, xs, Ps)
+    consider_gain(c, H, K, 2, 0.0)
     return nis, True, it
 
 
 def range_update(double[::1] x, double[:, ::1] P, double z, double var, double offset,
-                 double gate):
-    """Range update in place: z = |r_T - r_C| - offset (m), variance var (m^2).
+                 double gate, double[::1] c, double var_b):
+    """Range update in place: z = |r_T - r_C| - offset + b (m), noise variance var (m^2), with
+    b a constant bias of variance var_b that the filter considers but does not estimate
+    (Schmidt-Kalman; var_b = 0 for a range without it), c (12) the state's covariance with b.
 
-    Returns (nis, accepted); beyond the 1-dof gate, x and P are left as they were.
+    With H the range's Jacobian: S = H P H^T + H c + c^T H^T + var_b + var,
+    K = (P H^T + c) / S, x += K y, and the Joseph form extended by the bias terms,
+    P <- A P A^T - A c K^T - K c^T A^T + K (var + var_b) K^T, A = I - K H, c <- A c - K var_b
+    (Schmidt, 1966; Tapley, Schutz & Born, Statistical Orbit Determination, 2004, sec. 6.2).
+    Returns (nis, accepted); beyond the 1-dof gate, x, P and c are left as they were.
     """
     cdef double xs[12]
     cdef double Ps[144]
     cdef double H[12]
     cdef double PHt[12]
     cdef double K[12]
+    cdef double A[144]
+    cdef double Ac[12]
+    cdef double T[144]
     cdef double R[1]
     cdef double S[1]
     cdef double y[1]
-    cdef double d, nis
-    cdef int i
+    cdef double d, nis, hc, acc
+    cdef int i, j, k
+    if c.shape[0] != N:
+        raise ValueError("range_update: c must have 12 elements")
     load(x, P, xs, Ps)
     d = sqrt((xs[0] - xs[6]) ** 2 + (xs[1] - xs[7]) ** 2 + (xs[2] - xs[8]) ** 2)
-    if not (d > 0.0 and var > 0.0):
+    if not (d > 0.0 and var > 0.0 and var_b >= 0.0):
         return INFINITY, False
     for i in range(N):
         H[i] = 0.0
     for i in range(3):
         H[i] = (xs[i] - xs[6 + i]) / d
         H[6 + i] = -H[i]
+    hc = 0.0
+    for i in range(N):
+        hc += H[i] * c[i]
     R[0] = var
     gain(Ps, H, R, 1, PHt, S)
+    S[0] += 2.0 * hc + var_b
     y[0] = z - (d - offset)
     nis = y[0] * y[0] / S[0]
-    if not nis <= gate:
+    if not (S[0] > 0.0 and nis <= gate):
         return nis, False
     for i in range(N):
-        K[i] = PHt[i] / S[0]
-    joseph(xs, Ps, H, K, R, y, 1)
+        K[i] = (PHt[i] + c[i]) / S[0]
+        xs[i] += K[i] * y[0]
+    for i in range(N):
+        acc = 0.0
+        for j in range(N):
+            A[N * i + j] = (1.0 if i == j else 0.0) - K[i] * H[j]
+            acc += A[N * i + j] * c[j]
+        Ac[i] = acc
+    for i in range(N):
+        for j in range(N):
+            acc = 0.0
+            for k in range(N):
+                acc += A[N * i + k] * Ps[N * k + j]
+            T[N * i + j] = acc
+    for i in range(N):
+        for j in range(i, N):
+            acc = 0.0
+            for k in range(N):
+                acc += T[N * i + k] * A[N * j + k]
+            acc += -Ac[i] * K[j] - K[i] * Ac[j] + K[i] * (var + var_b) * K[j]
+            Ps[N * i + j] = acc
+            Ps[N * j + i] = acc
     store(x, P, xs, Ps)
+    for i in range(N):
+        c[i] = Ac[i] - K[i] * var_b
     return nis, True

@@ -84,13 +84,19 @@ class NavApp(App):
         "star_tracker_boresight_B": Param("0,0,1", "1", "star tracker boresight in B, 'x,y,z'"),
         "q_common_m2_s3": Param(1e-9, "m^2/s^3", "unmodelled acceleration PSD both share (drag, "
                                 "SRP, gravity beyond J2)", lo=0.0),
-        "q_chaser_m2_s3": Param(1e-11, "m^2/s^3", "chaser's own unmodelled acceleration PSD",
+        # own parts, for a target of about the chaser's ballistic coefficient (differential
+        # drag ~1e-9 m/s^2 at 500 km). One twice as draggy (~1.5e-7 m/s^2 apart, as white
+        # noise over the few-hundred-second memory of the close-in filter) needs ten times
+        # these: 3e-12 and 3e-13 (tests/flightsw/nav/test_nav_relative.py)
+        "q_chaser_m2_s3": Param(3e-13, "m^2/s^3", "chaser's own unmodelled acceleration PSD",
                                 lo=0.0),
-        "q_target_m2_s3": Param(1e-12, "m^2/s^3", "target's own unmodelled acceleration PSD",
+        "q_target_m2_s3": Param(3e-14, "m^2/s^3", "target's own unmodelled acceleration PSD",
                                 lo=0.0),
         "bearing_floor_rad": Param(2e-6, "rad", "1-sigma added to every bearing", lo=0.0),
         "apparent_radius_sigma_rad": Param(5e-5, "rad", "1-sigma of the apparent radius",
                                            lo=1e-9),
+        "rangefinder_bias_sigma_m": Param(0.05, "m", "1-sigma of the rangefinder's constant "
+                                          "bias (calibration residual)", lo=0.0, hi=100.0),
         "target_radius_sigma_fraction": Param(0.1, "1", "1-sigma of the target radius / radius",
                                               lo=0.0, hi=1.0),
         "nis_window": Param(20, "count", "bearings in the moving-average NIS", lo=1, hi=1000),
@@ -207,7 +213,7 @@ class NavApp(App):
             elif isinstance(msg, TargetTrack):
                 self._fuse_track(t_ns, msg)
             elif isinstance(msg, RangefinderRange):
-                self._fuse_range(t_ns, msg.range_m, msg.sigma_m, self._radius())
+                self._fuse_range(t_ns, msg.range_m, msg.sigma_m, self._radius(), True)
             elif isinstance(msg, BurnReport):
                 self._apply_burn(t_ns, msg)
         except ValueError:
@@ -239,13 +245,14 @@ class NavApp(App):
             d = self._radius() / math.sin(rho)
             sigma = math.hypot(d * self.p.target_radius_sigma_fraction,
                                d / math.tan(rho) * self.p.apparent_radius_sigma_rad)
-            self._fuse_range(t_ns, d, sigma, 0.0)
+            self._fuse_range(t_ns, d, sigma, 0.0, False)
 
-    def _fuse_range(self, t_ns: int, range_m: float, sigma_m: float, offset_m: float) -> None:
+    def _fuse_range(self, t_ns: int, range_m: float, sigma_m: float, offset_m: float,
+                    rangefinder: bool) -> None:
         if self.relative is None:
             self.rejected += 1
             return
-        self.relative.update_range(t_ns, range_m, sigma_m, offset_m)
+        self.relative.update_range(t_ns, range_m, sigma_m, offset_m, rangefinder)
 
     def _radius(self) -> float:
         return float(self.cue.radius_m) if self.cue is not None else 0.0
@@ -272,6 +279,7 @@ class NavApp(App):
                 self.orbit.t_ns, x, P, self.orbit.x, self.orbit.P,
                 q_target_m2_s3=self.p.q_target_m2_s3, q_chaser_m2_s3=self.p.q_chaser_m2_s3,
                 q_common_m2_s3=self.p.q_common_m2_s3,
+                range_bias_sigma_m=self.p.rangefinder_bias_sigma_m,
                 bearing_var_floor_rad2=self.p.bearing_floor_rad ** 2)
         except ValueError:
             self.rejected += 1

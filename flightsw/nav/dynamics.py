@@ -180,22 +180,26 @@ def pair_noise(dt_s: float, q_T: float, q_C: float, q_common: float) -> np.ndarr
 
 
 def predict_pair_reference(x, P, dt_s: float, q_T: float, q_C: float, q_common: float = 0.0,
-                           step_max_s: float = STEP_MAX_S):
+                           step_max_s: float = STEP_MAX_S, c=None):
     """Numpy twin of ``predict_pair_inplace``: two spacecraft [x_T, x_C] (12,) and their 12x12
-    joint covariance after dt_s, Phi = blockdiag(Phi_T, Phi_C), Q = ``pair_noise``."""
+    joint covariance after dt_s, Phi = blockdiag(Phi_T, Phi_C), Q = ``pair_noise``; and Phi c
+    (zeros without c)."""
     x_T, phi_T = propagate_reference(x[:6], dt_s, step_max_s)
     x_C, phi_C = propagate_reference(x[6:], dt_s, step_max_s)
     phi = np.zeros((12, 12))
     phi[:6, :6] = phi_T
     phi[6:, 6:] = phi_C
     P_new = phi @ P @ phi.T + pair_noise(dt_s, q_T, q_C, q_common)
-    return np.concatenate((x_T, x_C)), 0.5 * (P_new + P_new.T)
+    c_new = phi @ (np.zeros(12) if c is None else np.asarray(c, dtype=np.float64))
+    return np.concatenate((x_T, x_C)), 0.5 * (P_new + P_new.T), c_new
 
 
 def predict_pair_inplace(x: np.ndarray, P: np.ndarray, dt_s: float, q_T: float, q_C: float,
-                         q_common: float = 0.0, step_max_s: float = STEP_MAX_S) -> None:
+                         q_common: float = 0.0, step_max_s: float = STEP_MAX_S,
+                         c: np.ndarray | None = None) -> None:
     """Joint EKF time update in place of two spacecraft x = [x_T, x_C] (12,), P (12, 12)
     (C-contiguous float64), with white accelerations of own PSDs q_T, q_C and shared PSD
-    q_common (m^2/s^3; ``pair_noise``) (kernel)."""
+    q_common (m^2/s^3; ``pair_noise``); c (12,), the state's covariance with a constant
+    consider parameter, becomes Phi c (kernel)."""
     _dynamics.predict_pair(x, P, float(dt_s), float(q_T), float(q_C), float(q_common),
-                           float(step_max_s))
+                           float(step_max_s), np.zeros(12) if c is None else c)

@@ -38,8 +38,10 @@ class FixFuser:
         self.consecutive_gated = 0
         self.manoeuvres_detected = 0
 
-    def fuse(self, x, P, r_BN_N, v_BN_N, sigma_r_m: float, sigma_v_mps: float):
-        """(x, P, UpdateResult) after the fix (m, m/s, ECI, 1-sigma per axis)."""
+    def fuse(self, x, P, r_BN_N, v_BN_N, sigma_r_m: float, sigma_v_mps: float, c=None):
+        """(x, P, UpdateResult) after the fix (m, m/s, ECI, 1-sigma per axis); c, the state's
+        covariance with a considered parameter the fix does not see, becomes (I - K H) c in
+        place."""
         if not (sigma_r_m > 0.0 and sigma_v_mps > 0.0):
             raise ValueError("GNSS sigmas must be positive")
         block = slice(self.offset, self.offset + 6)
@@ -56,6 +58,9 @@ class FixFuser:
             P[range(block.start, block.stop), range(block.start, block.stop)] += y ** 2
             self.manoeuvres_detected += 1
         self.consecutive_gated = 0
+        if c is not None:
+            K = np.linalg.solve(P[block, block] + R, P[block, :]).T
+            c -= K @ c[block]
         x, P = joseph_update(x, P, H, R, y)
         return x, P, UpdateResult(nis, True)
 

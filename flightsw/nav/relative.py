@@ -83,36 +83,45 @@ def _bearing_geometry(x, u_meas, P_u, var_floor):
     return _position_jacobian(E.T / d), 0.5 * (R + R.T), E.T @ u_meas / cosang
 
 
-def bearing_update_reference(x, P, u_meas, P_u, var_floor, gate, max_iter, tol_rad):
-    """Numpy twin of the iterated bearing kernel: (x, P, nis, accepted, iterations)."""
+def bearing_update_reference(x, P, u_meas, P_u, var_floor, gate, max_iter, tol_rad, c):
+    """Numpy twin of the iterated bearing kernel: (x, P, nis, accepted, iterations, c)."""
     x_i = x
     for it in range(1, max_iter + 1):
         geometry = _bearing_geometry(x_i, u_meas, P_u, var_floor)
         if geometry is None:
-            return x, P, math.inf, False, it
+            return x, P, math.inf, False, it, c
         H, R, z = geometry
         y = z - H @ (x - x_i)
         if it == 1:
             nis = float(y @ np.linalg.solve(H @ P @ H.T + R, y))
             if not nis <= gate:
-                return x, P, nis, False, it
+                return x, P, nis, False, it, c
         x_next, P_next = joseph_update(x, P, H, R, y)
         if np.linalg.norm(H @ (x_next - x_i)) < tol_rad:
             break
         x_i = x_next
-    return x_next, P_next, nis, True, it
+    K = np.linalg.solve(H @ P @ H.T + R, H @ P).T
+    return x_next, P_next, nis, True, it, c - K @ (H @ c)
 
 
-def range_update_reference(x, P, z, var, offset, gate):
-    """Numpy twin of the range kernel: (x, P, nis, accepted). See ``_relative.pyx``."""
+def range_update_reference(x, P, z, var, offset, gate, c, var_b):
+    """Numpy twin of the range kernel with a considered bias of variance var_b:
+    (x, P, nis, accepted, c). Written on the augmented state [x, b] with the bias's row left
+    unchanged (the Schmidt-Kalman filter), a different route to the kernel's formulas."""
     rho = x[:3] - x[6:9]
     d = np.linalg.norm(rho)
-    H = _position_jacobian((rho / d)[np.newaxis, :])
-    y = np.array([z - (d - offset)])
-    nis = float(y[0] ** 2 / (H @ P @ H.T + var)[0, 0])
+    H = np.append(_position_jacobian((rho / d)[np.newaxis, :])[0], 1.0)
+    Pa = np.block([[P, c[:, np.newaxis]], [c[np.newaxis, :], np.array([[var_b]])]])
+    y = z - (d - offset)
+    S = H @ Pa @ H + var
+    nis = float(y ** 2 / S)
     if not nis <= gate:
-        return x, P, nis, False
-    return (*joseph_update(x, P, H, np.array([[var]]), y), nis, True)
+        return x, P, nis, False, c
+    K = Pa @ H / S
+    K[-1] = 0.0                       # the bias is considered, not estimated
+    A = np.eye(13) - np.outer(K, H)
+    Pa = A @ Pa @ A.T + var * np.outer(K, K)
+    return x + K[:12] * y, 0.5 * (Pa[:12, :12] + Pa[:12, :12].T), nis, True, Pa[:12, 12]
 
 
 class RelativeFilter:
@@ -124,12 +133,16 @@ class RelativeFilter:
     (differential drag, the chaser's thrust errors); q_common_m2_s3: PSD of the part both share
     (drag and solar pressure alike on both, gravity beyond J2), which cancels in the relative
     state (``dynamics.pair_noise``). bearing_var_floor_rad2: variance added to every bearing's
-    P_u on both axes (unmodelled attitude and timing error). Gates are chi-square bounds on the NIS.
+    P_u on both axes (unmodelled attitude and timing error). range_bias_sigma_m: 1-sigma of
+    the rangefinder's constant bias (its calibration residual), which the filter considers
+    rather than estimates: nearly unobservable, it would only be learnt back from the ranges
+    it biases; ``c`` is the state's covariance with it, and P includes its effect. Gates are
+    chi-square bounds on the NIS.
     """
 
     def __init__(self, t_ns: int, x_TN_N, P_T, x_CN_N, P_C, *, q_target_m2_s3: float = 1e-10,
                  q_chaser_m2_s3: float = 1e-10, q_common_m2_s3: float = 0.0,
-                 bearing_var_floor_rad2: float = 0.0,
+                 bearing_var_floor_rad2: float = 0.0, range_bias_sigma_m: float = 0.0,
                  bearing_gate: float = BEARING_GATE_CHI2, range_gate: float = RANGE_GATE_CHI2,
                  fix_gate: float = FIX_GATE_CHI2, manoeuvre_after: int = 2,
                  step_max_s: float = STEP_MAX_S):
@@ -138,6 +151,7 @@ class RelativeFilter:
         for name, value in (("q_target_m2_s3", q_target_m2_s3),
                             ("q_chaser_m2_s3", q_chaser_m2_s3),
                             ("q_common_m2_s3", q_common_m2_s3),
+                            ("range_bias_sigma_m", range_bias_sigma_m),
                             ("bearing_var_floor_rad2", bearing_var_floor_rad2)):
             if not (math.isfinite(value) and value >= 0.0):
                 raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
@@ -151,6 +165,8 @@ class RelativeFilter:
         self.q_target_m2_s3 = float(q_target_m2_s3)
         self.q_chaser_m2_s3 = float(q_chaser_m2_s3)
         self.q_common_m2_s3 = float(q_common_m2_s3)
+        self.range_bias_var_m2 = float(range_bias_sigma_m) ** 2
+        self.c = np.zeros(STATE_SIZE)
         self.bearing_var_floor_rad2 = float(bearing_var_floor_rad2)
         self.bearing_gate = float(bearing_gate)
         self.range_gate = float(range_gate)
@@ -163,6 +179,7 @@ class RelativeFilter:
         twin.__dict__.update(self.__dict__)
         twin.x = self.x.copy()
         twin.P = self.P.copy()
+        twin.c = self.c.copy()
         twin.fuser = copy.copy(self.fuser)
         return twin
 
@@ -188,7 +205,8 @@ class RelativeFilter:
             raise ValueError(f"cannot predict backwards ({dt_ns} ns)")
         if dt_ns:
             predict_pair_inplace(self.x, self.P, dt_ns / NS_PER_S, self.q_target_m2_s3,
-                                 self.q_chaser_m2_s3, self.q_common_m2_s3, self.step_max_s)
+                                 self.q_chaser_m2_s3, self.q_common_m2_s3, self.step_max_s,
+                                 self.c)
             self.t_ns = int(t_ns)
 
     def apply_burn(self, t_burn_ns: int, dv_N, sigma_dv_mps: float) -> None:
@@ -204,7 +222,7 @@ class RelativeFilter:
         """Predict to t_ns and fuse a GNSS fix of the chaser (m, m/s, ECI; 1-sigma per axis)."""
         self.predict(t_ns)
         self.x, self.P, result = self.fuser.fuse(self.x, self.P, r_BN_N, v_BN_N, sigma_r_m,
-                                                 sigma_v_mps)
+                                                 sigma_v_mps, self.c)
         return result
 
     def update_bearing(self, t_ns: int, u_N, P_u) -> UpdateResult:
@@ -214,18 +232,20 @@ class RelativeFilter:
         nis, accepted, _ = _relative.bearing_update(
             self.x, self.P, np.ascontiguousarray(u_N, dtype=np.float64),
             np.ascontiguousarray(P_u, dtype=np.float64), self.bearing_var_floor_rad2,
-            self.bearing_gate, BEARING_MAX_ITERATIONS, BEARING_ITERATION_TOL_RAD)
+            self.bearing_gate, BEARING_MAX_ITERATIONS, BEARING_ITERATION_TOL_RAD, self.c)
         return UpdateResult(float(nis), bool(accepted))
 
-    def update_range(self, t_ns: int, range_m: float, sigma_m: float,
-                     offset_m: float = 0.0) -> UpdateResult:
-        """Predict to t_ns and fuse a range: range_m = |r_T - r_C| - offset_m, 1-sigma sigma_m."""
+    def update_range(self, t_ns: int, range_m: float, sigma_m: float, offset_m: float = 0.0,
+                     rangefinder: bool = False) -> UpdateResult:
+        """Predict to t_ns and fuse a range: range_m = |r_T - r_C| - offset_m, 1-sigma sigma_m;
+        a rangefinder's range also carries the considered bias."""
         if not sigma_m > 0.0:
             raise ValueError(f"range sigma must be positive, got {sigma_m!r}")
         self.predict(t_ns)
         nis, accepted = _relative.range_update(self.x, self.P, float(range_m),
                                                float(sigma_m) ** 2, float(offset_m),
-                                               self.range_gate)
+                                               self.range_gate, self.c,
+                                               self.range_bias_var_m2 if rangefinder else 0.0)
         return UpdateResult(float(nis), bool(accepted))
 
     def line_of_sight(self) -> tuple[float, np.ndarray]:
