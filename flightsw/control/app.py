@@ -30,7 +30,7 @@ import numpy as np
 import flightsw.msg as msg
 from flightsw.control.allocate import Allocator, pulse_widths
 from flightsw.control.attitude import (AttitudeController, MomentumManager, WheelArray,
-                                       dcm_from_quat, quat_multiply)
+                                       dcm_from_quat, quat_rotated)
 from flightsw.control.thrusters import reference_layout
 from flightsw.msg import AttitudeEstimate, BurnReport, ThrusterCommand, WheelTorqueCommand
 from flightsw.runtime.app import NS_PER_S, App, Param
@@ -81,6 +81,7 @@ class ControlApp(App):
         self.h_wheels = np.zeros(4)
         self.q_RN = None
         self.omega_RN_R = np.zeros(3)
+        self.t_ref_ns = None
         self.attitude = None        # (t_est_ns, q_BN, omega_BN_B) of the latest valid estimate
         self.burn = None            # (burn_id, t_start_ns, dv_N, duration_s)
         self.burns_done: set[int] = set()
@@ -89,12 +90,21 @@ class ControlApp(App):
         self.reports: list[BurnReport] = []   # closed burns not yet published
 
     # -- commands (the handlers of the guidance messages) ----------------------------------
-    def point(self, q_RN, omega_RN_R=(0.0, 0.0, 0.0)) -> None:
-        """Track attitude R: q_RN (scalar first), omega_RN_R (rad/s, in R)."""
+    def point(self, q_RN, omega_RN_R=(0.0, 0.0, 0.0), t_ref_ns=None) -> None:
+        """Track attitude R: q_RN (scalar first) at t_ref_ns, turning at omega_RN_R (rad/s, in
+        R) from then on until the next command (guidance may command slower than this app
+        steps); without t_ref_ns, R is held where it is."""
         q = np.asarray(q_RN, dtype=np.float64)
         if q.shape != (4,) or not np.isfinite(q).all() or abs(np.linalg.norm(q) - 1.0) > 1e-6:
             raise ValueError("q_RN must be a finite unit quaternion")
         self.q_RN, self.omega_RN_R = q, np.asarray(omega_RN_R, dtype=np.float64)
+        self.t_ref_ns = None if t_ref_ns is None else int(t_ref_ns)
+
+    def _reference_now(self, t_ns):
+        """q_RN carried from its command to t_ns at its rate."""
+        if self.t_ref_ns is None:
+            return self.q_RN
+        return quat_rotated(self.q_RN, self.omega_RN_R, (int(t_ns) - self.t_ref_ns) / NS_PER_S)
 
     def command_burn(self, burn_id, t_start_ns, dv_N, duration_s) -> None:
         """Realise delta-v dv_N (m/s, ECI) over [t_start_ns, + duration_s]; one burn at a time
@@ -114,7 +124,7 @@ class ControlApp(App):
     # -- the step ----------------------------------------------------------------------------
     def step(self, t_ns, inbox):
         if self.POINTING_MSG is not None and (got := inbox.latest(self.POINTING_MSG)):
-            self.point(got[1].q_RN, got[1].omega_RN_R)
+            self.point(got[1].q_RN, got[1].omega_RN_R, got[0].t_ns)
         if self.BURN_MSG is not None:
             for _, b in inbox.all(self.BURN_MSG):
                 self.command_burn(b.burn_id, b.t_start_ns, b.dv_N, b.duration_s)
@@ -138,22 +148,15 @@ class ControlApp(App):
         dt = (int(t_ns) - t_est) / NS_PER_S
         if not 0.0 <= dt <= self.p.max_attitude_age_s:
             return None
-        angle = float(np.linalg.norm(omega)) * dt
-        if angle == 0.0:
-            return q, omega
-        axis = omega / np.linalg.norm(omega)
-        # q_BN(t) = q_BN(t_est) (x) [cos(angle/2), sin(angle/2) axis]: a body-frame rotation
-        dq = np.concatenate([[np.cos(0.5 * angle)], np.sin(0.5 * angle) * axis])
-        q_now = quat_multiply(q, dq)
-        return q_now / np.linalg.norm(q_now), omega
+        return quat_rotated(q, omega, dt), omega
 
     def actuate(self, t_ns, q_BN, omega_BN_B):
         """Wheel and thruster commands for this window from the attitude estimate."""
         dt = self.period_ns / NS_PER_S
         if self.q_RN is None:
             self.q_RN = np.asarray(q_BN, dtype=np.float64)
-        torque = self.controller.torque(q_BN, omega_BN_B, self.q_RN, self.omega_RN_R,
-                                        self.wheels.body_momentum(self.h_wheels))
+        torque = self.controller.torque(q_BN, omega_BN_B, self._reference_now(t_ns),
+                                        self.omega_RN_R, self.wheels.body_momentum(self.h_wheels))
         torque_thr = self.momentum.thruster_torque(self.h_wheels, self.wheels.G,
                                                    self.wheels.bias_Nms)
         force_B = self._burn_force_B(t_ns, q_BN, dt)

@@ -49,6 +49,18 @@ def quat_multiply(p, q):
     return np.concatenate([[p0 * q0 - pv @ qv], p0 * qv + q0 * pv + np.cross(pv, qv)])
 
 
+def quat_rotated(q_BN, omega_BN_B, dt_s):
+    """q_BN after dt_s (s) of constant body rate omega_BN_B (rad/s, in B):
+    q_BN (x) [cos(theta/2), sin(theta/2) w_hat], theta = |omega| dt (the body turns about w_hat)."""
+    omega = np.asarray(omega_BN_B, dtype=np.float64)
+    rate = float(np.linalg.norm(omega))
+    if rate * dt_s == 0.0:
+        return np.asarray(q_BN, dtype=np.float64)
+    half = 0.5 * rate * dt_s
+    q = quat_multiply(q_BN, np.concatenate([[np.cos(half)], np.sin(half) * omega / rate]))
+    return q / np.linalg.norm(q)
+
+
 def quat_conjugate(q):
     return np.array([q[0], -q[1], -q[2], -q[3]])
 

@@ -57,3 +57,20 @@ def test_the_estimate_is_carried_at_its_rate_and_dropped_when_too_old():
     assert app._attitude_now(int(1.2e9)) is None
     out = app.step(int(1.2e9), Inbox([]))
     assert len(out) == 1 and not out[0].torque_Nm.any()
+
+
+def test_the_pointing_reference_turns_at_its_rate_between_commands():
+    app = ControlApp("control", {})
+    app.reset()
+    omega = np.array([0.001, -0.002, 0.0005])
+    app.point(Q0_BN, omega, t_ref_ns=int(10e9))
+    # 4 s later: C_RN = exp(-[theta x]) C_R0N with theta = omega * 4 s (Rodrigues, passive)
+    theta = omega * 4.0
+    angle = np.linalg.norm(theta)
+    k = theta / angle
+    K = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    C_R1R0 = np.eye(3) - np.sin(angle) * K + (1.0 - np.cos(angle)) * K @ K
+    assert dcm_from_quat(app._reference_now(int(14e9))) == pytest.approx(
+        C_R1R0 @ dcm_from_quat(Q0_BN), abs=1e-12)
+    app.point(Q0_BN)                      # no reference time: held
+    assert app._reference_now(int(99e9)) == pytest.approx(Q0_BN)
