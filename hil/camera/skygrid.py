@@ -74,6 +74,10 @@ class SkyGrid:
 
     def cell_of(self, u):
         """Cell id of each unit vector in u (n, 3)."""
+        return _cell_of(np.ascontiguousarray(u, dtype=float).reshape(-1, 3), self.n, _FACE_AXES)
+
+    def cell_of_reference(self, u):
+        """Plain-numpy reference for cell_of."""
         u = np.asarray(u, dtype=float)
         axis = np.argmax(np.abs(u), axis=1)
         negative = u[np.arange(len(u)), axis] < 0
@@ -110,3 +114,24 @@ def _cells_in_cone(centres, cos_radii, sin_radii, axis, radius_rad):
             out[count] = k
             count += 1
     return out[:count]
+
+
+@njit(cache=True)
+def _cell_of(u, n, face_axes):
+    # the face of the largest |component| (the first on ties), then the gnomonic (a, b) on it
+    out = np.empty(len(u), dtype=np.int64)
+    for k in range(len(u)):
+        axis = 0
+        if abs(u[k, 1]) > abs(u[k, axis]):
+            axis = 1
+        if abs(u[k, 2]) > abs(u[k, axis]):
+            axis = 2
+        face = 2 * axis + (1 if u[k, axis] < 0 else 0)
+        nrm, e1, e2 = face_axes[face, 0], face_axes[face, 1], face_axes[face, 2]
+        depth = u[k, 0] * nrm[0] + u[k, 1] * nrm[1] + u[k, 2] * nrm[2]
+        a = (u[k, 0] * e1[0] + u[k, 1] * e1[1] + u[k, 2] * e1[2]) / depth
+        b = (u[k, 0] * e2[0] + u[k, 1] * e2[1] + u[k, 2] * e2[2]) / depth
+        i = min(max(int((a + 1.0) * 0.5 * n), 0), n - 1)
+        j = min(max(int((b + 1.0) * 0.5 * n), 0), n - 1)
+        out[k] = face * n * n + i * n + j
+    return out

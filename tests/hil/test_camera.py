@@ -808,6 +808,17 @@ def test_threshold_tables_invert_their_cdfs_and_windows_hold_all_but_the_tails()
             assert inside.mean() > 1 - 3e-3
 
 
+def test_sky_grid_cell_kernel_matches_its_numpy_reference():
+    from hil.camera.skygrid import SkyGrid
+
+    grid = SkyGrid(32)
+    u = np.random.default_rng(8).normal(size=(20000, 3))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    # cell centres, face centres and a face edge besides random directions
+    u = np.vstack([u, grid.cell_centres, np.eye(3), -np.eye(3), [[math.sqrt(0.5), -math.sqrt(0.5), 0.0]]])
+    assert np.array_equal(grid.cell_of(u), grid.cell_of_reference(u))
+
+
 def test_sky_grid_cells_tile_the_sphere_by_their_solid_angles():
     from hil.camera.skygrid import SkyGrid
 
