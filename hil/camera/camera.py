@@ -136,10 +136,11 @@ class Camera:
         self.hot = hot_pixels(params)
         self._signal = np.zeros((params.n_rows, params.n_cols), dtype=np.float32)
         self._half_diagonal_rad = half_diagonal_fov_rad(params)
+        self._render_limit_v_mag = float(params.vmag_for_electrons(max(params.faint_star_min_electrons, 1e-6)))
 
     def render_limit_v_mag(self):
         """Faintest star drawn individually: one giving faint_star_min_electrons per exposure."""
-        return float(self.params.vmag_for_electrons(max(self.params.faint_star_min_electrons, 1e-6)))
+        return self._render_limit_v_mag
 
     def expected_electrons(self, scene: Scene):
         """The noise-free image: expected electrons per pixel from every source (float32, a view
