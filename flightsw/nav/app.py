@@ -16,7 +16,8 @@ cue's radius R), variance (d R_rel)^2 + (d cot(rho) sigma_rho)^2; the rangefinde
 the range to the near surface, d - R.
 
 Burns. Each BurnReport from control (one per burn id) is applied to the orbit and relative
-filters as an impulse at the middle of its pulses, with its reported 1-sigma, in time order
+filters as an impulse at the middle of its pulses (plus ``burn_delay_s``, the hop of control's
+commands to the valves), with its reported 1-sigma and ``burn_time_sigma_s``, in time order
 with the measurements (before the fixes of its instant). A burn's report comes only after its
 last pulse, while GNSS sees the burn from its first: so from a commanded burn's start
 (guidance.burn) the horizon is held until its report arrives, or until
@@ -24,6 +25,8 @@ last pulse, while GNSS sees the burn from its first: so from a commanded burn's 
 reported). A report arriving after the filters have passed its burn (no command was seen) is
 carried to them through their state transition (``dynamics.add_impulse``), unless a fix has
 since revealed an unreported manoeuvre, which the fix's covariance reset has absorbed.
+Measurements taken while a reported burn fires are not fused: the impulse the filters apply
+at its middle misplaces the chaser within the burn by up to dv T / 8 (T its duration).
 """
 from __future__ import annotations
 
@@ -76,6 +79,10 @@ class NavApp(App):
     PARAMS = {
         "measurement_lag_s": Param(0.5, "s", "processing horizon behind the step time", lo=0.0,
                                    hi=60.0),
+        "burn_delay_s": Param(0.0, "s", "from control's firing windows to the valves opening "
+                              "(the hop of its commands to the thrusters)", lo=0.0, hi=60.0),
+        "burn_time_sigma_s": Param(1.0, "s", "1-sigma of a reported burn's time", lo=0.0,
+                                   hi=60.0),
         "burn_report_timeout_s": Param(10.0, "s", "wait for a burn's report past its planned "
                                        "end", lo=0.0, hi=600.0),
         "gyro_arw_rad_sqrt_s": Param(4.4e-5, "rad/sqrt(s)", "gyro angle random walk", lo=1e-9),
@@ -120,6 +127,7 @@ class NavApp(App):
         self.burns_applied: set[int] = set()
         self.burns_awaited: dict[int, tuple[int, int]] = {}   # id -> (t_start_ns, deadline_ns)
         self.t_manoeuvre_detected_ns = -1
+        self.burn_windows: list[tuple[int, int]] = []   # (first pulse, last closing), ns
         self.consistency = BearingConsistency(
             int(self.p.nis_window), max_consecutive_gated=int(self.p.max_consecutive_gated))
 
@@ -183,13 +191,16 @@ class NavApp(App):
         """Buffer a burn, or apply it now if the filters have passed it; a repeat is ignored."""
         if burn.burn_id in self.burns_applied:
             return
-        t_burn = (int(burn.t_start_ns) + int(burn.t_end_ns)) // 2
+        t_burn = (int(burn.t_start_ns) + int(burn.t_end_ns)) // 2 \
+            + int(round(self.p.burn_delay_s * NS_PER_S))
         if not (finite(burn.dv_N, burn.sigma_dv_mps) and burn.t_start_ns <= burn.t_end_ns
                 <= t_ns + NS_PER_S):
             self.rejected += 1
             return
         self.burns_applied.add(burn.burn_id)
         self.burns_awaited.pop(burn.burn_id, None)
+        delay_ns = int(round(self.p.burn_delay_s * NS_PER_S))
+        self.burn_windows.append((burn.t_start_ns + delay_ns, burn.t_end_ns + delay_ns))
         if t_burn > self.horizon_ns:
             self.arrivals += 1
             self.pending.append((t_burn, ORDER[BurnReport], self.arrivals, burn))
@@ -199,10 +210,13 @@ class NavApp(App):
     def _apply_burn(self, t_burn_ns: int, burn: BurnReport) -> None:
         for f in (self.orbit, self.relative):
             if f is not None:
-                f.apply_burn(t_burn_ns, burn.dv_N, burn.sigma_dv_mps)
+                f.apply_burn(t_burn_ns, burn.dv_N, burn.sigma_dv_mps, self.p.burn_time_sigma_s)
 
     # -- processing --------------------------------------------------------------------------
     def _process(self, t_ns: int, msg) -> None:
+        if isinstance(msg, (GnssFix, TargetTrack, RangefinderRange)) and any(
+                start < t_ns < end for start, end in self.burn_windows):
+            return
         try:
             if isinstance(msg, GyroRate):
                 self.attitude.gyro(t_ns, msg.omega_BN_B)

@@ -134,24 +134,28 @@ def propagate_state(x, dt_s: float, step_max_s: float = STEP_MAX_S) -> np.ndarra
 
 
 def add_impulse(x: np.ndarray, P: np.ndarray, offset: int, since_s: float, dv_N,
-                sigma_dv_mps: float, step_max_s: float = STEP_MAX_S) -> None:
-    """An impulsive delta-v dv_N (m/s, ECI) of 1-sigma sigma_dv_mps per axis, applied since_s
-    (>= 0) seconds before the time of the estimate, to the [r, v] block at ``offset`` of x (in
-    place), and its uncertainty to P.
+                sigma_dv_mps: float, step_max_s: float = STEP_MAX_S,
+                sigma_t_s: float = 0.0) -> None:
+    """An impulsive delta-v dv_N (m/s, ECI) of 1-sigma sigma_dv_mps per axis and sigma_t_s in
+    its time, applied since_s (>= 0) seconds before the time of the estimate, to the [r, v]
+    block at ``offset`` of x (in place), and its uncertainty to P.
 
-    The block is propagated back to the burn, given the delta-v and propagated forward again;
-    the burn's covariance diag(0, sigma^2 I) at the burn reaches now as Phi Q Phi^T with Phi the
+    The block is propagated back to the burn, given the delta-v and propagated forward again.
+    The burn's covariance at the burn, Q = [[sigma_t^2 dv dv^T, 0], [0, sigma_dv^2 I]] (a burn
+    late by dt leaves the position short by dv dt), reaches now as Phi Q Phi^T with Phi the
     transition from the burn to now. (A late report thus needs no replay of the measurements
     since: the linearised effect of the burn on them is what the transition carries.)
     """
-    if not (since_s >= 0.0 and sigma_dv_mps >= 0.0):
-        raise ValueError("a burn must lie in the past and its sigma be >= 0")
+    if not (since_s >= 0.0 and sigma_dv_mps >= 0.0 and sigma_t_s >= 0.0):
+        raise ValueError("a burn must lie in the past and its sigmas be >= 0")
+    dv_N = np.asarray(dv_N, dtype=np.float64)
     block = slice(offset, offset + STATE_SIZE)
     x_burn = propagate_state(x[block], -since_s, step_max_s) if since_s else x[block].copy()
-    x_burn[3:] += np.asarray(dv_N, dtype=np.float64)
+    x_burn[3:] += dv_N
     x_now, phi = propagate(x_burn, since_s, step_max_s)
     x[block] = x_now
     Q = np.zeros((STATE_SIZE, STATE_SIZE))
+    Q[:3, :3] = sigma_t_s ** 2 * np.outer(dv_N, dv_N)
     Q[3:, 3:] = sigma_dv_mps ** 2 * np.eye(3)
     P[block, block] += phi @ Q @ phi.T
 

@@ -110,10 +110,12 @@ class OrbitFilter:
                                                  sigma_v_mps)
         return result
 
-    def apply_burn(self, t_burn_ns: int, dv_N, sigma_dv_mps: float) -> None:
+    def apply_burn(self, t_burn_ns: int, dv_N, sigma_dv_mps: float,
+                   sigma_t_s: float = 0.0) -> None:
         """A burn the vehicle executed: impulsive dv_N (m/s, ECI) at t_burn_ns, 1-sigma
-        sigma_dv_mps per axis; before the estimate's time, its effect is carried to it."""
+        sigma_dv_mps per axis and sigma_t_s in time; before the estimate's time, its effect
+        is carried to it (``dynamics.add_impulse``)."""
         if t_burn_ns > self.t_ns:
             self.predict(t_burn_ns)
         add_impulse(self.x, self.P, 0, (self.t_ns - t_burn_ns) / NS_PER_S, dv_N, sigma_dv_mps,
-                    self.step_max_s)
+                    self.step_max_s, sigma_t_s)

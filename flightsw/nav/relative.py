@@ -209,13 +209,15 @@ class RelativeFilter:
                                  self.c)
             self.t_ns = int(t_ns)
 
-    def apply_burn(self, t_burn_ns: int, dv_N, sigma_dv_mps: float) -> None:
+    def apply_burn(self, t_burn_ns: int, dv_N, sigma_dv_mps: float,
+                   sigma_t_s: float = 0.0) -> None:
         """A burn the chaser executed: impulsive dv_N (m/s, ECI) at t_burn_ns, 1-sigma
-        sigma_dv_mps per axis (``dynamics.add_impulse``); the target is untouched."""
+        sigma_dv_mps per axis and sigma_t_s in time (``dynamics.add_impulse``); the target is
+        untouched."""
         if t_burn_ns > self.t_ns:
             self.predict(t_burn_ns)
         add_impulse(self.x, self.P, CHASER.start, (self.t_ns - t_burn_ns) / NS_PER_S, dv_N,
-                    sigma_dv_mps, self.step_max_s)
+                    sigma_dv_mps, self.step_max_s, sigma_t_s)
 
     def update_fix(self, t_ns: int, r_BN_N, v_BN_N, sigma_r_m: float,
                    sigma_v_mps: float) -> UpdateResult:

@@ -117,15 +117,27 @@ def test_a_burn_reported_late_moves_the_state_and_covariance_as_if_applied_on_ti
     def truth(dv):
         return trajectory(x0, [t_now], burns=[(t_b, C_burn @ dv)])[0]
 
+    def truth_late(dt):
+        """The burn flown dt later (same delta-v in ECI), seen at t_now + 1 s."""
+        C = rtn_basis(trajectory(x0, [t_b + dt])[0])
+        return trajectory(x0, [t_now + 1.0], burns=[(t_b + dt, C @ dv_N)])[0]
+
     x = truth(np.zeros(3))          # the estimate now, unaware of the burn
     P = np.diag([4.0] * 3 + [1e-4] * 3)
     P_before = P.copy()
-    sigma = 0.003
-    add_impulse(x, P, 0, since_s, dv_N, sigma)
+    sigma, sigma_t = 0.003, 0.5
+    add_impulse(x, P, 0, since_s, dv_N, sigma, sigma_t_s=sigma_t)
     assert np.allclose(x, truth(dv_N), rtol=0.0, atol=[2e-3] * 3 + [2e-6] * 3)
     h = 0.01
     S = np.column_stack([(truth(dv_N + h * e) - truth(dv_N - h * e)) / (2 * h) for e in np.eye(3)])
-    assert np.allclose(P - P_before, sigma ** 2 * S @ S.T, rtol=1e-4, atol=1e-12)
+    # a burn late by dt, seen 1 s after now, then carried back to now by the no-burn flow
+    g = (truth_late(0.2) - truth_late(-0.2)) / 0.4
+    phi_back = np.column_stack([(propagate_reference(truth(dv_N) + 1e-3 * e, 1.0)[0]
+                                 - propagate_reference(truth(dv_N) - 1e-3 * e, 1.0)[0]) / 2e-3
+                                for e in np.eye(6)])
+    g = np.linalg.solve(phi_back, g)
+    expected = sigma ** 2 * S @ S.T + sigma_t ** 2 * np.outer(g, g)
+    assert np.allclose(P - P_before, expected, rtol=2e-3, atol=1e-9)
 
 
 def test_a_burn_from_the_future_is_refused():
