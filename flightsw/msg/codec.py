@@ -18,17 +18,23 @@ bad message is counted and dropped and never reaches an app.
 from __future__ import annotations
 
 import math
+import sys
+import threading
 from collections import Counter
-from typing import Any, NamedTuple, Sequence
+from operator import attrgetter
+from typing import Any, Callable, NamedTuple, Sequence
 
 import msgpack
 import numpy as np
 
 from flightsw.msg.registry import lookup
+from flightsw.native import require
 from flightsw.msg.schema import Field, Message
 
 MAX_SOURCE_LEN = 32
 MAX_T_NS = 2**63 - 1
+_vec = require("flightsw.msg._vec")
+
 REASONS = ("malformed", "unknown_topic", "wrong_version", "wrong_type", "out_of_range", "bad_array")
 
 
@@ -126,37 +132,181 @@ def _check_array_shape(f: Field, dtype: np.dtype, shape: tuple) -> None:
         raise MessageError("bad_array", f"{f.name} shape {shape} exceeds {f.max_shape}")
 
 
-_SCALAR_CHECKS = {"f64": _check_f64, "i64": _check_i64, "bool": _check_bool, "str": _check_str}
+# -- plans: each field's check, compiled once per message type --------------------------
+# A plan's check takes the common case — the exact type a clean message carries, inside
+# its range — in a few C-level operations, and hands everything else to the reference
+# check of its kind above, which decides (the value, or the MessageError with its reason).
+# The fast path accepts only values the reference accepts, and returns what the reference
+# would, so the two agree on every input and the wire bytes are unchanged.
+_DBL_MAX = sys.float_info.max
+
+
+def _item(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _finite_bounds(f: Field) -> tuple[float, float]:
+    """The closed interval a value of ``f`` must lie in, clipped to the finite doubles, so
+    that NaN and the infinities always fall outside it."""
+    lo = -_DBL_MAX if f.lo is None else max(float(f.lo), -_DBL_MAX)
+    hi = _DBL_MAX if f.hi is None else min(float(f.hi), _DBL_MAX)
+    return lo, hi
+
+
+def _f64_plan(f: Field) -> Callable[[Any], float]:
+    lo, hi = _finite_bounds(f)
+
+    def check_f64(v):
+        if type(v) is float and lo <= v <= hi:
+            return v
+        return _check_f64(f, _item(v))
+    return check_f64
+
+
+def _i64_plan(f: Field) -> Callable[[Any], int]:
+    lo = -math.inf if f.lo is None else f.lo
+    hi = math.inf if f.hi is None else f.hi
+
+    def check_i64(v):
+        if type(v) is int and lo <= v <= hi:
+            return v
+        return _check_i64(f, _item(v))
+    return check_i64
+
+
+def _bool_plan(f: Field) -> Callable[[Any], bool]:
+    def check_bool(v):
+        return v if type(v) is bool else _check_bool(f, _item(v))
+    return check_bool
+
+
+def _str_plan(f: Field) -> Callable[[Any], str]:
+    max_len, choices = f.max_len, frozenset(f.choices)
+
+    def check_str(v):
+        if type(v) is str and len(v) <= max_len and (not choices or v in choices):
+            return v
+        return _check_str(f, _item(v))
+    return check_str
+
+
+def _vec_encode_plan(f: Field) -> Callable[[Any], list]:
+    """An app's vector (a float64 array of the field's shape, or flat) to its wire list."""
+    lo, hi = _finite_bounds(f)
+    shape, size = f.shape, f.size
+
+    def encode_vec(v):
+        wire = (_vec.wire_of_array(v, shape, size, lo, hi) if type(v) is np.ndarray
+                else _vec.wire_of_list(v, size, lo, hi))
+        return _check_vec(f, v).ravel().tolist() if wire is None else wire
+    return encode_vec
+
+
+def _vec_decode_plan(f: Field) -> Callable[[Any], np.ndarray]:
+    """A wire list (msgpack floats) to the field's float64 array."""
+    lo, hi = _finite_bounds(f)
+    shape, size = f.shape, f.size
+
+    def decode_vec(v):
+        a = _vec.array_of_wire(v, shape, size, lo, hi)
+        if a is not None:
+            return a
+        if not isinstance(v, list):
+            raise MessageError("wrong_type", f"{f.name} must be a list")
+        return _check_vec(f, v)
+    return decode_vec
+
+
+def _array_encode_plan(f: Field) -> Callable[[Any], np.ndarray]:
+    """A pixel array to its C-contiguous self (the payload entry is made by encode_payload)."""
+    def encode_array(v):
+        if not isinstance(v, np.ndarray):
+            raise MessageError("bad_array", f"{f.name} must be an ndarray")
+        _check_array_shape(f, v.dtype, v.shape)
+        return np.ascontiguousarray(v)
+    return encode_array
+
+
+_SCALAR_PLANS = {"f64": _f64_plan, "i64": _i64_plan, "bool": _bool_plan, "str": _str_plan}
+
+
+class _Plan(NamedTuple):
+    """How one message type goes to and from the wire."""
+
+    topic_frame: bytes
+    values_of: Callable[[Message], tuple]  # the field values in declared order
+    encoders: tuple  # per field: app value -> wire value (arrays: contiguous ndarray)
+    decoders: tuple  # per field: wire value -> checked value (arrays: None, see below)
+    array_index: tuple[int, ...]  # positions of the ``array`` fields
+
+
+def _compile(cls: type) -> _Plan:
+    fields = cls.FIELDS
+    names = [f.name for f in fields]
+    if len(names) > 1:
+        values_of = attrgetter(*names)
+    elif names:
+        single = attrgetter(names[0])
+        values_of = lambda msg: (single(msg),)  # noqa: E731  attrgetter of one name is no tuple
+    else:
+        values_of = lambda msg: ()  # noqa: E731
+    encoders, decoders = [], []
+    for f in fields:
+        if f.kind == "vec":
+            encoders.append(_vec_encode_plan(f))
+            decoders.append(_vec_decode_plan(f))
+        elif f.kind == "array":
+            encoders.append(_array_encode_plan(f))
+            decoders.append(None)
+        else:
+            check = _SCALAR_PLANS[f.kind](f)
+            encoders.append(check)
+            decoders.append(check)
+    array_index = tuple(i for i, f in enumerate(fields) if f.kind == "array")
+    return _Plan(topic_frame(cls.TOPIC), values_of, tuple(encoders), tuple(decoders),
+                 array_index)
+
+
+_PLANS: dict[type, _Plan] = {}
+
+
+def _plan(cls: type) -> _Plan:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _compile(cls)
+    return plan
+
+
+class _Packers(threading.local):
+    """One reusable msgpack Packer per thread (a Packer is not safe to share across threads;
+    reusing one spares building it at every message)."""
+
+    def __init__(self):
+        self.pack = msgpack.Packer(use_bin_type=True).pack
+
+
+_PACKERS = _Packers()
 
 
 # -- encode ----------------------------------------------------------------------------
 def encode_payload(msg: Message) -> tuple[bytes, list]:
     """Validate ``msg`` against its type and return (payload bytes, blob buffers)."""
-    values: list[Any] = []
+    plan = _plan(type(msg))
+    values = [enc(v) for enc, v in zip(plan.encoders, plan.values_of(msg))]
     blobs: list = []
-    for f in type(msg).FIELDS:
-        v = getattr(msg, f.name)
-        if f.kind == "vec":
-            values.append(_check_vec(f, v).ravel().tolist())
-        elif f.kind == "array":
-            if not isinstance(v, np.ndarray):
-                raise MessageError("bad_array", f"{f.name} must be an ndarray")
-            _check_array_shape(f, v.dtype, v.shape)
-            a = np.ascontiguousarray(v)
-            values.append([a.dtype.str, list(a.shape), len(blobs)])
-            blobs.append(memoryview(a).cast("B"))
-        else:
-            check = _SCALAR_CHECKS[f.kind]
-            values.append(check(f, v.item() if isinstance(v, np.generic) else v))
-    return msgpack.packb(values, use_bin_type=True), blobs
+    for i in plan.array_index:
+        a = values[i]
+        values[i] = [a.dtype.str, list(a.shape), len(blobs)]
+        blobs.append(memoryview(a.reshape(-1).view(np.uint8)))  # bytes, as a view (empty too)
+    return _PACKERS.pack(values), blobs
 
 
 def encode(msg: Message, seq: int, t_ns: int, source: str) -> list:
     """The wire frames of ``msg`` (raises MessageError if it breaks its contract)."""
     cls = type(msg)
     payload, blobs = encode_payload(msg)
-    header = msgpack.packb([cls.VERSION, seq, t_ns, source])
-    return [topic_frame(cls.TOPIC), header, payload, *blobs]
+    header = _PACKERS.pack([cls.VERSION, seq, t_ns, source])
+    return [_plan(cls).topic_frame, header, payload, *blobs]
 
 
 # -- decode ----------------------------------------------------------------------------
@@ -164,11 +314,18 @@ def _buffer(frame) -> memoryview:
     return frame if isinstance(frame, memoryview) else memoryview(frame)
 
 
+def _packed(frame):
+    """A frame as msgpack can read it (bytes as they are: wrapping costs as much as reading)."""
+    return frame if type(frame) is bytes else _buffer(frame)
+
+
 def decode_envelope(frames: Sequence) -> tuple[Envelope, type]:
     """Validate the topic and header frames; return the envelope and the message type."""
     if len(frames) < 3:
         raise MessageError("malformed", f"{len(frames)} frames, need at least 3")
-    raw_topic = bytes(_buffer(frames[0]))
+    raw_topic = frames[0]
+    if type(raw_topic) is not bytes:
+        raw_topic = bytes(memoryview(raw_topic))
     if not raw_topic.endswith(b"\0"):
         raise MessageError("malformed", "topic frame not NUL-terminated")
     try:
@@ -179,20 +336,22 @@ def decode_envelope(frames: Sequence) -> tuple[Envelope, type]:
     if cls is None:
         raise MessageError("unknown_topic", repr(topic))
     try:
-        header = msgpack.unpackb(_buffer(frames[1]), raw=False, strict_map_key=True)
+        header = msgpack.unpackb(_packed(frames[1]), raw=False, strict_map_key=True)
     except Exception as exc:
         raise MessageError("malformed", f"header: {type(exc).__name__}") from None
-    if not isinstance(header, list) or len(header) != 4:
+    if type(header) is not list or len(header) != 4:
         raise MessageError("malformed", "header must be [version, seq, t_ns, source]")
     version, seq, t_ns, source = header
-    if isinstance(version, bool) or not isinstance(version, int):
+    # msgpack yields exact ints (and bools, which must not pass as ints)
+    if type(version) is not int:
         raise MessageError("malformed", "version must be an integer")
     if version != cls.VERSION:
         raise MessageError("wrong_version", f"{topic} v{version}, expected v{cls.VERSION}")
-    for name, v in (("seq", seq), ("t_ns", t_ns)):
-        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_T_NS:
-            raise MessageError("malformed", f"header {name}={v!r}")
-    if not isinstance(source, str) or not 0 < len(source) <= MAX_SOURCE_LEN:
+    if type(seq) is not int or not 0 <= seq <= MAX_T_NS:
+        raise MessageError("malformed", f"header seq={seq!r}")
+    if type(t_ns) is not int or not 0 <= t_ns <= MAX_T_NS:
+        raise MessageError("malformed", f"header t_ns={t_ns!r}")
+    if type(source) is not str or not 0 < len(source) <= MAX_SOURCE_LEN:
         raise MessageError("malformed", "header source must be a short string")
     return Envelope(topic, version, seq, t_ns, source), cls
 
@@ -200,26 +359,24 @@ def decode_envelope(frames: Sequence) -> tuple[Envelope, type]:
 def decode_payload(cls: type, payload_frame, blob_frames: Sequence) -> Message:
     """Validate the payload of a message of type ``cls``; return the message."""
     try:
-        values = msgpack.unpackb(_buffer(payload_frame), raw=False, strict_map_key=True)
+        values = msgpack.unpackb(_packed(payload_frame), raw=False, strict_map_key=True)
     except Exception as exc:
         raise MessageError("malformed", f"payload: {type(exc).__name__}") from None
-    fields = cls.FIELDS
-    if not isinstance(values, list) or len(values) != len(fields):
-        raise MessageError("malformed", f"payload must be a list of {len(fields)} values")
-    out = {}
-    used_blobs = set()
-    for f, v in zip(fields, values):
-        if f.kind == "vec":
-            if not isinstance(v, list):
-                raise MessageError("wrong_type", f"{f.name} must be a list")
-            out[f.name] = _check_vec(f, v)
-        elif f.kind == "array":
-            out[f.name] = _decode_array(f, v, blob_frames, used_blobs)
-        else:
-            out[f.name] = _SCALAR_CHECKS[f.kind](f, v)
-    if len(used_blobs) != len(blob_frames):
+    plan = _plan(cls)
+    decoders = plan.decoders
+    if type(values) is not list or len(values) != len(decoders):
+        raise MessageError("malformed", f"payload must be a list of {len(decoders)} values")
+    if plan.array_index:
+        used: set = set()
+        out = [_decode_array(f, v, blob_frames, used) if dec is None else dec(v)
+               for f, dec, v in zip(cls.FIELDS, decoders, values)]
+        n_used = len(used)
+    else:
+        out = [dec(v) for dec, v in zip(decoders, values)]
+        n_used = 0
+    if n_used != len(blob_frames):
         raise MessageError("bad_array", "unreferenced blob frames")
-    return cls(**out)
+    return cls.from_checked(out)
 
 
 def _decode_array(f: Field, desc: Any, blob_frames: Sequence, used: set) -> np.ndarray:
@@ -240,7 +397,7 @@ def _decode_array(f: Field, desc: Any, blob_frames: Sequence, used: set) -> np.n
         raise MessageError("bad_array", f"{f.name} blob index {index}")
     used.add(index)
     buf = _buffer(blob_frames[index])
-    if buf.nbytes != int(np.prod(shape)) * dtype.itemsize:
+    if buf.nbytes != math.prod(shape) * dtype.itemsize:
         raise MessageError("bad_array", f"{f.name} has {buf.nbytes} bytes for shape {shape}")
     a = np.frombuffer(buf, dtype=dtype).reshape(shape)
     a.flags.writeable = False

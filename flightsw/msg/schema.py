@@ -132,6 +132,15 @@ class Message:
         for name in self._FIELD_NAMES:
             object.__setattr__(self, name, values[name])
 
+    @classmethod
+    def from_checked(cls, values: list) -> Message:
+        """An instance from one value per field, in declared order, already checked against
+        FIELDS (the decoder's constructor; it spares ``__init__``'s checks of the names)."""
+        msg = cls.__new__(cls)
+        for name, v in zip(cls._FIELD_NAMES, values):
+            object.__setattr__(msg, name, v)
+        return msg
+
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._FIELD_NAMES}
 
