@@ -133,6 +133,9 @@ class GuidanceApp(App):
         "track_fresh_s": Param(5.0, "s", "age beyond which a track is not pointed at", lo=0.5),
         "nav_lost_s": Param(60.0, "s", "silence of navigation that counts as divergence in "
                                        "proximity", lo=1.0),
+        "nav_settle_s": Param(300.0, "s", "time from navigation's first estimate before its "
+                                          "covariance enters the keep-out test and plans are "
+                                          "made", lo=0.0, hi=86400.0),
         "nav_converged_fraction": Param(0.1, "1", "range sigma / range below which navigation "
                                                   "is converged", lo=1e-6, hi=1.0),
         "mass_kg": Param(100.0, "kg", "chaser mass", lo=1.0, hi=1e4),
@@ -220,6 +223,7 @@ class GuidanceApp(App):
         self.relative: tuple | None = None        # (t_ns, RelativeState)
         self.est: Estimate | None = None
         self.last_nav_ns = 0
+        self.nav_since_ns: int | None = None     # first estimate of the present navigation run
         self.attitude: tuple | None = None        # (t_ns, q_BN)
         self.tracks: deque = deque(maxlen=2)      # (t_ns, track_id, u_N, state)
         self.diverged = False
@@ -305,7 +309,10 @@ class GuidanceApp(App):
         if not bool(msg.valid):
             self.relative = None
             self.est = None
+            self.nav_since_ns = None
             return
+        if self.nav_since_ns is None:
+            self.nav_since_ns = t
         self.relative = (t, msg)
 
     def _take_attitude(self, env, msg, future_ns) -> None:
@@ -414,14 +421,23 @@ class GuidanceApp(App):
             return None
         return self.tracks[-1]
 
+    def _nav_settled(self, est: Estimate) -> bool:
+        """Navigation has run nav_settle_s since its first estimate: its covariance describes
+        its measurements, no longer its initialisation."""
+        return self.nav_since_ns is not None and \
+            est.t_ns - self.nav_since_ns >= self.p.nav_settle_s * NS_PER_S
+
     def _cam_needed(self, t_ns: int, est: Estimate | None) -> bool:
-        """The short-horizon keep-out test with the covariance, every cam_check_period_s."""
+        """The short-horizon keep-out test with the covariance, every cam_check_period_s; before
+        navigation has settled, the test of the mean motion alone (an initial covariance is
+        the cue's and the GNSS's, not a threat the vehicle can act on)."""
         if est is None or self.diverged:
             return False
         if t_ns >= self.cam_check_ns:
             self.cam_check_ns = t_ns + int(self.p.cam_check_period_s * NS_PER_S)
             burns = self.plan.remaining_from(est.t_ns) if self.plan is not None else ()
-            self.cam_due = cam_needed(est.chief, est.roe, burns, est.P_roe, self.p.keepout_m,
+            P = est.P_roe if self._nav_settled(est) else np.zeros((6, 6))
+            self.cam_due = cam_needed(est.chief, est.roe, burns, P, self.p.keepout_m,
                                       self.p.k_sigma, self.p.keepout_probability,
                                       decision_s=self.p.cam_decision_s)
         return self.cam_due
@@ -452,8 +468,10 @@ class GuidanceApp(App):
         return out or self._issue_due(t_ns, est, phase)
 
     def _can_plan(self, t_ns: int) -> bool:
-        """Plans are made on a settled estimate, not on hold, not with navigation diverged."""
+        """Plans are made on a settled estimate (navigation settled, the last burn seen), not
+        on hold, not with navigation diverged."""
         return (t_ns >= self.settled_ns and t_ns >= self.plan_retry_ns
+                and self.est is not None and self._nav_settled(self.est)
                 and not self.mission.held and not self.diverged)
 
     def _next_leg(self, t_ns: int, est: Estimate) -> None:

@@ -106,7 +106,9 @@ def step(app, t_s, msgs=()):
 
 
 def guidance(**params):
-    app = GuidanceApp("guidance", params)
+    """The app; navigation is taken as settled from its first estimate unless a test says
+    otherwise (nav_settle_s), so a single step can plan."""
+    app = GuidanceApp("guidance", {"nav_settle_s": 0.0, **params})
     app.reset()
     return app
 
@@ -772,3 +774,18 @@ def test_stale_navigation_is_not_used():
     msgs[2] = relative_msg(int(t * NS), xT0, xC0, sigma_rtn_m=(100.0, 1000.0, 100.0))
     mode, _, _ = step(app, t + 1.0, msgs)
     assert mode.phase == "far_approach"
+
+
+def test_before_navigation_settles_only_the_mean_motion_can_call_for_a_cam_or_a_plan():
+    # on the 300 m hold (e/i 100 m), a fresh estimate whose covariance alone fails the
+    # keep-out test (a*de known to 60 m): no CAM and no plan until nav_settle_s has passed
+    xT0, xC0 = start(hold_roe(HOLD_POINTS_M[3], 1.0, A) * A)
+    loose = dict(sigma_rtn_m=(30.0, 60.0, 30.0), sigma_roe_m=(60.0, 60.0, 60.0, 60.0, 60.0, 60.0))
+    app = guidance(start_phase="inspect", nav_settle_s=300.0, cam_check_period_s=10.0)
+    for t in np.arange(0.0, 290.0, 10.0):
+        mode, _, burns = step(app, t, nav(t, xT0, xC0, **loose))
+        assert mode.phase == "inspect" and not burns
+    assert app.plan is None
+    # once settled, the same covariance is a threat: safe and a CAM
+    phases = [step(app, t, nav(t, xT0, xC0, **loose))[0].phase for t in np.arange(300.0, 330.0, 10.0)]
+    assert "safe" in phases
