@@ -6,6 +6,8 @@ Format::
     name = "runtime-check"      # the scenario's name
     seed = 1                    # every random draw of the run derives from it
     duration_s = 60.0           # sim time to run
+    telemetry_period_s = 1.0    # optional (default 1 s): sim time between the runtime's
+                                # reports on every app (health.app, health.app_timing)
 
     [[apps]]                    # one table per app, in any order
     name = "health"
@@ -21,12 +23,15 @@ Format::
 """
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from flightsw.runtime.topology import AppSpec
+
+RUN_KEYS = {"name", "seed", "duration_s", "telemetry_period_s"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,9 @@ def parse(doc: dict, source: str = "") -> Scenario:
     unknown = set(doc) - {"run", "apps", "record", "plant"}
     if unknown:
         raise ValueError(f"{source}: unknown tables {sorted(unknown)}")
+    unknown = set(run) - RUN_KEYS
+    if unknown:
+        raise ValueError(f"{source}: unknown keys in [run]: {sorted(unknown)}")
     name, seed, duration = run.get("name"), run.get("seed"), run.get("duration_s")
     if not isinstance(name, str) or not name:
         raise ValueError(f"{source}: run.name must be a non-empty string")
@@ -75,16 +83,23 @@ def parse(doc: dict, source: str = "") -> Scenario:
         raise ValueError(f"{source}: run.seed must be a non-negative integer")
     if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not duration > 0:
         raise ValueError(f"{source}: run.duration_s must be a positive number")
+    telemetry = run.get("telemetry_period_s", 1.0)
+    if (isinstance(telemetry, bool) or not isinstance(telemetry, (int, float))
+            or not 1e-9 <= telemetry < math.inf):
+        raise ValueError(f"{source}: run.telemetry_period_s must be a positive number of "
+                         "seconds (at least 1 ns)")
     apps = []
     for i, a in enumerate(doc.get("apps", [])):
         if not isinstance(a, dict) or set(a) - {"name", "cls", "rate_hz", "params"}:
             raise ValueError(f"{source}: apps[{i}] must have name, cls, and optional "
                              "rate_hz, params")
-        apps.append(AppSpec(a["name"], a["cls"], dict(a.get("params", {})), a.get("rate_hz")))
+        apps.append(AppSpec(a["name"], a["cls"], dict(a.get("params", {})), a.get("rate_hz"),
+                            float(telemetry)))
     if "plant" in doc:
         if any(a.name == "plant" for a in apps):
             raise ValueError(f"{source}: the app name 'plant' is reserved for the [plant] table")
-        apps.insert(0, AppSpec("plant", "hil.plant:Plant", {"config": doc["plant"]}))
+        apps.insert(0, AppSpec("plant", "hil.plant:Plant", {"config": doc["plant"]},
+                               telemetry_period_s=float(telemetry)))
     if not apps:
         raise ValueError(f"{source}: no [[apps]]")
     blobs_every = dict(doc.get("record", {}).get("blobs_every", {}))

@@ -115,6 +115,7 @@ class ProcessRun:
         p = self.procs[name]
         return json.dumps({
             "name": name, "cls": p.spec.cls, "params": p.spec.params, "rate_hz": p.spec.rate_hz,
+            "telemetry_period_s": p.spec.telemetry_period_s,
             "seed": self.seed, "boot": p.boot, "control": self.ctl_eps[name],
             "pub": self.pub_eps[name], "hwm": self.hwm,
             "deadline_ns": int(p.period_ns / self.pace) if self.pace else None,

@@ -1,10 +1,10 @@
 """One app in its own process, on the ZeroMQ bus, stepping when the time master says.
 
 Started by the launcher as ``python -m flightsw.runtime.node '<json config>'``;
-the config names the app, its class and parameters, its boot count, its control
-endpoint (a REP socket the launcher's REQ talks to), its own PUB endpoint and,
-for each publisher it listens to, that publisher's endpoint and the topics
-wanted from it.
+the config names the app, its class, parameters and telemetry period, its
+boot count, its control endpoint (a REP socket the launcher's REQ talks to), its
+own PUB endpoint and, for each publisher it listens to, that publisher's endpoint
+and the topics wanted from it.
 """
 from __future__ import annotations
 
@@ -32,9 +32,11 @@ _lockstep = require("flightsw.runtime._lockstep")
 
 class Node:
     def __init__(self, cfg: dict):
-        spec = AppSpec(cfg["name"], cfg["cls"], cfg.get("params", {}), cfg.get("rate_hz"))
+        spec = AppSpec(cfg["name"], cfg["cls"], cfg.get("params", {}), cfg.get("rate_hz"),
+                       cfg["telemetry_period_s"])
         self.name = spec.name
         self.runner = AppRunner(spec.build(cfg["seed"]), boot=cfg["boot"],
+                                report_period_ns=spec.telemetry_period_ns,
                                 deadline_ns=cfg.get("deadline_ns"))
         self.ctx = zmq.Context()
         hwm = cfg.get("hwm", 1000)

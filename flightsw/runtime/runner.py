@@ -24,11 +24,15 @@ class AppRunner:
 
     ``run_step(t_ns, raw)`` takes the wire frames delivered since the previous
     step and returns the wire frames the step produced (including the
-    runtime's own health reports, every ``report_period_ns`` of sim time).
+    runtime's own health reports: at the first step at or after each multiple of
+    ``report_period_ns`` of sim time, so that every app reports at the same instants
+    whatever its rate).
     """
 
     def __init__(self, app: App, boot: int = 0, report_period_ns: int = NS_PER_S,
                  deadline_ns: int | None = None):
+        if not report_period_ns > 0:
+            raise ValueError(f"{app.name}: report period must be positive")
         self.app = app
         self.boot = boot
         self.report_period_ns = report_period_ns
@@ -116,7 +120,7 @@ class AppRunner:
         wire = self._encode_outputs(outputs, t_ns) if outputs else []
         if t_ns >= self._next_report_ns:
             wire.extend(self._reports(t_ns))
-            self._next_report_ns = t_ns + self.report_period_ns
+            self._next_report_ns = (t_ns // self.report_period_ns + 1) * self.report_period_ns
         return wire
 
     def _reports(self, t_ns: int) -> list:

@@ -21,7 +21,7 @@ class InProcessRun:
         self.runners: dict[str, AppRunner] = {}
         for spec in specs:
             app = spec.build(seed)
-            self.runners[spec.name] = AppRunner(app)
+            self.runners[spec.name] = AppRunner(app, report_period_ns=spec.telemetry_period_ns)
             self.bus.attach(spec.name, [m.TOPIC for m in app.SUBSCRIBES])
         self.schedule = Schedule({n: r.app.period_ns for n, r in self.runners.items()})
         self.recorder = Recorder(run_dir, blobs_every) if run_dir is not None else None

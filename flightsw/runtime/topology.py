@@ -2,20 +2,35 @@
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from flightsw.runtime.app import App
+from flightsw.runtime.app import NS_PER_S, App
 
 
 @dataclass(frozen=True)
 class AppSpec:
-    """One app instance: its name, its class as ``"module:Class"``, rate and parameters."""
+    """One app instance: its name, its class as ``"module:Class"``, rate and parameters, and
+    the sim-time period of the runtime's reports on its behalf (health.app,
+    health.app_timing)."""
 
     name: str
     cls: str
     params: dict[str, Any] = field(default_factory=dict)
     rate_hz: float | None = None
+    telemetry_period_s: float = 1.0
+
+    def __post_init__(self):
+        t = self.telemetry_period_s
+        if (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)
+                or not t * NS_PER_S >= 1):
+            raise ValueError(f"app {self.name}: telemetry period must be a positive number "
+                             f"of seconds, got {t!r}")
+
+    @property
+    def telemetry_period_ns(self) -> int:
+        return int(round(self.telemetry_period_s * NS_PER_S))
 
     def app_class(self) -> type[App]:
         module, _, qualname = self.cls.partition(":")

@@ -88,8 +88,11 @@ def test_hung_app_is_reported_killed_restarted_and_the_run_goes_on(tmp_path):
     # every step answered but the one that hung; the new incarnation takes the next
     s = rec.arrays("test.frame_summary")
     np.testing.assert_array_equal(s["t_ns"], [0, NS // 2, 3 * NS // 2, 2 * NS, 5 * NS // 2, 3 * NS])
+    # the new incarnation reports at its first step, then on the whole seconds again
     health = rec.arrays("health.app")
-    assert health["boot"][health["app"] == "stall"].tolist() == [0, 1, 1]
+    stall = health["app"] == "stall"
+    assert health["t_ns"][stall].tolist() == [0, 3 * NS // 2, 2 * NS, 3 * NS]
+    assert health["boot"][stall].tolist() == [0, 1, 1, 1]
     # the other app stepped at every tick, the hung one's included
     assert rec.arrays("time.tone")["t_ns"].tolist() == list(range(0, 3 * NS + 1, NS // 10))
 
