@@ -10,13 +10,35 @@ import time
 import traceback
 from collections import Counter
 
-import numpy as np
 
 from flightsw.msg import REASONS, AppHealth, AppTiming, Decoder, MessageError, encode
 from flightsw.runtime.app import NS_PER_S, App, Inbox
 
 
 EMPTY_INBOX = Inbox([])  # what most steps get; an Inbox has no way to be changed
+
+
+def window_stats_us(step_ns: list[int]) -> tuple[float, float, float]:
+    """Median, 99th percentile and maximum of a reporting window's step times (ns), in us;
+    zeros for an empty window.
+
+    The quantiles interpolate linearly between order statistics, as ``np.percentile``
+    does by default, here on the sorted list: a window holds a few steps, and numpy's
+    ``median`` and ``percentile`` cost some 70 us per report.
+    """
+    if not step_ns:
+        return 0.0, 0.0, 0.0
+    s = sorted(step_ns)
+    return _quantile(s, 0.5) / 1e3, _quantile(s, 0.99) / 1e3, s[-1] / 1e3
+
+
+def _quantile(s: list[int], q: float) -> float:
+    pos = q * (len(s) - 1)
+    i = int(pos)
+    frac = pos - i
+    if frac == 0.0:
+        return float(s[i])
+    return s[i] + (s[i + 1] - s[i]) * frac
 
 
 class AppRunner:
@@ -124,7 +146,7 @@ class AppRunner:
         return wire
 
     def _reports(self, t_ns: int) -> list:
-        rejected = [self.decoder.rejected[r] for r in REASONS]
+        rejected = [float(self.decoder.rejected[r]) for r in REASONS]  # the vec's own type
         health = AppHealth(
             app=self.app.name, boot=self.boot, steps=self.steps,
             inputs_accepted=self.decoder.accepted, inputs_rejected=rejected,
@@ -132,13 +154,10 @@ class AppRunner:
             outputs_dropped=self.outputs_dropped, step_faults=self.step_faults,
             last_error=self.last_error,
         )
-        us = np.asarray(self._step_ns, dtype=np.float64) / 1e3
+        median_us, p99_us, max_us = window_stats_us(self._step_ns)
         timing = AppTiming(
-            app=self.app.name, steps=len(us),
-            step_median_us=float(np.median(us)) if len(us) else 0.0,
-            step_p99_us=float(np.percentile(us, 99)) if len(us) else 0.0,
-            step_max_us=float(us.max()) if len(us) else 0.0,
-            deadline_misses=self.deadline_misses,
+            app=self.app.name, steps=len(self._step_ns), step_median_us=median_us,
+            step_p99_us=p99_us, step_max_us=max_us, deadline_misses=self.deadline_misses,
         )
         self._step_ns.clear()
         return [f for f in (self._encode(health, t_ns), self._encode(timing, t_ns)) if f]
