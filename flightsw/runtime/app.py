@@ -127,3 +127,16 @@ class App:
 
     def step(self, t_ns: int, inbox: Inbox) -> list[Message]:
         raise NotImplementedError
+
+    # The wire at the app's edges: unchanged for flight apps. An emulator of hardware (the
+    # plant) overrides these to model its interface's link faults on the encoded bytes, so
+    # that what a fault does reaches the other side's decoder as it would on a real link.
+    def incoming(self, t_ns: int, raw: list) -> list:
+        """The wire frames that reach the decoder at the step at ``t_ns``, given those the
+        bus delivered (called at every step, with none too)."""
+        return raw
+
+    def outgoing(self, t_ns: int, wire: list) -> list:
+        """The wire frames put on the bus at the step at ``t_ns``, given the encoded outputs
+        of the step (called at every step, with none too; not the runtime's reports)."""
+        return wire

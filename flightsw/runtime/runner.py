@@ -123,6 +123,7 @@ class AppRunner:
 
     # -- the step ----------------------------------------------------------------------
     def run_step(self, t_ns: int, raw: list) -> list:
+        raw = self.app.incoming(t_ns, raw)
         inbox = Inbox(self._decode_inputs(raw)) if raw else EMPTY_INBOX
         t0 = time.perf_counter_ns()
         try:
@@ -139,7 +140,7 @@ class AppRunner:
         if dt > self.deadline_ns:
             self.deadline_misses += 1
         self.steps += 1
-        wire = self._encode_outputs(outputs, t_ns) if outputs else []
+        wire = self.app.outgoing(t_ns, self._encode_outputs(outputs, t_ns) if outputs else [])
         if t_ns >= self._next_report_ns:
             wire.extend(self._reports(t_ns))
             self._next_report_ns = (t_ns // self.report_period_ns + 1) * self.report_period_ns
