@@ -289,24 +289,28 @@ _PACKERS = _Packers()
 
 
 # -- encode ----------------------------------------------------------------------------
-def encode_payload(msg: Message) -> tuple[bytes, list]:
-    """Validate ``msg`` against its type and return (payload bytes, blob buffers)."""
-    plan = _plan(type(msg))
+def _payload(plan: _Plan, msg: Message, pack) -> tuple[bytes, list]:
     values = [enc(v) for enc, v in zip(plan.encoders, plan.values_of(msg))]
     blobs: list = []
     for i in plan.array_index:
         a = values[i]
         values[i] = [a.dtype.str, list(a.shape), len(blobs)]
         blobs.append(memoryview(a.reshape(-1).view(np.uint8)))  # bytes, as a view (empty too)
-    return _PACKERS.pack(values), blobs
+    return pack(values), blobs
+
+
+def encode_payload(msg: Message) -> tuple[bytes, list]:
+    """Validate ``msg`` against its type and return (payload bytes, blob buffers)."""
+    return _payload(_plan(type(msg)), msg, _PACKERS.pack)
 
 
 def encode(msg: Message, seq: int, t_ns: int, source: str) -> list:
     """The wire frames of ``msg`` (raises MessageError if it breaks its contract)."""
     cls = type(msg)
-    payload, blobs = encode_payload(msg)
-    header = _PACKERS.pack([cls.VERSION, seq, t_ns, source])
-    return [_plan(cls).topic_frame, header, payload, *blobs]
+    plan = _plan(cls)
+    pack = _PACKERS.pack
+    payload, blobs = _payload(plan, msg, pack)
+    return [plan.topic_frame, pack([cls.VERSION, seq, t_ns, source]), payload, *blobs]
 
 
 # -- decode ----------------------------------------------------------------------------

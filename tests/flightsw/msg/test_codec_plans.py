@@ -5,7 +5,8 @@ its kind (``codec._check_*``). The properties: on arbitrary values — wrong typ
 scalars, NaN and infinities, bounds, wrong shapes, slices, byte-swapped arrays — a plan
 returns what the reference returns (compared as wire bytes, or as arrays) or raises with
 the same reason; and whole messages encode to the same bytes as a reference encoder
-built from those checks alone.
+built from those checks alone (``reference_codec``), and any payload decodes to the same
+message, or fails for the same reason, as there.
 """
 import math
 
@@ -16,12 +17,11 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from flightsw.msg import all_types, decode, encode
-from flightsw.msg import codec
+from flightsw.msg import codec, reference_codec
 from flightsw.msg.codec import MessageError
 from flightsw.msg.schema import Field
 
-REFERENCE = {"f64": codec._check_f64, "i64": codec._check_i64, "bool": codec._check_bool,
-             "str": codec._check_str}
+REFERENCE = reference_codec.SCALAR_CHECKS
 
 FIELDS = [
     Field.f64("x", "m", "bounded", lo=-1.0, hi=1.0),
@@ -145,23 +145,6 @@ def test_a_bad_wire_vector_is_rejected_with_its_reason(v, reason):
 
 
 # -- whole messages ------------------------------------------------------------------------
-def reference_encode_payload(msg):
-    """The encoder as the checks of each kind alone define it (no plans)."""
-    values, blobs = [], []
-    for f in type(msg).FIELDS:
-        v = getattr(msg, f.name)
-        if f.kind == "vec":
-            values.append(codec._check_vec(f, v).ravel().tolist())
-        elif f.kind == "array":
-            codec._check_array_shape(f, v.dtype, v.shape)
-            a = np.ascontiguousarray(v)
-            values.append([a.dtype.str, list(a.shape), len(blobs)])
-            blobs.append(a.tobytes())
-        else:
-            values.append(REFERENCE[f.kind](f, codec._item(v)))
-    return msgpack.packb(values, use_bin_type=True), blobs
-
-
 def field_value(f):
     lo = -1e6 if f.lo is None else max(f.lo, -1e6)
     hi = 1e6 if f.hi is None else min(f.hi, 1e6)
@@ -190,9 +173,9 @@ def messages(draw):
 @given(messages())
 def test_every_message_type_encodes_to_the_reference_bytes_and_decodes_back(msg):
     payload, blobs = codec.encode_payload(msg)
-    ref_payload, ref_blobs = reference_encode_payload(msg)
+    ref_payload, ref_blobs = reference_codec.encode_payload(msg)
     assert payload == ref_payload
-    assert [bytes(b) for b in blobs] == ref_blobs
+    assert [bytes(b) for b in blobs] == [bytes(b) for b in ref_blobs]
     frames = encode(msg, 7, 11, "src")
     assert frames[1] == msgpack.packb([type(msg).VERSION, 7, 11, "src"])
     env, back = decode(frames)
@@ -200,3 +183,35 @@ def test_every_message_type_encodes_to_the_reference_bytes_and_decodes_back(msg)
     for f in msg.FIELDS:
         if f.kind == "vec":
             assert getattr(back, f.name).shape == f.shape
+
+
+msgpack_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**63, 2**64 - 1) | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=6), max_leaves=12)
+
+
+def decode_outcome(decode_payload, cls, payload, blobs):
+    try:
+        msg = decode_payload(cls, payload, blobs)
+    except MessageError as exc:
+        return "error", exc.reason
+    return "ok", encode(msg, 0, 0, "x")[2]
+
+
+@settings(max_examples=300)
+@given(messages(), st.data())
+def test_a_payload_with_any_field_replaced_decodes_as_the_reference_decodes_it(msg, data):
+    payload, blobs = codec.encode_payload(msg)
+    values = msgpack.unpackb(payload)
+    i = data.draw(st.integers(0, len(values)), label="field replaced (len: one appended)")
+    if i == len(values):
+        values.append(None)
+    else:
+        f = msg.FIELDS[i]
+        near = (st.lists(st.floats() | st.integers(-3, 3), min_size=f.size, max_size=f.size)
+                if f.kind == "vec" else msgpack_values)
+        values[i] = data.draw(near | msgpack_values, label="wire value")
+    bad = msgpack.packb(values)
+    cls = type(msg)
+    assert (decode_outcome(codec.decode_payload, cls, bad, blobs)
+            == decode_outcome(reference_codec.decode_payload, cls, bad, blobs))
