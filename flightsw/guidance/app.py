@@ -9,8 +9,9 @@ Each step:
 3. The manager advances on what navigation and detection report (mission.Observations):
    attitude valid, a confirmed track, navigation valid (fresh, converged: range sigma below
    nav_converged_fraction of the range, not diverged), the range, the inspection coverage,
-   and whether a collision-avoidance manoeuvre is needed (cam.cam_needed on the remaining
-   plan with the navigation covariance, every cam_check_period_s in the proximity phases).
+   and whether a collision-avoidance manoeuvre is needed (cam.cam_needed on the committed
+   motion — free drift and the burns already issued — with the navigation covariance, every
+   cam_check_period_s in the proximity phases).
    Navigation silent for nav_lost_s in a proximity phase counts as diverged.
 4. Plans. Entering a phase queues its legs: far approach, phasing to the 20 km hold within
    far_budget_s; mid approach, passively safe transfers to the 5 km and then the 1 km hold;
@@ -435,7 +436,9 @@ class GuidanceApp(App):
             return False
         if t_ns >= self.cam_check_ns:
             self.cam_check_ns = t_ns + int(self.p.cam_check_period_s * NS_PER_S)
-            burns = self.plan.remaining_from(est.t_ns) if self.plan is not None else ()
+            # the motion the vehicle is committed to: free, but for burns already issued (the
+            # plan's later burns are checked before they are issued, from the estimate then)
+            burns = self.plan.committed_from(est.t_ns) if self.plan is not None else ()
             P = est.P_roe if self._nav_settled(est) else np.zeros((6, 6))
             self.cam_due = cam_needed(est.chief, est.roe, burns, P, self.p.keepout_m,
                                       self.p.k_sigma, self.p.keepout_probability,

@@ -72,6 +72,13 @@ class ActivePlan:
         shift = self.seconds_after_epoch(t_ns)
         return tuple(Burn(b.t_s - shift, b.dv_rtn) for b in self.burns if b.t_s > shift)
 
+    def committed_from(self, t_ns: int) -> tuple:
+        """The issued burns still ahead of t_ns, in seconds after it: what will fly unless
+        cancelled (the rest of the plan is checked again before each is issued)."""
+        shift = self.seconds_after_epoch(t_ns)
+        return tuple(Burn(b.t_s - shift, b.dv_rtn) for b in self.burns[:self.issued]
+                     if b.t_s > shift)
+
     def end_from(self, t_ns: int) -> float:
         """The goal time in seconds after t_ns."""
         return self.t_end_s - self.seconds_after_epoch(t_ns)

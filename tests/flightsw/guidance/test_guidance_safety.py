@@ -177,3 +177,16 @@ def test_observability_burn_meets_its_range_accuracy_target():
     assert predicted_range_rel_sigma(chief, roe0, obs.burn, obs.tau_s, 1e-4) == pytest.approx(0.05, rel=1e-6)
     assert obs.burn.dv_m_s < 0.2
     assert closest_approach(chief, roe0, [obs.burn], DAY_S).min_range_m > KEEPOUT_M
+
+
+def test_the_committed_motion_is_the_issued_burns_still_ahead_only():
+    from flightsw.guidance.plan import ActivePlan
+    from flightsw.guidance.maneuvers import Burn
+    _, _, chief, roe0 = start([0.0, -1000.0, 0.0, 300.0, 0.0, 300.0])
+    burns = [Burn(100.0, np.array([0.0, 0.01, 0.0])), Burn(2000.0, np.array([0.0, -0.01, 0.0])),
+             Burn(4000.0, np.array([0.01, 0.0, 0.0]))]
+    plan = ActivePlan("test", 0, chief, roe0, burns, 5000.0, issued=2)
+    # at 50 s both issued burns are ahead; at 500 s the first has flown; the third is not issued
+    assert [b.t_s for b in plan.committed_from(int(50e9))] == [50.0, 1950.0]
+    assert [b.t_s for b in plan.committed_from(int(500e9))] == [1500.0]
+    assert [b.t_s for b in plan.remaining_from(int(500e9))] == [1500.0, 3500.0]
