@@ -2,7 +2,9 @@
 
 At each step (sim time t, period dt) the plant, like a bench of hardware emulators:
 
-1. applies the faults scheduled up to t;
+1. applies the faults scheduled up to t (link faults then act on the encoded wire frames at
+   the runner's ``incoming`` and ``outgoing`` hooks: the commands as they reach the step, the
+   outputs as they leave it; see hil.plant.faults);
 2. latches the newest actuator commands delivered to it;
 3. samples every sensor due at t from the truth at t and publishes what their interfaces
    deliver (after each sensor's latency), the camera frame when one is due, the truth record
@@ -12,7 +14,8 @@ At each step (sim time t, period dt) the plant, like a bench of hardware emulato
    the steps it covers — applies the window-averaged force and torque, and integrates both
    orbits and the chaser's attitude to t + dt.
 
-Every random draw comes from a stream keyed by the scenario seed and the model's name.
+Every random draw comes from a stream keyed by the scenario seed and the model's name (a link
+fault's, from a hash keyed by the seed and the message).
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from hil.camera import Camera, Scene, StarSky, Target
 from hil.ephemeris import julian_date, sun_position_N
 from hil.orbit import Drag, Orbits, rtn_dcm
 from hil.plant.config import PlantConfig, parse_plant
-from hil.plant.faults import Fault
+from hil.plant.faults import Fault, Link
 from hil.plant.truth import PlantTruth
 from hil.sensors import GnssReceiver, Gyro, Rangefinder, StarTracker
 from hil.thrusters import N_THRUSTERS, Thrusters
@@ -95,6 +98,7 @@ class Plant(App):
         self.last_image = None
         self.truth_period_ns = int(round(NS_PER_S / cfg.truth_rate_hz))
         self.pending_faults: list[Fault] = list(cfg.faults)
+        self.links = {d: Link(d, self.seed) for d in ("out", "in")}
         self.cmd_start_ns = 0
         self.cmd_on_s = np.zeros(N_THRUSTERS)
         self.wheel_cmd_Nm = np.zeros(4)
@@ -102,7 +106,9 @@ class Plant(App):
     # -- faults and commands -------------------------------------------------------------
     def inject(self, fault: Fault) -> None:
         """Apply a fault now (the schedule calls this; so may a test)."""
-        if fault.kind.startswith("sensor_"):
+        if fault.kind.startswith("link_"):
+            self.links[fault.direction].set(fault)
+        elif fault.kind.startswith("sensor_"):
             kind = {"sensor_dropout": "dropout", "sensor_freeze": "freeze"}.get(fault.kind)
             if fault.sensor == "camera":
                 self.camera_fault = kind
@@ -112,6 +118,17 @@ class Plant(App):
             kind = {"thruster_stuck_off": "stuck_off", "thruster_stuck_on": "stuck_on",
                     "thruster_degraded": "degraded"}.get(fault.kind)
             self.thrusters.set_fault(fault.index, kind, fault.scale)
+
+    def _apply_faults_due(self, t_ns: int) -> None:
+        while self.pending_faults and self.pending_faults[0].t_ns <= t_ns:
+            self.inject(self.pending_faults.pop(0))
+
+    def incoming(self, t_ns, raw):
+        self._apply_faults_due(t_ns)
+        return self.links["in"].cross(t_ns, raw)
+
+    def outgoing(self, t_ns, wire):
+        return self.links["out"].cross(t_ns, wire)
 
     def _latch_commands(self, t_ns: int, inbox) -> None:
         got = inbox.latest(ThrusterCommand)
@@ -131,8 +148,7 @@ class Plant(App):
 
     # -- the step ------------------------------------------------------------------------
     def step(self, t_ns, inbox):
-        while self.pending_faults and self.pending_faults[0].t_ns <= t_ns:
-            self.inject(self.pending_faults.pop(0))
+        self._apply_faults_due(t_ns)
         self._latch_commands(t_ns, inbox)
         out = self._sense(t_ns)
         self._actuate_and_propagate(t_ns)
