@@ -12,7 +12,8 @@ Each step:
    and whether a collision-avoidance manoeuvre is needed (cam.cam_needed on the committed
    motion — free drift and the burns already issued — with the navigation covariance, every
    cam_check_period_s in the proximity phases).
-   Navigation silent for nav_lost_s in a proximity phase counts as diverged.
+   Navigation silent for nav_lost_s in a proximity phase counts as diverged (counted from the
+   end of the last burn: navigation holds its estimate through a burn until its report).
 4. Plans. Entering a phase queues its legs: far approach, phasing to the 20 km hold within
    far_budget_s; mid approach, passively safe transfers to the 5 km and then the 1 km hold;
    close approach, to the 300 m hold; inspect, the fly-around (entry and di flip); depart,
@@ -398,8 +399,10 @@ class GuidanceApp(App):
         phase = self.mission.phase
         attitude_valid = self._attitude_known(t_ns)
         track = self._fresh_track(t_ns)
-        lost = phase in PROXIMITY and t_ns - max(self.last_nav_ns, self._phase_entered_ns()) \
-            > self.p.nav_lost_s * NS_PER_S
+        # navigation's silence counts from the end of the last burn: it holds its estimate
+        # through a burn until the controller reports what was delivered
+        quiet_since = max(self.last_nav_ns, self._phase_entered_ns(), self.burn_end_ns)
+        lost = phase in PROXIMITY and t_ns - quiet_since > self.p.nav_lost_s * NS_PER_S
         converged = est is not None and est.range_sigma_m <= self.p.nav_converged_fraction * est.range_m
         return Observations(
             attitude_valid=attitude_valid,

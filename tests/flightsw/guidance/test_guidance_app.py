@@ -789,3 +789,25 @@ def test_before_navigation_settles_only_the_mean_motion_can_call_for_a_cam_or_a_
     # once settled, the same covariance is a threat: safe and a CAM
     phases = [step(app, t, nav(t, xT0, xC0, **loose))[0].phase for t in np.arange(300.0, 330.0, 10.0)]
     assert "safe" in phases
+
+
+def test_navigation_silent_through_a_burn_is_not_lost_until_nav_lost_s_after_it():
+    xT0, xC0 = hold_scenario(0)
+    dt = 20.0
+    loop = ClosedLoop(xT0, xC0, 20000.0)
+    app = guidance(start_phase="mid_approach", burn_lead_s=dt + 30.0, nav_lost_s=60.0)
+    t, burn = 0.0, None
+    while burn is None:
+        xT, xC = loop.states(t)
+        mode, _, burns = step(app, t, nav(t, xT, xC, sigma_rtn_m=(1.0, 3.0, 1.0)))
+        burn = burns[0] if burns else None
+        t += dt
+    end_s = burn.t_start_ns / NS + burn.duration_s
+    assert end_s - t > 60.0           # a burn longer than nav_lost_s: navigation holds through it
+    phases = {}
+    while t <= end_s + 100.0:         # navigation holds its estimate: only the attitude comes
+        phases[t] = step(app, t, [attitude_msg(int(t * NS))])[0].phase
+        t += dt
+    assert all(p == "mid_approach" for s, p in phases.items() if s <= end_s + 60.0)
+    assert phases[max(phases)] == "safe"
+    assert any("navigation diverged" in row[3] for row in app.mission.log)
