@@ -4,6 +4,9 @@ A run folder holds::
 
     bus.msgpack     flight messages (everything but plant truth)
     truth.msgpack   plant truth, recorded apart
+    damaged.msgpack messages whose header or payload is not one msgpack object (as a link
+                    fault leaves them), [topic, header bytes, payload bytes, [blob bytes...]];
+                    only when there are any
     schema.msgpack  {topic: {"version": v, "truth": bool, "wall_clock": bool,
                      "fields": [[name, kind, unit, doc, shape], ...]}}
 
@@ -55,9 +58,11 @@ class Recorder:
         (self.run_dir / "schema.msgpack").write_bytes(msgpack.packb(schema_table()))
         self._bus = open(self.run_dir / "bus.msgpack", "wb", buffering=1 << 20)
         self._truth = open(self.run_dir / "truth.msgpack", "wb", buffering=1 << 20)
+        self._damaged = None
         self._packer = msgpack.Packer(use_bin_type=True)
         self.blobs_every = dict(blobs_every or {})
         self.counts: Counter[str] = Counter()
+        self.damaged = 0
         self.latest: dict[str, list | None] = {}
 
     def watch(self, topics) -> None:
@@ -69,14 +74,30 @@ class Recorder:
 
     def write_tick(self, messages: list) -> None:
         """Record the wire messages of one tick (any order in, bus order out)."""
-        keyed = []
+        keyed, damaged = [], []
         for frames in messages:
-            header = msgpack.unpackb(frames[1])
             topic = bytes(frames[0])[:-1].decode("ascii")
-            keyed.append(((header[2], header[3], topic, header[1]), topic, frames))
+            try:
+                header = msgpack.unpackb(frames[1])
+                msgpack.unpackb(frames[2])  # the stream must stay readable: one object each
+                key = (int(header[2]), str(header[3]), topic, int(header[1]))
+            except Exception:
+                damaged.append([topic, *(bytes(memoryview(f)) for f in frames[1:3]),
+                                [bytes(memoryview(b)) for b in frames[3:]]])
+                continue
+            keyed.append((key, topic, frames))
         keyed.sort(key=lambda k: k[0])
         for _, topic, frames in keyed:
             self._write(topic, frames)
+        if damaged:
+            self._write_damaged(sorted(damaged))
+
+    def _write_damaged(self, damaged: list) -> None:
+        if self._damaged is None:
+            self._damaged = open(self.run_dir / "damaged.msgpack", "wb")
+        for row in damaged:
+            self._damaged.write(self._packer.pack(row))
+        self.damaged += len(damaged)
 
     def _write(self, topic: str, frames) -> None:
         cls = lookup(topic)
@@ -101,3 +122,5 @@ class Recorder:
     def close(self) -> None:
         self._bus.close()
         self._truth.close()
+        if self._damaged is not None:
+            self._damaged.close()

@@ -6,6 +6,7 @@ The plant and the nav app run in the in-process scheduler on the bus, with two t
 ``Commander``, which sends the wheels a constant torque every step.
 """
 import copy
+import io
 import tomllib
 from importlib import resources
 
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flightsw.msg import (REASONS, AppHealth, CameraFrame, GnssFix, GyroRate, MessageError,
+from flightsw.msg import (AppHealth, CameraFrame, GnssFix, GyroRate, MessageError,
                           StarTrackerAttitude, TruthState, WheelSpeeds, WheelTorqueCommand,
                           decode, lookup)
 from flightsw.record import Recording
@@ -209,3 +210,159 @@ def test_corrupted_wheel_commands_are_rejected_by_the_plant_and_counted():
     plant = sim.runners["plant"]
     assert plant.app.links["in"].corrupted["act.wheels"] == 30 == _rejected(plant)
     assert plant.step_faults == 0
+
+
+# -- any schedule ----------------------------------------------------------------------------
+OUT_TOPICS = list(LINK_TOPICS["out"])
+
+
+@st.composite
+def link_faults(draw):
+    """1-4 link faults of any kind, direction and topic, all over by 6.5 s."""
+    faults = []
+    for _ in range(draw(st.integers(1, 4))):
+        direction = draw(st.sampled_from(["out", "out", "in"]))
+        kind = draw(st.sampled_from(["link_loss", "link_delay", "link_corrupt", "link_corrupt"]))
+        f = {"t_s": draw(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0])), "kind": kind,
+             "direction": direction, "duration_s": draw(st.sampled_from([0.5, 1.5, 3.0]))}
+        topic = draw(st.sampled_from([None] + list(LINK_TOPICS[direction])))
+        if topic is not None:
+            f["topic"] = topic
+        if kind != "link_delay":
+            f["p"] = draw(st.sampled_from([0.2, 0.6, 1.0]))
+        else:
+            f["delay_s"] = draw(st.sampled_from([0.15, 0.5, 1.5]))
+        if kind == "link_corrupt":
+            f["mode"] = draw(st.sampled_from(["truncate", "flip"]))
+        faults.append(f)
+    return faults
+
+
+def rejected_by_decode(frames_list, topics):
+    """How many of ``frames_list`` on ``topics`` the codec's own decode rejects."""
+    n = 0
+    for frames in frames_list:
+        if bytes(frames[0])[:-1].decode() in topics:
+            try:
+                decode(frames)
+            except MessageError:
+                n += 1
+    return n
+
+
+@settings(max_examples=20, deadline=None)
+@given(link_faults(), st.integers(0, 2**16))
+def test_any_link_fault_schedule_never_raises_out_of_an_app_and_every_damaged_message_is_counted(
+        faults, seed):
+    sim = run(faults, 9.0, commander=True, seed=seed)  # the run itself raising fails the test
+    plant = sim.runners["plant"]
+    out, in_ = plant.app.links["out"], plant.app.links["in"]
+    assert not out.held and not in_.held  # everything held back was delivered, and consumed
+    for name in ("plant", "nav", "probe", "commander"):
+        assert sim.runners[name].step_faults == 0, sim.runners[name].last_error
+    # what the plant sent damaged, every consumer rejected and counted, each of its own
+    truncations_only = all(f.get("mode") != "flip" for f in faults)
+    for name in ("nav", "probe"):
+        topics = {m.TOPIC for m in sim.runners[name].app.SUBSCRIBES} & set(OUT_TOPICS)
+        damaged = rejected_by_decode(sim.plant_wire, topics)
+        assert _rejected(sim.runners[name]) == damaged <= sum(out.corrupted[t] for t in topics)
+        if truncations_only:
+            assert damaged == sum(out.corrupted[t] for t in topics)
+    if truncations_only:
+        assert _rejected(plant) == sum(in_.corrupted.values())
+    else:
+        assert _rejected(plant) <= sum(in_.corrupted.values())
+
+
+# -- both topologies --------------------------------------------------------------------------
+TOPOLOGY_FAULTS = [
+    {"t_s": 1.0, "kind": "link_loss", "topic": "sensor.gyro", "p": 0.3, "duration_s": 4.0},
+    {"t_s": 0.0, "kind": "link_delay", "topic": "sensor.gnss", "delay_s": 1.5, "duration_s": 4.0},
+    {"t_s": 2.0, "kind": "link_corrupt", "mode": "flip", "p": 0.3, "duration_s": 2.0},
+    {"t_s": 1.0, "kind": "link_corrupt", "topic": "sensor.star_tracker", "p": 0.5,
+     "duration_s": 5.0},
+    {"t_s": 1.0, "kind": "link_loss", "direction": "in", "p": 0.5, "duration_s": 3.0},
+    {"t_s": 2.0, "kind": "link_delay", "direction": "in", "delay_s": 0.5, "duration_s": 3.0},
+    {"t_s": 3.0, "kind": "link_corrupt", "direction": "in", "mode": "flip", "p": 0.5,
+     "duration_s": 3.0},
+]
+
+
+def recorded(run_dir):
+    """The recorded streams but wall-clock telemetry, re-packed, and the damaged messages."""
+    rec = Recording(run_dir)
+    streams = [[msgpack.packb(m) for m in rec.messages(truth) if not lookup(m[0]).WALL_CLOCK]
+               for truth in (False, True)]
+    return streams, (run_dir / "damaged.msgpack").read_bytes()
+
+
+def test_both_topologies_lose_delay_and_damage_the_same_messages_the_same_way(tmp_path):
+    specs = [AppSpec("plant", "hil.plant:Plant", {"config": plant_table(TOPOLOGY_FAULTS)}),
+             AppSpec("nav", "flightsw.nav.app:NavApp", {"measurement_lag_s": 0.5}),
+             AppSpec("control", "flightsw.control.app:ControlApp"),
+             AppSpec("health", "flightsw.health:HealthApp",
+                     {"monitored": "plant,nav,control,health"})]
+    inproc = InProcessRun(specs, seed=11, run_dir=tmp_path / "inproc")
+    inproc.run(8 * NS)
+    inproc.close()
+    zmq = ProcessRun(specs, seed=11, run_dir=tmp_path / "zmq")
+    try:
+        zmq.run(8 * NS)
+    finally:
+        zmq.close()
+    (bus_a, truth_a), damaged_a = recorded(tmp_path / "inproc")
+    (bus_b, truth_b), damaged_b = recorded(tmp_path / "zmq")
+    assert bus_a == bus_b and truth_a == truth_b and damaged_a == damaged_b
+    # what could not be recorded in the bus stream is kept apart, bytes as they travelled
+    rows = list(msgpack.Unpacker(io.BytesIO(damaged_a)))
+    assert len(rows) == inproc.recorder.damaged > 0
+    assert {r[0] for r in rows} <= set(LINK_TOPICS["out"])  # inputs are damaged at the plant
+    # the faults were felt: the plant's link counters and nav's health reports say so
+    links = inproc.runners["plant"].app.links
+    assert all(links["out"].lost.values()) and links["out"].corrupted and links["in"].lost
+    health = [m for m in Recording(tmp_path / "zmq").messages() if m[0] == "health.app"
+              and m[2][0] == "nav"]
+    assert sum(health[-1][2][4]) > 0 and health[-1][2][5] > 0  # inputs rejected, dropped
+
+
+# -- the schedule's entries ------------------------------------------------------------------
+def test_a_link_fault_entry_is_parsed_with_its_defaults():
+    f = parse_fault({"t_s": 1.5, "kind": "link_corrupt", "topic": "sensor.gnss", "p": 0.25,
+                     "duration_s": 2.0})
+    assert (f.t_ns, f.direction, f.topic, f.p, f.mode, f.duration_ns) == (
+        1_500_000_000, "out", "sensor.gnss", 0.25, "truncate", 2 * NS)
+    f = parse_fault({"t_s": 0, "kind": "link_delay", "direction": "in", "delay_s": 0.3})
+    assert (f.topic, f.delay_ns, f.duration_ns) == (None, 300_000_000, None)
+
+
+@pytest.mark.parametrize("entry, match", [
+    ({"kind": "link_loss", "p": 0.0}, "p must be"),
+    ({"kind": "link_loss", "p": 1.5}, "p must be"),
+    ({"kind": "link_loss", "topic": "truth.state"}, "topic"),            # truth is no interface
+    ({"kind": "link_loss", "topic": "act.wheels"}, "topic"),             # an input, not an output
+    ({"kind": "link_loss", "direction": "sideways"}, "direction"),
+    ({"kind": "link_delay"}, "delay_s"),
+    ({"kind": "link_delay", "delay_s": -1.0}, "delay_s"),
+    ({"kind": "link_delay", "delay_s": 1.0, "p": 0.5}, "takes no"),
+    ({"kind": "link_corrupt", "mode": "shred"}, "mode"),
+    ({"kind": "link_corrupt", "duration_s": 0.0}, "duration_s"),
+    ({"kind": "link_clear", "duration_s": 1.0}, "takes no"),
+    ({"kind": "link_loss", "sensor": "gnss"}, "takes no"),
+    ({"kind": "sensor_dropout", "sensor": "gnss", "topic": "sensor.gnss"}, "takes none"),
+])
+def test_a_bad_link_fault_entry_is_rejected_with_the_key_named(entry, match):
+    with pytest.raises(ValueError, match=match):
+        parse_fault({"t_s": 1.0, **entry})
+
+
+def test_link_clear_without_a_topic_ends_every_fault_of_its_direction_and_with_one_only_its_own():
+    sim = run([{"t_s": 1.0, "kind": "link_loss"},
+               {"t_s": 1.0, "kind": "link_loss", "topic": "sensor.gyro"},
+               {"t_s": 3.0, "kind": "link_clear", "topic": "sensor.gyro"},
+               {"t_s": 5.0, "kind": "link_clear"}], 8.0)
+    probe = sim.runners["probe"].app
+    gyro = [env.t_ns for _, env, _ in probe.of(GyroRate)]
+    wheels = [env.t_ns for _, env, _ in probe.of(WheelSpeeds)]
+    # the all-topics loss still holds the gyro after its own is cleared
+    assert not [t for t in gyro + wheels if NS <= t < 5 * NS]
+    assert min(t for t in gyro if t >= NS) == min(t for t in wheels if t >= NS) == 5 * NS
