@@ -142,6 +142,9 @@ class GuidanceApp(App):
                                                   "is converged", lo=1e-6, hi=1.0),
         "mass_kg": Param(100.0, "kg", "chaser mass", lo=1.0, hi=1e4),
         "burn_force_N": Param(0.4, "N", "force a burn is planned with", lo=1e-3, hi=1e3),
+        "min_dv_mps": Param(1e-4, "m/s", "smallest impulse commanded (the RCS's minimum "
+                                         "impulse bit); a plan's smaller one is passed over",
+                            lo=0.0, hi=1.0),
         "min_burn_s": Param(1.0, "s", "shortest burn duration", lo=0.01, hi=600.0),
         "burn_lead_s": Param(30.0, "s", "how long before its start a burn is issued", lo=1.0,
                              hi=3600.0),
@@ -597,6 +600,11 @@ class GuidanceApp(App):
         if t_ns < t_center - int((0.5 * longest + self.p.burn_lead_s) * NS_PER_S):
             return []
         dv_N = sum(dv_N_from_rtn(est.states_at(t)[0], dv) for t, dv in zip(times, impulses))
+        if np.linalg.norm(dv_N) < self.p.min_dv_mps:
+            # nothing the thrusters could deliver: passed over, not commanded
+            plan.issued += count
+            self.note(t_ns, f"{plan.name}: an impulse of {np.linalg.norm(dv_N):.2e} m/s passed over")
+            return []
         duration = self._duration_s(float(np.linalg.norm(dv_N)))
         t_start = t_center - int(0.5 * duration * NS_PER_S)
         earliest = max(t_ns + int(self.p.min_burn_lead_s * NS_PER_S),

@@ -811,3 +811,19 @@ def test_navigation_silent_through_a_burn_is_not_lost_until_nav_lost_s_after_it(
     assert all(p == "mid_approach" for s, p in phases.items() if s <= end_s + 60.0)
     assert phases[max(phases)] == "safe"
     assert any("navigation diverged" in row[3] for row in app.mission.log)
+
+
+def test_an_impulse_below_the_minimum_impulse_bit_is_passed_over_not_commanded():
+    from flightsw.guidance.maneuvers import Burn
+    from flightsw.guidance.plan import ActivePlan
+    xT0, xC0 = hold_scenario(1)
+    app = guidance(start_phase="mid_approach", burn_lead_s=60.0)
+    step(app, 0.0, nav(0.0, xT0, xC0, sigma_rtn_m=(1.0, 3.0, 1.0)))
+    est = app.est
+    app.plan = ActivePlan("test", est.t_ns, est.chief, est.roe,
+                          (Burn(30.0, np.array([0.0, 2e-5, 0.0])),), 600.0)
+    app.plan_leg, app.legs = ("hold", 2), []
+    XT, XC = truth(xT0, xC0, [10.0])
+    _, _, burns = step(app, 10.0, nav(10.0, XT[0], XC[0], sigma_rtn_m=(1.0, 3.0, 1.0)))
+    assert not burns and app.plan.issued == 1
+    assert any("passed over" in e[1] for e in app.events)
