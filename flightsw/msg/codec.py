@@ -218,7 +218,7 @@ def _vec_decode_plan(f: Field) -> Callable[[Any], np.ndarray]:
 
 
 def _array_encode_plan(f: Field) -> Callable[[Any], np.ndarray]:
-    """A pixel array to its C-contiguous self (the payload entry is made by encode_payload)."""
+    """A pixel array to its C-contiguous self (``_payload`` makes its descriptor and blob)."""
     def encode_array(v):
         if not isinstance(v, np.ndarray):
             raise MessageError("bad_array", f"{f.name} must be an ndarray")
@@ -245,11 +245,9 @@ def _compile(cls: type) -> _Plan:
     names = [f.name for f in fields]
     if len(names) > 1:
         values_of = attrgetter(*names)
-    elif names:
-        single = attrgetter(names[0])
-        values_of = lambda msg: (single(msg),)  # noqa: E731  attrgetter of one name is no tuple
-    else:
-        values_of = lambda msg: ()  # noqa: E731
+    else:  # attrgetter of one name returns the value itself, of none it cannot be built
+        def values_of(msg):
+            return tuple(getattr(msg, n) for n in names)
     encoders, decoders = [], []
     for f in fields:
         if f.kind == "vec":

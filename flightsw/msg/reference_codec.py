@@ -13,14 +13,11 @@ import msgpack
 import numpy as np
 
 from flightsw.msg.codec import (MessageError, _buffer, _check_array_shape, _check_bool,
-                                _check_f64, _check_i64, _check_str, _check_vec, _decode_array)
+                                _check_f64, _check_i64, _check_str, _check_vec, _decode_array,
+                                _item)
 from flightsw.msg.schema import Message
 
 SCALAR_CHECKS = {"f64": _check_f64, "i64": _check_i64, "bool": _check_bool, "str": _check_str}
-
-
-def _item(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def encode_payload(msg: Message) -> tuple[bytes, list]:
