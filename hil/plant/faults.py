@@ -169,7 +169,6 @@ class Link:
     encoded wire frames that cross it (see the module docstring)."""
 
     def __init__(self, direction: str, seed: int):
-        self.direction = direction
         self.topics = frozenset(LINK_TOPICS[direction])
         self._key = f"{seed}/{direction}/".encode()
         self.active: list[tuple[Fault, int | None]] = []  # (fault, end t_ns or None)
