@@ -39,6 +39,13 @@
     t_s = 600.0
     kind = "thruster_stuck_off"
     index = 3
+
+    [[plant.faults]]            # the gyro's messages lost, one in five, for a minute
+    t_s = 900.0
+    kind = "link_loss"
+    topic = "sensor.gyro"
+    p = 0.2
+    duration_s = 60.0
 """
 from __future__ import annotations
 
