@@ -868,10 +868,12 @@ class GuidanceApp(App):
                 if id0 == track_id and 0 < t1 - t0 <= self.p.track_fresh_s * NS_PER_S:
                     rate = (u1 - u0) / ((t1 - t0) / NS_PER_S)
             return lambda t: unit(u1 + rate * ((t - t1) / NS_PER_S))
-        if est is None or self.diverged:
+        if est is None or (self.diverged and phase in PROXIMITY):
             return None
         if phase is Phase.SEARCH and not self._within_field(est):
             return None
+        # far away a diverged estimate's line of sight is still the best guess of where the
+        # target is (the cue's search tiles are hours old by then); close in it goes to safe
         return est.line_of_sight_N
 
     def _within_field(self, est: Estimate) -> bool:

@@ -617,8 +617,11 @@ def test_navigation_divergence_goes_safe_in_proximity_and_stops_burns_far_away()
     XT, XC = truth(xT0, xC0, times)
     for k, t in enumerate(times):
         msgs = nav(t, XT[k], XC[k], sigma_rtn_m=(100.0, 1000.0, 100.0)) + ([health] if k else [])
-        mode, _, burns = step(app, t, msgs)
+        mode, pointing, burns = step(app, t, msgs)
         assert mode.phase == "far_approach" and not burns
+        # ... and the camera stays on the estimate's line of sight, the best guess there is
+        assert pointing.mode == "target"
+        assert angle(dcm(pointing.q_RN)[2], line_of_sight(XT[k], XC[k])) < 1e-3
     assert 0 < mode.next_burn_t_ns < times[-1] * NS   # one was due
 
 
