@@ -17,7 +17,10 @@ Phi12 = -integral_0^dt exp(-[omega x] s) ds, and Q = [[sigma_v^2 dt + sigma_u^2 
 -sigma_u^2 dt^2 / 2], [-sigma_u^2 dt^2 / 2, sigma_u^2 dt]] per axis (ibid., sec. 6.2, with the
 body-frame sign). Star tracker update: residual delta_theta_m = 2 vec(q_est^-1 (x) q_meas)
 (scalar part made positive), H = [I, 0], R = sigma_cross^2 (I - b b^T) + sigma_roll^2 b b^T for
-the tracker boresight b in B; the reset folds delta_theta into q and zeroes it.
+the tracker boresight b in B; the reset folds delta_theta into q and zeroes it. A solution
+outside the gate is refused; REACQUIRE_AFTER refused in a row restart the attitude on the
+tracker (a converged covariance would otherwise refuse every good solution once the estimate
+has been pushed off, and the estimate would drift on the gyro for good).
 """
 from __future__ import annotations
 
@@ -28,6 +31,8 @@ from scipy.stats import chi2
 
 from flightsw.nav.ekf import NS_PER_S, UpdateResult, joseph_update
 
+# star tracker solutions gated in a row after which the estimate, not the tracker, is wrong
+REACQUIRE_AFTER = 5
 TRACKER_GATE_CHI2 = float(chi2.ppf(0.9999, 3))
 
 
@@ -83,7 +88,8 @@ class AttitudeFilter:
     """
 
     def __init__(self, sigma_v: float, sigma_u: float, bias_sigma0: float,
-                 boresight_B=(0.0, 0.0, 1.0), gate: float = TRACKER_GATE_CHI2):
+                 boresight_B=(0.0, 0.0, 1.0), gate: float = TRACKER_GATE_CHI2,
+                 reacquire_after: int = REACQUIRE_AFTER):
         b = np.asarray(boresight_B, dtype=np.float64)
         if b.shape != (3,) or not np.isfinite(b).all() or np.linalg.norm(b) == 0.0:
             raise ValueError("boresight_B must be a finite non-zero 3-vector")
@@ -92,6 +98,9 @@ class AttitudeFilter:
         self.sigma_v, self.sigma_u, self.bias_sigma0 = sigma_v, sigma_u, bias_sigma0
         self.boresight_B = b / np.linalg.norm(b)
         self.gate = gate
+        self.reacquire_after = int(reacquire_after)
+        self.gated_in_a_row = 0
+        self.reacquisitions = 0
         self.t_ns: int | None = None
         self.q = np.array([1.0, 0.0, 0.0, 0.0])
         self.bias = np.zeros(3)
@@ -130,6 +139,16 @@ class AttitudeFilter:
         self.P = 0.5 * (P + P.T)
         self.t_ns = int(t_ns)
 
+    def _reacquire(self, q_meas, R) -> None:
+        """Restart the attitude on the tracker's solution; the bias estimate kept, its
+        covariance reset to the turn-on one, the correlations dropped."""
+        self.q = q_meas.copy()
+        self.P = np.zeros((6, 6))
+        self.P[:3, :3] = R
+        self.P[3:, 3:] = self.bias_sigma0 ** 2 * np.eye(3)
+        self.gated_in_a_row = 0
+        self.reacquisitions += 1
+
     def gyro(self, t_ns: int, omega_meas) -> None:
         """Propagate to the sample's time with the previous rate, then hold this one."""
         if self.initialised:
@@ -153,7 +172,13 @@ class AttitudeFilter:
         H = np.hstack((np.eye(3), np.zeros((3, 3))))
         nis = float(y @ np.linalg.solve(self.P[:3, :3] + R, y))
         if not nis <= self.gate:
+            self.gated_in_a_row += 1
+            if self.gated_in_a_row >= self.reacquire_after:
+                # the tracker has disagreed too often in a row to be the outlier: the estimate
+                # is, and a converged covariance would gate every good solution from now on
+                self._reacquire(q_meas, R)
             return UpdateResult(nis, False)
+        self.gated_in_a_row = 0
         dx, self.P = joseph_update(np.zeros(6), self.P, H, R, y)
         q = quat_multiply(self.q, rotation_quaternion(dx[:3]))
         self.q = q / np.linalg.norm(q) * (1.0 if q[0] >= 0.0 else -1.0)

@@ -91,3 +91,24 @@ def test_a_star_tracker_outlier_is_gated():
     result = mekf.star_tracker(NS, rotation_quaternion([0.01, 0.0, 0.0]), CROSS, ROLL)
     assert not result.accepted
     assert np.allclose(mekf.q, [1.0, 0, 0, 0])
+
+
+def test_an_estimate_pushed_off_is_reacquired_from_the_tracker_not_left_to_drift():
+    # converged at identity; the body then really is 0.5 deg off (the estimate was pushed off:
+    # e.g. a bad gyro stretch): the first solutions are refused as outliers, the run of them
+    # restarts the attitude on the tracker, and it converges again
+    mekf = AttitudeFilter(SIGMA_V, SIGMA_U, BIAS0)
+    rng = np.random.default_rng(8)
+    for k in range(60):
+        mekf.gyro(k * NS, np.zeros(3))
+        mekf.star_tracker(k * NS, [1.0, 0, 0, 0], CROSS, ROLL)
+    q_true = rotation_quaternion([math.radians(0.5), 0.0, 0.0])
+    accepted = []
+    for k in range(60, 80):
+        mekf.gyro(k * NS, np.zeros(3))
+        noise = np.array([CROSS, CROSS, ROLL]) * rng.standard_normal(3)
+        accepted.append(mekf.star_tracker(k * NS, quat_multiply(q_true, rotation_quaternion(noise)),
+                                          CROSS, ROLL).accepted)
+    assert accepted[:5] == [False] * 5 and all(accepted[5:])
+    assert mekf.reacquisitions == 1
+    assert np.linalg.norm(attitude_error(mekf.q, q_true)) < 3 * CROSS + ROLL
