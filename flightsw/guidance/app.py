@@ -833,7 +833,7 @@ class GuidanceApp(App):
         exclusion = np.radians(self.p.sun_exclusion_deg)
         dt_ns = int(RATE_LOOKAHEAD_S * NS_PER_S)
         if phase is not Phase.COMMISSION:
-            direction = self._target_direction(t_ns, est, phase)
+            direction = self._target_direction(t_ns, self._pointing_estimate(t_ns, est), phase)
             if direction is not None:
                 try:
                     q0, q1 = (boresight_attitude(
@@ -854,6 +854,16 @@ class GuidanceApp(App):
     def _command_pointing(self, q0, q1, mode: str) -> PointingCommand:
         omega = np.clip(reference_rate(q0, q1, RATE_LOOKAHEAD_S), -1.0, 1.0)
         return PointingCommand(q_RN=np.asarray(q0, dtype=np.float64), omega_RN_R=omega, mode=mode)
+
+    def _pointing_estimate(self, t_ns: int, est: Estimate | None) -> Estimate | None:
+        """The estimate to point with: the fresh one, or through a burn (navigation holds its
+        estimate until the burn's report) and for nav_lost_s after it the last one, carried
+        to now — turning the camera to the Sun and back around every burn would cost the
+        track and the attitude knowledge for nothing."""
+        if est is not None or self.est is None:
+            return est
+        holding = max(self.burn_end_ns, self.last_nav_ns) + int(self.p.nav_lost_s * NS_PER_S)
+        return self.est if t_ns <= holding else None
 
     def _target_direction(self, t_ns: int, est: Estimate | None, phase: Phase):
         """A function t_ns -> unit line of sight to the target, or None: the fresh track's,

@@ -807,11 +807,18 @@ def test_navigation_silent_through_a_burn_is_not_lost_until_nav_lost_s_after_it(
         t += dt
     end_s = burn.t_start_ns / NS + burn.duration_s
     assert end_s - t > 60.0           # a burn longer than nav_lost_s: navigation holds through it
-    phases = {}
+    phases, pointing = {}, {}
     while t <= end_s + 100.0:         # navigation holds its estimate: only the attitude comes
-        phases[t] = step(app, t, [attitude_msg(int(t * NS))])[0].phase
+        mode, point, _ = step(app, t, [attitude_msg(int(t * NS))])
+        phases[t], pointing[t] = mode.phase, point
         t += dt
     assert all(p == "mid_approach" for s, p in phases.items() if s <= end_s + 60.0)
+    # the camera stays on the target's predicted line of sight through the burn, no slew away
+    for s, point in pointing.items():
+        if s <= end_s + 60.0:
+            xT, xC = loop.states(s)
+            assert point.mode == "target"
+            assert angle(dcm(point.q_RN)[2], line_of_sight(xT, xC)) < 1e-3
     assert phases[max(phases)] == "safe"
     assert any("navigation diverged" in row[3] for row in app.mission.log)
 
