@@ -8,6 +8,15 @@ rejected and counted, as are measurements with non-finite values or impossible s
 processing, every filter is predicted to the horizon, and the estimates published refer to it
 (t_est_ns). Sensor samples flagged not valid carry no data and are skipped without counting.
 
+The attitude has its own horizon. The lag exists for the bearings, which reach nav out of
+order and late (frame -> detect -> bus); gyro and star tracker samples arrive in order, one hop
+late. So the attitude horizon is the newest instant both attitude streams have reached (the
+older of their newest time stamps, valid or not), never later than the step and never further
+behind it than the lag (a stream that falls silent stops holding it). The attitude is published
+at that horizon, the instant of its last measurements, not extrapolated to the step: the
+consumers (control, detect) already carry an estimate forward on its rate to their own step,
+and a filter propagated past samples it has not processed could not take them afterwards.
+
 Filters: ``AttitudeFilter`` (MEKF, gyro + star tracker), ``OrbitFilter`` (GNSS EKF), and
 ``RelativeFilter`` (joint target/chaser EKF) started from the ground's cue once the chaser's
 orbit is known; a newer cue restarts it (the ground's word wins). Bearings come from confirmed
@@ -121,6 +130,8 @@ class NavApp(App):
         self.cue_used_epoch_ns = -1
         self.horizon_ns = -1
         self.att_horizon_ns = -1
+        # newest time stamp of each attitude stream, valid or not (how far it has reported)
+        self.att_reached_ns = {cls: -1 for cls in ATTITUDE_SENSORS}
         self.pending: list[tuple[int, int, int, object]] = []
         self.arrivals = 0
         self.rejected = 0
@@ -151,7 +162,8 @@ class NavApp(App):
             self._admit_burn(burn, t_ns)
         horizon = max(self.horizon_ns, min([t_ns - self.lag_ns] + self._held_until(t_ns)))
         # the attitude filter is never held for a burn: the controller flies the burn on it
-        att_horizon = max(self.att_horizon_ns, t_ns - self.lag_ns)
+        att_reached = min(min(self.att_reached_ns.values()), t_ns)
+        att_horizon = max(self.att_horizon_ns, t_ns - self.lag_ns, att_reached)
         self.pending.sort(key=lambda item: item[:3])
         ready = [item[0] <= self._horizon_of(item[3], horizon, att_horizon) for item in self.pending]
         due = [item for item, r in zip(self.pending, ready) if r]
@@ -165,6 +177,9 @@ class NavApp(App):
 
     def _admit(self, msg, t_ns: int) -> None:
         """Buffer a measurement, or count it rejected (non-finite, stale, from the future)."""
+        if isinstance(msg, ATTITUDE_SENSORS) and msg.t_meas_ns <= t_ns + NS_PER_S:
+            reached = self.att_reached_ns
+            reached[type(msg)] = max(reached[type(msg)], int(msg.t_meas_ns))
         if not getattr(msg, "valid", True):
             return
         if isinstance(msg, TargetTrack) and msg.state != "confirmed":
