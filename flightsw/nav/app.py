@@ -52,7 +52,7 @@ from flightsw.nav.dynamics import predict_inplace
 from flightsw.nav.ekf import NS_PER_S
 from flightsw.nav.orbit import OrbitFilter
 from flightsw.nav.relative import RelativeFilter
-from flightsw.nav.roe import covariance_through, relative_orbital_elements, rtn_relative_state
+from flightsw.nav.roe import published_state
 from flightsw.runtime.app import App, Param
 
 MEASUREMENTS = (GyroRate, StarTrackerAttitude, GnssFix, TargetTrack, RangefinderRange)
@@ -60,7 +60,6 @@ ATTITUDE_SENSORS = (GyroRate, StarTrackerAttitude)
 # Within one instant: propagate on the gyro first, apply a burn, then fuse in this order.
 ORDER = {GyroRate: 0, StarTrackerAttitude: 1, BurnReport: 2, GnssFix: 3, TargetTrack: 4,
          RangefinderRange: 5}
-DIFFERENCE_FLOOR = np.array([1e-3] * 3 + [1e-6] * 3 + [1e-3] * 3 + [1e-6] * 3)
 
 
 def finite(*values) -> bool:
@@ -336,10 +335,7 @@ class NavApp(App):
 
     def _relative_state(self) -> RelativeState:
         rel = self.relative
-        both, P_both = covariance_through(
-            lambda x: np.concatenate((rtn_relative_state(x[6:], x[:6]),
-                                      relative_orbital_elements(x[6:], x[:6]))),
-            rel.x, rel.P, DIFFERENCE_FLOOR)
+        both, P_both = published_state(rel.x, rel.P)
         range_m, _ = rel.line_of_sight()
         return RelativeState(t_est_ns=rel.t_ns, r_CT_rtn=both[:3], v_CT_rtn=both[3:6],
                              P_rtn=P_both[:6, :6].copy(), roe=both[6:], P_roe=P_both[6:, 6:].copy(),

@@ -21,13 +21,22 @@ angles are formed from the eccentricity vector and the node line, so circular or
 regular; equatorial orbits (i = 0) are not, as for any node-based set.
 
 Covariances go through the nonlinear maps by their Jacobians, evaluated by central differences
-with steps scaled to each state's own uncertainty (``covariance_through``).
+with steps scaled to each state's own uncertainty (``covariance_through``). The relative
+filter's published state and covariance (``published_state``) take the same differences in a
+compiled kernel (``_roe.pyx``), whose numpy reference is ``covariance_through`` of these maps.
 """
 import math
 
 import numpy as np
 
 from flightsw.nav.dynamics import MU_EARTH_M3_S2, gravity_accel_reference
+from flightsw.native import require
+
+_roe = require("flightsw.nav._roe")
+
+# Least difference steps of the relative filter's state [x_T, x_C] (m, m/s), for states it
+# knows better than 1e3 times these.
+DIFFERENCE_FLOOR = np.array([1e-3] * 3 + [1e-6] * 3 + [1e-3] * 3 + [1e-6] * 3)
 
 
 def cross(a, b) -> np.ndarray:
@@ -119,3 +128,19 @@ def covariance_through(f, x, P, floor_steps) -> tuple[np.ndarray, np.ndarray]:
     J = np.column_stack(columns)
     C = J @ P @ J.T
     return f(x), 0.5 * (C + C.T)
+
+
+def published_map(x) -> np.ndarray:
+    """[r_CT_rtn, v_CT_rtn, roe] (12) of the relative filter's state x = [x_T, x_C] (ECI)."""
+    x_T, x_C = x[:6], x[6:]
+    return np.concatenate((rtn_relative_state(x_C, x_T), relative_orbital_elements(x_C, x_T)))
+
+
+def published_state(x, P) -> tuple[np.ndarray, np.ndarray]:
+    """(published_map(x), J P J^T) of the relative filter's x (12), P (12x12), compiled:
+    ``covariance_through(published_map, x, P, DIFFERENCE_FLOOR)`` is its reference."""
+    y, C = np.empty(12), np.empty((12, 12))
+    _roe.relative_state_covariance(np.ascontiguousarray(x, dtype=np.float64),
+                                   np.ascontiguousarray(P, dtype=np.float64), DIFFERENCE_FLOOR,
+                                   y, C)
+    return y, C
