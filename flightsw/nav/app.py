@@ -36,6 +36,14 @@ carried to them through their state transition (``dynamics.add_impulse``), unles
 since revealed an unreported manoeuvre, which the fix's covariance reset has absorbed.
 Measurements taken while a reported burn fires are not fused: the impulse the filters apply
 at its middle misplaces the chaser within the burn by up to dv T / 8 (T its duration).
+
+Divergence (``consistency``). The bearing consistency test looks only at bearings within
+``divergence_memory_s`` of the horizon: with no bearings for that long, the health says "no
+information" (not diverged, average NaN), not the last verdict. When the test fails, the
+relative filter's covariance is reset around its estimate (``divergence_reset_fraction`` of
+the range added to the target's position sigma) and the health reports diverged until a full
+window of new bearings has been judged. NavHealth (version 1) has no field for the number of
+resets; the app counts them (``consistency.resets``).
 """
 from __future__ import annotations
 
@@ -116,6 +124,12 @@ class NavApp(App):
                                               lo=0.0, hi=1.0),
         "nis_window": Param(20, "count", "bearings in the moving-average NIS", lo=1, hi=1000),
         "max_consecutive_gated": Param(10, "count", "gated bearings in a row = diverged", lo=1),
+        "divergence_memory_s": Param(600.0, "s", "a bearing older than this (behind the "
+                                     "horizon) no longer counts in the consistency test",
+                                     lo=1.0, hi=86400.0),
+        "divergence_reset_fraction": Param(0.1, "1", "on a divergence, 1-sigma per axis added "
+                                           "to the target's position, / range (velocity: "
+                                           "times the mean motion)", lo=0.0, hi=10.0),
     }
 
     def reset(self) -> None:
@@ -139,7 +153,8 @@ class NavApp(App):
         self.t_manoeuvre_detected_ns = -1
         self.burn_windows: list[tuple[int, int]] = []   # (first pulse, last closing), ns
         self.consistency = BearingConsistency(
-            int(self.p.nis_window), max_consecutive_gated=int(self.p.max_consecutive_gated))
+            int(self.p.nis_window), memory_s=self.p.divergence_memory_s,
+            max_consecutive_gated=int(self.p.max_consecutive_gated))
 
     # -- intake ------------------------------------------------------------------------------
     def step(self, t_ns: int, inbox) -> list:
@@ -171,6 +186,7 @@ class NavApp(App):
             self._process(t_meas, msg)
         self.horizon_ns, self.att_horizon_ns = horizon, att_horizon
         self._advance_to(horizon, att_horizon)
+        self.consistency.advance(horizon)
         self._start_relative_from_cue()
         return self._outputs()
 
@@ -267,7 +283,15 @@ class NavApp(App):
         u = np.asarray(track.u_N, dtype=np.float64)
         u = u / np.linalg.norm(u)
         result = self.relative.update_bearing(t_ns, u, track.P_u)
-        self.consistency.record(result.nis, result.accepted)
+        self.consistency.record(t_ns, result.nis, result.accepted)
+        if self.consistency.failing:
+            self.relative.inflate_target(self.p.divergence_reset_fraction)
+            self.consistency.begin_recovery(t_ns)
+            # the bearing that tripped the test is the newest evidence: fused again on the reset
+            # covariance, so that a range of the same instant is linearised along the right line
+            # of sight (counted once, as gated)
+            result = self.relative.update_bearing(t_ns, u, track.P_u)
+            self.consistency.record(t_ns, result.nis, result.accepted, counted=False)
         rho = track.apparent_radius_rad
         if track.resolved and 0.0 < rho < math.pi / 2 and self._radius() > 0.0:
             d = self._radius() / math.sin(rho)

@@ -37,7 +37,7 @@ import math
 import numpy as np
 from scipy.stats import chi2
 
-from flightsw.nav.dynamics import STEP_MAX_S, add_impulse, predict_pair_inplace
+from flightsw.nav.dynamics import MU_EARTH_M3_S2, STEP_MAX_S, add_impulse, predict_pair_inplace
 from flightsw.nav.ekf import NS_PER_S, UpdateResult, check_state_and_covariance, joseph_update
 from flightsw.nav.orbit import FIX_GATE_CHI2, FixFuser
 from flightsw.native import require
@@ -249,6 +249,20 @@ class RelativeFilter:
                                                self.range_gate, self.c,
                                                self.range_bias_var_m2 if rangefinder else 0.0)
         return UpdateResult(float(nis), bool(accepted))
+
+    def inflate_target(self, fraction: float) -> None:
+        """Reset the covariance around the estimate after a divergence: add (fraction d)^2 per
+        axis to the target's position variance and (fraction d n)^2 to its velocity's, d the
+        estimated range and n the target's mean motion (the rate at which an along-track
+        offset of d turns over in the orbit), so that new bearings re-converge the target.
+        The chaser's block and the cross-covariances are kept: GNSS still knows the chaser."""
+        d, _ = self.line_of_sight()
+        r = float(np.linalg.norm(self.x[:3]))
+        n = math.sqrt(MU_EARTH_M3_S2 / r ** 3)
+        sigma_r, sigma_v = fraction * d, fraction * d * n
+        k = np.arange(3)
+        self.P[k, k] += sigma_r ** 2
+        self.P[k + 3, k + 3] += sigma_v ** 2
 
     def line_of_sight(self) -> tuple[float, np.ndarray]:
         """(range (m), unit line of sight chaser -> target, ECI) of the estimate."""
