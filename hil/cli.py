@@ -155,6 +155,11 @@ def _print_mission(summary: dict) -> None:
     crit = ", ".join(f"{k} {'n/a' if v is None else 'yes' if v else 'NO'}"
                      for k, v in summary["success_criteria"].items())
     print(f"success: {summary['success']} ({crit})")
+    ratio = summary.get("far_transfer_dv_ratio_to_bound")
+    if ratio is not None:
+        far = next(p for p in summary["plans"] if p["leg"] == "phasing")
+        print(f"far-range transfer: {far['dv_mps']:.3f} m/s planned, {ratio:.3f}x the analytic "
+              f"lower bound ({far['dv_lower_bound_mps']:.3f} m/s) for the same transfer time")
     print("phases entered (h): " + ", ".join(f"{ph} {t / 3600.0:.2f}"
                                              for ph, t in summary["phases_entered_s"].items()))
 

@@ -55,7 +55,8 @@ Each step:
    search (and far approach with navigation lost): the tiles of the detect search plan over
    the cue (search_pointing). Nothing known: the Sun. The camera is kept sun_exclusion_deg off the
    Sun (pointing.clear_of_sun); the rate is the reference's over RATE_LOOKAHEAD_S.
-7. GuidanceMode every step.
+7. GuidanceMode every step; a PlanReport (the plan, its delta-v and, for the phasing, the
+   analytic lower bound for the same transfer time) whenever a leg is planned or re-planned.
 
 Ground commands are answered in the app's log (``events``): no message carries responses.
 """
@@ -87,8 +88,8 @@ from flightsw.guidance.pointing import (boresight_attitude, clear_of_sun, refere
 from flightsw.guidance.search_pointing import SearchPointing
 from flightsw.guidance.sun import julian_date, sun_direction_N
 from flightsw.msg import (AttitudeEstimate, BurnCommand, BurnReport, GroundCommand, GuidanceMode,
-                          NavHealth, OrbitEstimate, PointingCommand, RelativeState, TargetCue,
-                          TargetTrack)
+                          NavHealth, OrbitEstimate, PlanReport, PointingCommand, RelativeState,
+                          TargetCue, TargetTrack)
 from flightsw.runtime.app import NS_PER_S, App, Param
 
 PROXIMITY = (Phase.MID_APPROACH, Phase.CLOSE_APPROACH, Phase.INSPECT)
@@ -113,7 +114,7 @@ class GuidanceApp(App):
 
     SUBSCRIBES = (RelativeState, OrbitEstimate, AttitudeEstimate, TargetTrack, NavHealth,
                   TargetCue, GroundCommand, BurnReport)
-    PUBLISHES = (GuidanceMode, PointingCommand, BurnCommand)
+    PUBLISHES = (GuidanceMode, PointingCommand, BurnCommand, PlanReport)
     RATE_HZ = 1.0
     PARAMS = {
         "epoch_utc": Param("", "", "UTC of sim time 0, ISO-8601, for the Sun ('' = Sun unknown)"),
@@ -245,6 +246,7 @@ class GuidanceApp(App):
         self.replan_reason = ""
         self.replan_check_ns = 0
         self.burn_id = 0
+        self.reports: list[PlanReport] = []      # plans made this step
         self.issued: dict[int, tuple] = {}        # burn_id -> (t_start_ns, dv_N, duration_s)
         self.burn_end_ns = 0
         self.cancellable_until_ns = 0
@@ -276,7 +278,8 @@ class GuidanceApp(App):
         else:
             burns = self._fly(t_ns, est, phase)
         self._count_coverage(phase, t_ns, est)
-        return [self._mode(t_ns), self._pointing(t_ns, est, phase), *burns]
+        reports, self.reports = self.reports, []
+        return [self._mode(t_ns), self._pointing(t_ns, est, phase), *burns, *reports]
 
     # -- intake ------------------------------------------------------------------------------
     def _intake(self, t_ns: int, inbox) -> None:
@@ -507,6 +510,7 @@ class GuidanceApp(App):
         kind, index = leg
         t0 = (t_ns - est.t_ns) / NS_PER_S + self.p.plan_start_s
         chief, roe, a = est.chief, est.roe, est.a_m
+        bound = 0.0
         try:
             if kind == "phasing":
                 # what is left of the budget; once spent, the quickest drift that still has
@@ -516,6 +520,7 @@ class GuidanceApp(App):
                 p = plan_phasing(chief, roe, hold_aim(HOLD_POINTS_M[index], roe, a),
                                  budget + (t_ns - est.t_ns) / NS_PER_S, t_earliest_s=t0)
                 burns, t_end, name = p.burns, p.t_arrival_s, "phasing to the 20 km hold"
+                bound = p.dv_lower_bound_m_s
             elif kind == "hold":
                 p = plan_transfer(chief, roe, hold_aim(HOLD_POINTS_M[index], roe, a), t0,
                                   self.p.keepout_m)
@@ -538,7 +543,12 @@ class GuidanceApp(App):
         self.next_leg_ns = self.plan.end_ns + int(dwell * NS_PER_S)
         self.replan_reason = ""
         self.replan_check_ns = t_ns + int(self.p.replan_min_interval_s * NS_PER_S)
-        self.note(t_ns, f"planned {name}: {len(burns)} burns, {self.plan.remaining_dv_m_s:.4f} m/s")
+        dv = self.plan.remaining_dv_m_s
+        self.note(t_ns, f"planned {name}: {len(burns)} burns, {dv:.4f} m/s"
+                        + (f" ({dv / bound:.2f}x the {bound:.4f} m/s lower bound)" if bound else ""))
+        self.reports.append(PlanReport(leg=kind, name=name[:64], burns=len(burns), dv_mps=float(dv),
+                                       dv_lower_bound_mps=float(bound),
+                                       t_end_ns=max(int(self.plan.end_ns), 0)))
         return True
 
     def _check_deviation(self, t_ns: int, est: Estimate) -> None:

@@ -16,7 +16,7 @@ from flightsw.msg.schema import Field, Message
 from flightsw.msg.actuators import ThrusterCommand, WheelTorqueCommand
 from flightsw.msg.control import BurnReport
 from flightsw.msg.ground import GroundCommand, TargetCue
-from flightsw.msg.guidance import BurnCommand, GuidanceMode, PointingCommand
+from flightsw.msg.guidance import BurnCommand, GuidanceMode, PlanReport, PointingCommand
 from flightsw.msg.sensors import (CameraFrame, GnssFix, GyroRate, RangefinderRange,
                                   StarTrackerAttitude, WheelSpeeds)
 from flightsw.msg.detect import DetectHealth, TargetTrack
@@ -31,6 +31,6 @@ __all__ = [
     "ThrusterCommand", "WheelTorqueCommand", "TargetCue", "TruthState",
     "AttitudeEstimate", "TargetTrack", "DetectHealth", "OrbitEstimate", "RelativeState",
     "NavHealth", "GroundCommand", "BurnCommand", "GuidanceMode", "PointingCommand",
-    "WheelSpeeds", "BurnReport",
+    "WheelSpeeds", "BurnReport", "PlanReport",
     "Field", "Message", "all_types", "lookup",
 ]

@@ -45,3 +45,20 @@ class BurnCommand(Message):
         Field.vec("dv_N", "m/s", "delta-v to impart, ECI J2000", 3, lo=-50.0, hi=50.0),
         Field.f64("duration_s", "s", "planned duration of the burn", lo=0.0, hi=3600.0),
     )
+
+
+class PlanReport(Message):
+    """A manoeuvre plan just made (a leg of the mission, or its re-plan), for the ground."""
+
+    TOPIC = "guidance.plan"
+    VERSION = 1
+    FIELDS = (
+        Field.text("leg", "what the plan does", choices=("phasing", "hold", "flyaround",
+                                                          "departure")),
+        Field.text("name", "the plan's name, e.g. 'transfer to the 1000 m hold'"),
+        Field.u64("burns", "count", "impulses in the plan"),
+        Field.f64("dv_mps", "m/s", "delta-v the plan needs", lo=0.0, hi=1e3),
+        Field.f64("dv_lower_bound_mps", "m/s", "analytic lower bound of any transfer in the "
+                  "same time (phasing only; 0 where none is computed)", lo=0.0, hi=1e3),
+        Field.u64("t_end_ns", "ns", "sim time the plan reaches its goal"),
+    )

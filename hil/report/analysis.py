@@ -74,6 +74,8 @@ def analyse(data: RunData, settings: MissionSettings) -> Analysis:
     s.update(detection(data))
     s.update(ranges(data, settings.keepout_m))
     s["delta_v_mps"] = delta_v(data)
+    s["plans"] = plans(data)
+    s["far_transfer_dv_ratio_to_bound"] = _far_ratio(s["plans"])
     s["propellant_used_kg"] = _propellant_used(data)
     s["nav_error_pct_of_range"] = _nav_percentiles(nav)
     entered = s["phases_entered_s"]
@@ -157,6 +159,26 @@ def ranges(data: RunData, keepout_m: float) -> dict:
                                 "first_t_s": float(tru.t_ns[starts[0]] / NS_PER_S)
                                 if len(starts) else None},
     }
+
+
+def plans(data: RunData) -> list[dict]:
+    """Every plan guidance made (guidance.plan): when, which leg, its delta-v and, for the
+    far-range phasing, the analytic lower bound of any transfer in the same time."""
+    if not data.has("guidance.plan"):
+        return []
+    p = data.topics["guidance.plan"]
+    return [{"t_s": float(p["t_ns"][k] / NS_PER_S), "leg": str(p["leg"][k]),
+             "name": str(p["name"][k]), "burns": int(p["burns"][k]),
+             "dv_mps": float(p["dv_mps"][k]),
+             "dv_lower_bound_mps": float(p["dv_lower_bound_mps"][k]) or None}
+            for k in range(len(p["t_ns"]))]
+
+
+def _far_ratio(plan_list: list[dict]) -> float | None:
+    """Planned / lower-bound delta-v of the first far-range phasing plan (the transfer as
+    planned from the far approach's entry; re-plans start from wherever the vehicle is)."""
+    phasing = [p for p in plan_list if p["leg"] == "phasing" and p["dv_lower_bound_mps"]]
+    return phasing[0]["dv_mps"] / phasing[0]["dv_lower_bound_mps"] if phasing else None
 
 
 def delta_v(data: RunData) -> dict:

@@ -494,3 +494,12 @@ def test_rpo_report_rewrites_the_summary_from_the_recording(close_range_run, cap
     again = json.loads((out / "summary.json").read_text())
     assert again["min_range_m"] == s["min_range_m"] and again["wall_s"] == s["wall_s"]
     assert "success: False" in capsys.readouterr().out
+
+
+def test_the_far_range_ratio_is_the_first_phasing_plan_over_its_bound():
+    from hil.report.analysis import _far_ratio
+    plans = [{"leg": "hold", "dv_mps": 1.0, "dv_lower_bound_mps": None},
+             {"leg": "phasing", "dv_mps": 10.5, "dv_lower_bound_mps": 10.0},
+             {"leg": "phasing", "dv_mps": 3.0, "dv_lower_bound_mps": 1.0}]
+    assert _far_ratio(plans) == pytest.approx(1.05)
+    assert _far_ratio(plans[:1]) is None

@@ -24,8 +24,8 @@ from flightsw.guidance.roe import (mean_from_roe, mean_orbit_from_state, mean_ro
                                    propagate_mean, roe_stm, roe_stm_series, state_from_mean_orbit)
 from flightsw.guidance.sun import AU_M, julian_date, sun_direction_N, sun_position_N
 from flightsw.msg import (AttitudeEstimate, BurnCommand, BurnReport, Envelope, GroundCommand,
-                          GuidanceMode, NavHealth, OrbitEstimate, PointingCommand, RelativeState,
-                          TargetCue, TargetTrack, decode, encode)
+                          GuidanceMode, NavHealth, OrbitEstimate, PlanReport, PointingCommand,
+                          RelativeState, TargetCue, TargetTrack, decode, encode)
 from flightsw.nav.relative import RelativeFilter
 from flightsw.runtime.app import Inbox
 from guidance_truth import accel_j2, fly, kepler_state, relative_rtn, rtn_basis
@@ -101,8 +101,9 @@ def step(app, t_s, msgs=()):
     inbox = Inbox([(Envelope(m.TOPIC, m.VERSION, k, t_ns, "test"), m) for k, m in enumerate(msgs)])
     out = [wire(m, t_ns) for m in app.step(t_ns, inbox)]
     assert isinstance(out[0], GuidanceMode) and isinstance(out[1], PointingCommand)
-    assert all(isinstance(m, BurnCommand) for m in out[2:])
-    return out[0], out[1], out[2:]
+    assert all(isinstance(m, (BurnCommand, PlanReport)) for m in out[2:])
+    app.plan_reports = getattr(app, "plan_reports", []) + [m for m in out if isinstance(m, PlanReport)]
+    return out[0], out[1], [m for m in out[2:] if isinstance(m, BurnCommand)]
 
 
 def guidance(**params):
@@ -368,6 +369,10 @@ def test_far_approach_plans_phasing_near_the_bound_and_issues_its_first_burn_onc
     start_roe = predict_roe(chief, roe, [], [600.0])[:, 0]
     bound = phasing_lower_bound(propagate_mean(chief, 600.0), start_roe, aim, 30 * 3600.0 - 600.0)
     assert bound <= entry.planned_dv_mps <= 1.3 * bound
+    # and the plan reports itself with its own bound, for the ground and the run's summary
+    report, = app.plan_reports
+    assert report.leg == "phasing" and report.dv_mps == pytest.approx(entry.planned_dv_mps)
+    assert report.dv_lower_bound_mps == pytest.approx(bound, rel=0.02)
     assert entry.next_burn_t_ns > 600 * NS
     # the first burn: issued once, ahead of its start by at least a control period
     assert len(burns) == 1
