@@ -17,9 +17,9 @@ against the old covariance, are forgotten, and the filter is reported diverged u
 window of new bearings has been judged (then the test alone decides), or until no bearing
 has come for ``memory_s`` (no information).
 """
+import math
 from collections import deque
 
-import numpy as np
 from scipy.stats import chi2
 
 NS_PER_S = 1_000_000_000
@@ -79,7 +79,9 @@ class BearingConsistency:
     @property
     def nis_average(self) -> float:
         """Mean NIS of the accepted bearings still in memory (NaN with none)."""
-        return float(np.mean([nis for _, nis in self.recent])) if self.recent else float("nan")
+        if not self.recent:
+            return float("nan")
+        return math.fsum(nis for _, nis in self.recent) / len(self.recent)
 
     @property
     def failing(self) -> bool:
