@@ -456,7 +456,8 @@ class GuidanceApp(App):
 
     # -- phases and legs ---------------------------------------------------------------------
     def _enter(self, phase: Phase, t_ns: int) -> None:
-        self.note(t_ns, f"entered {phase.value}")
+        why = self.mission.log[-1][3] if self.mission.log else "boot"
+        self.note(t_ns, f"entered {phase.value} ({why})")
         self.cam_check_ns = t_ns
         if phase is Phase.SAFE:
             self.plan, self.plan_leg, self.legs = None, None, []
