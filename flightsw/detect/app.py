@@ -129,7 +129,8 @@ class DetectApp(App):
         if not reason:
             try:
                 result = self.pipeline.process(frame.image, t_mid_ns / NS_PER_S, *prior,
-                                               self.chaser[1][3:] if self.chaser else None)
+                                               self.chaser[1][3:] if self.chaser else None,
+                                               frame.gain_e_per_dn)
             except (ValueError, np.linalg.LinAlgError) as exc:
                 reason = f"frame {frame.frame_id}: {exc}"
         if reason:

@@ -58,13 +58,16 @@ class FrameDetections:
     @classmethod
     def from_sources(cls, frame_no: int, t_s: float, sources: np.ndarray, camera: CameraModel,
                      C_CN: np.ndarray, P_theta_C: np.ndarray, psf_sigma_px: float,
-                     centroid_floor_px: float = 0.05, stars: np.ndarray | None = None) -> "FrameDetections":
+                     centroid_floor_px: float = 0.035, stars: np.ndarray | None = None,
+                     gain_e_per_dn=None) -> "FrameDetections":
         """Detections of extracted sources (SOURCE_DTYPE) seen with the camera attitude C_CN,
         whose small-angle error covariance in C is P_theta_C: the larger cross-boresight
         variance is added to every source's direction noise (it is common to the frame but
         independent between frames, which is what a motion fit sees).  stars: the frame's
-        identified stars (SOURCE_DTYPE), the PSF reference (unflagged ones only)."""
-        sigma_px = centroid_sigma_px(sources, psf_sigma_px, centroid_floor_px)
+        identified stars (SOURCE_DTYPE), the PSF reference (unflagged ones only); gain_e_per_dn:
+        the detector gain, for the sources' own shot noise (see sources.centroid_sigma_px)."""
+        sigma_px = centroid_sigma_px(sources, psf_sigma_px, centroid_floor_px,
+                                     gain_e_per_dn=gain_e_per_dn)
         attitude_var = max(P_theta_C[0, 0], P_theta_C[1, 1], 0.0)
         u_C = camera.unproject(sources["x"], sources["y"]).reshape(-1, 3)
         return cls(frame_no, float(t_s), C_CN, sources["x"].astype(float),

@@ -78,9 +78,12 @@ class DetectionPipeline:
         self.rng = np.random.default_rng(0) if rng is None else rng
         self.frame_no = 0
 
-    def process(self, image: np.ndarray, t_s: float, q_BN, P_att_B, v_observer_N=None) -> FrameResult:
+    def process(self, image: np.ndarray, t_s: float, q_BN, P_att_B, v_observer_N=None,
+                gain_e_per_dn=None) -> FrameResult:
         """Detect in one frame at mid-exposure time t_s with the prior attitude (q_BN, P_att_B);
-        v_observer_N: the camera's velocity (m/s, ECI) for stellar aberration (see match_stars).
+        v_observer_N: the camera's velocity (m/s, ECI) for stellar aberration (see match_stars);
+        gain_e_per_dn: the detector's gain, for the sources' own shot noise in their centroid
+        noise (sources.point_source_sigma_px; None: background-limited).
 
         Raises ValueError for a frame extraction refuses (see extract_sources) or one whose
         shape is not the camera's.
@@ -93,7 +96,7 @@ class DetectionPipeline:
                                   min_npix=cfg.min_npix, saturation_dn=cfg.saturation_dn,
                                   mesh_px=cfg.mesh_px)
         stars = match_stars(sources, self.catalog, self.camera, q_BN, P_att_B, self.star_config,
-                            v_observer_N)
+                            v_observer_N, gain_e_per_dn)
         unexplained = sources[~stars.matched]
         resolved = self._resolved(unexplained)
         unexplained, radius_px = self._figures(image, unexplained, resolved)
@@ -103,7 +106,7 @@ class DetectionPipeline:
         detections = FrameDetections.from_sources(
             self.frame_no, t_s, unexplained, self.camera, stars.C_CN, stars.P_theta_C,
             self.star_config.psf_sigma_px, self.star_config.centroid_floor_px,
-            sources[stars.source_index])
+            sources[stars.source_index], gain_e_per_dn)
         if resolved.any():
             detections = self._with_figure_noise(detections, resolved)
         track = self.tracker.step(detections, stars.P_theta_C)

@@ -10,7 +10,8 @@
    tried, each small enough that the frame corners move less than half a bin).
 3. Nearest-neighbour matching, one to one (mutual nearest), inside a gate.
 4. Attitude refinement by Davenport's q-method (wahba.solve_wahba), weighted by centroid noise,
-   then prediction, matching with a gate of a few sigma, and refit, twice.
+   then prediction, matching with a gate of a few sigma, and refit, twice; the fit's covariance
+   scaled by its residuals' unit-weight variance (unit_weight_variance).
 Sources matched to stars are explained; the rest go on to target detection.
 """
 from dataclasses import dataclass
@@ -41,7 +42,9 @@ class StarMatchConfig:
     max_roll_hypotheses: int = 31
     coarse_gate_px: float = 4.0
     fine_gate_sigma: float = 5.0
-    centroid_floor_px: float = 0.05
+    # beyond the centroid bound: the plant's frames' star residuals call for 0.035 px (their
+    # unit-weight variance ~1; 0.05 px left it at 0.85, none at 1.8)
+    centroid_floor_px: float = 0.035
     isophotal_sigma_px: float = 0.5
     min_matches: int = 4
     refinements: int = 2
@@ -184,7 +187,7 @@ def refine_attitude(prediction: StarPrediction, sources: np.ndarray, camera: Cam
 
 def match_stars(sources: np.ndarray, catalog: OnboardCatalog, camera: CameraModel,
                 q_BN_prior, P_att_B, config: StarMatchConfig = StarMatchConfig(),
-                v_observer_N=None) -> StarSolution:
+                v_observer_N=None, gain_e_per_dn=None) -> StarSolution:
     """Identify catalogue stars among the sources and refine the camera attitude.
 
     q_BN_prior: body attitude at mid-exposure (scalar first); P_att_B: its 3x3 small-angle error
@@ -192,7 +195,8 @@ def match_stars(sources: np.ndarray, catalog: OnboardCatalog, camera: CameraMode
     cross-boresight sigma, clamped to [min_search_deg, max_search_deg].  v_observer_N: the
     camera's velocity (m/s) relative to the frame of the catalogue, for stellar aberration
     (up to 5 arcsec from the orbital velocity alone); without it the fitted attitude absorbs
-    the aberration and every direction measured with it carries it.
+    the aberration and every direction measured with it carries it.  gain_e_per_dn: the
+    detector gain, for the stars' own shot noise in their weights (sources.centroid_sigma_px).
     """
     C_CN_prior = camera.C_CN(q_BN_prior)
     P_C = camera.C_CB @ np.asarray(P_att_B, dtype=float) @ camera.C_CB.T
@@ -203,7 +207,7 @@ def match_stars(sources: np.ndarray, catalog: OnboardCatalog, camera: CameraMode
     search_px = float(search_rad * camera.f_px)
     prediction = predict_stars(catalog, camera, C_CN_prior, search_px, v_observer_N)
     sigma_px = centroid_sigma_px(sources, config.psf_sigma_px, config.centroid_floor_px,
-                                 config.isophotal_sigma_px)
+                                 config.isophotal_sigma_px, gain_e_per_dn)
     fail = StarSolution(False, C_CN_prior, quaternion_from_dcm(C_CN_prior), P_C, float("nan"),
                         np.zeros(0, np.int64), np.zeros(0, np.int64),
                         np.zeros(len(sources), bool), prediction, 0)
@@ -238,5 +242,23 @@ def match_stars(sources: np.ndarray, catalog: OnboardCatalog, camera: CameraMode
     residual = fit.residual_rad[point_like] if point_like.sum() >= 3 else fit.residual_rad
     matched = np.zeros(len(sources), bool)
     matched[src_index] = True
-    return StarSolution(True, fit.C_BR, fit.q_BR, fit.P_theta, float(np.sqrt(np.mean(residual**2))),
+    P_theta = fit.P_theta * unit_weight_variance(fit.residual_rad, sigma_px[src_index] / camera.f_px)
+    return StarSolution(True, fit.C_BR, fit.q_BR, P_theta, float(np.sqrt(np.mean(residual**2))),
                         src_index, pred_index, matched, prediction, votes)
+
+
+def unit_weight_variance(residual_rad: np.ndarray, sigma_rad: np.ndarray) -> float:
+    """The star fit's a posteriori variance factor, at least 1: sum (r_i / sigma_i)^2 over its
+    2 n - 3 degrees of freedom (two per star, less the three of the rotation; e.g. Bevington &
+    Robinson, Data Reduction and Error Analysis, 3rd ed., section 8.1), which scales the fit's
+    formal covariance.
+
+    The formal covariance knows only the centroid noise; the stars' residuals also carry what
+    it leaves out (catalogue position errors, faint uncatalogued stars blended with the
+    catalogued ones, PSF mismatch).  Against the plant's frames the formal covariance was ~1.5x
+    short of the fitted attitude's error across the boresight (tests/e2e/test_detect_plant.py).
+    """
+    dof = 2 * len(residual_rad) - 3
+    if dof < 1:
+        return 1.0
+    return max(1.0, float(np.sum((residual_rad / sigma_rad) ** 2)) / dof)
