@@ -287,11 +287,12 @@ class NavApp(App):
         if self.consistency.failing:
             self.relative.inflate_target(self.p.divergence_reset_fraction)
             self.consistency.begin_recovery(t_ns)
-            # the bearing that tripped the test is the newest evidence: fused again on the reset
-            # covariance, so that a range of the same instant is linearised along the right line
-            # of sight (counted once, as gated)
-            result = self.relative.update_bearing(t_ns, u, track.P_u)
-            self.consistency.record(t_ns, result.nis, result.accepted, counted=False)
+            if not result.accepted:
+                # the gated bearing that tripped the test is the newest evidence: fused on the
+                # reset covariance, so that a range of the same instant is linearised along the
+                # right line of sight (counted once, as gated)
+                result = self.relative.update_bearing(t_ns, u, track.P_u)
+                self.consistency.record(t_ns, result.nis, result.accepted, counted=False)
         rho = track.apparent_radius_rad
         if track.resolved and 0.0 < rho < math.pi / 2 and self._radius() > 0.0:
             d = self._radius() / math.sin(rho)
