@@ -64,15 +64,16 @@ def point_source_sigma_px(x, y, snr, psf_sigma_px: float, flux_dn=None, gain_e_p
     norm_g = np.linalg.norm(gx, axis=1) * np.linalg.norm(gy, axis=1)
     f_over_s = np.maximum(np.atleast_1d(np.asarray(snr, float)), 1.0) / (norm_g * cosine[ix] * cosine[iy])
     if flux_dn is None or gain_e_per_dn is None:
-        shot = np.zeros((len(x), 1, 1))
+        info_x = np.sum(gy**2, axis=1) * np.sum(dgx**2, axis=1)
+        info_y = np.sum(dgy**2, axis=1) * np.sum(gx**2, axis=1)
     else:
-        # s^2 = F^2 / (F/s)^2, so F g / (G s^2) = (F/s)^2 g / (G F)
+        # s^2 = F^2 / (F/s)^2, so F g / (G s^2) = (F/s)^2 g / (G F); pixels (source, row, column)
         flux = np.maximum(np.atleast_1d(np.asarray(flux_dn, float)), 1e-9)
         beta = f_over_s**2 / (float(gain_e_per_dn) * flux)
-        shot = beta[:, None, None] * (gy[:, :, None] * gx[:, None, :])
-    # pixel arrays (source, row, column)
-    info_x = f_over_s**2 * np.sum((gy[:, :, None] * dgx[:, None, :]) ** 2 / (1.0 + shot), axis=(1, 2))
-    info_y = f_over_s**2 * np.sum((dgy[:, :, None] * gx[:, None, :]) ** 2 / (1.0 + shot), axis=(1, 2))
+        weight = 1.0 / (1.0 + beta[:, None, None] * (gy[:, :, None] * gx[:, None, :]))
+        info_x = np.sum(gy**2 * (weight @ (dgx**2)[:, :, None])[:, :, 0], axis=1)
+        info_y = np.sum(dgy**2 * (weight @ (gx**2)[:, :, None])[:, :, 0], axis=1)
+    info_x, info_y = f_over_s**2 * info_x, f_over_s**2 * info_y
     return 1.0 / np.sqrt(info_x), 1.0 / np.sqrt(info_y)
 
 
