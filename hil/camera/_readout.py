@@ -8,6 +8,7 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 
 from hil.camera.rng import (
     GOLDEN,
+    INVERSE_INTEGERS,
     POISSON_GRID_MAX_MEAN,
     POISSON_GRID_STEP,
     POISSON_INVERSION_MAX_MEAN,
@@ -59,19 +60,28 @@ def dn_cdf_tables(levels_e, read_noise_e, gain_e_per_dn, bias_dn, adc_max, full_
     d_hi = min(int(adc_max), int(math.ceil((min(float(n_hi), full_well_e) + spread_e) / gain_e_per_dn + bias_dn)) + 1)
     n_dn = d_hi - d_lo + 1
     n_count = n_hi - n_lo + 1
-    phi = np.empty((n_count, n_dn))
+    # Phi of count i over DN k is 0 below band_lo[i] and 1 from band_lo[i] + band_width on (to
+    # Phi(-spread_e / read_noise) < 1e-23): only the band is stored and summed, the ones above
+    # it are summed as each count's probability added at the band's end, then accumulated
+    band_width = min(n_dn, int(math.ceil(2.0 * spread_e / gain_e_per_dn)) + 3)
+    band_lo = np.empty(n_count, dtype=np.int64)
+    phi = np.empty((n_count, band_width))
     for i in range(n_count):
         e = min(float(n_lo + i + extra_electrons), full_well_e)
-        for k in range(n_dn):
-            edge = (d_lo + k + 0.5 - bias_dn) * gain_e_per_dn - e
+        band_lo[i] = min(max(int(math.floor((e - spread_e) / gain_e_per_dn + bias_dn - 0.5)) - d_lo, 0),
+                         n_dn - band_width)
+        for b in range(band_width):
+            edge = (d_lo + band_lo[i] + b + 0.5 - bias_dn) * gain_e_per_dn - e
             if read_noise_e > 0:
-                phi[i, k] = _phi(edge / read_noise_e)
+                phi[i, b] = _phi(edge / read_noise_e)
             else:
-                phi[i, k] = 1.0 if edge > 0 else 0.0
+                phi[i, b] = 1.0 if edge > 0 else 0.0
     cdf = np.zeros((len(levels_e), n_dn))
+    above = np.empty(n_dn + 1)
     for m in range(len(levels_e)):
         level = levels_e[m]
         log_level = math.log(level) if level > 0 else 0.0
+        above[:] = 0.0
         for i in range(n_count):
             n = n_lo + i
             if level > 0:
@@ -80,8 +90,14 @@ def dn_cdf_tables(levels_e, read_noise_e, gain_e_per_dn, bias_dn, adc_max, full_
                 p = 1.0 if n == 0 else 0.0
             if p < 1e-300:
                 continue
-            for k in range(n_dn):
-                cdf[m, k] += p * phi[i, k]
+            k0 = band_lo[i]
+            for b in range(band_width):
+                cdf[m, k0 + b] += p * phi[i, b]
+            above[k0 + band_width] += p
+        ones = 0.0
+        for k in range(n_dn):
+            ones += above[k]
+            cdf[m, k] += ones
         # the ends absorb what lies beyond: the ADC limits, or a mass below 1e-20 outside the span
         cdf[m, n_dn - 1] = 1.0
     return d_lo, cdf
@@ -175,10 +191,34 @@ def _count_run(high, count, tail, level_of, rest, level_thresholds, lo, hi, t_hi
         tail[c] = (high[c] < t_lo) | (high[c] >= t_hi)
         level_of[c] = k
         rest[c] = frac0 + slope_x_e * (c0 + c)
-    for i in range(lo, hi):
+    _count_window(high, count, level_thresholds, lo, hi)
+
+
+@njit(inline="always")
+def _count_window(high, count, level_thresholds, lo, hi):
+    """count[c] += the thresholds lo .. hi - 1 at or below high[c]; eight (then four) thresholds
+    a pass, so that count is loaded and stored once per eight compares and a short run pays few
+    loop set-ups."""
+    i = lo
+    while i + 8 <= hi:
+        t0, t1, t2, t3 = level_thresholds[i], level_thresholds[i + 1], level_thresholds[i + 2], level_thresholds[i + 3]
+        t4, t5, t6, t7 = level_thresholds[i + 4], level_thresholds[i + 5], level_thresholds[i + 6], level_thresholds[i + 7]
+        for c in range(len(high)):
+            h = high[c]
+            count[c] += ((np.int32(h >= t0) + np.int32(h >= t1)) + (np.int32(h >= t2) + np.int32(h >= t3))) + (
+                (np.int32(h >= t4) + np.int32(h >= t5)) + (np.int32(h >= t6) + np.int32(h >= t7)))
+        i += 8
+    while i + 4 <= hi:
+        t0, t1, t2, t3 = level_thresholds[i], level_thresholds[i + 1], level_thresholds[i + 2], level_thresholds[i + 3]
+        for c in range(len(high)):
+            h = high[c]
+            count[c] += (np.int32(h >= t0) + np.int32(h >= t1)) + (np.int32(h >= t2) + np.int32(h >= t3))
+        i += 4
+    while i < hi:
         t = level_thresholds[i]
         for c in range(len(high)):
             count[c] += np.int32(high[c] >= t)
+        i += 1
 
 
 @njit(cache=True)
@@ -440,3 +480,203 @@ def read_out_pixels(flat_index, extra_mean_e, deposit_e, signal_e, bg_row_e, bg_
         n = poisson(mean, bits ^ _SOURCE_SALT, quantiles)
         out[r, c] = _explicit_dn(0.0, n, deposit_e[k], bits, quantiles, full_well, read_noise_e, inv_gain, bias_dn,
                                  adc_max)
+
+
+@njit(cache=True)
+def _count_table_run(high, count, tail, level_thresholds, lo, hi, t_hi):
+    """count[c] = lo + the window's thresholds at or below high[c]; tail marks uniforms outside the window."""
+    t_lo = level_thresholds[lo - 1]
+    for c in range(len(high)):
+        count[c] = lo
+        tail[c] = (high[c] < t_lo) | (high[c] >= t_hi)
+    _count_window(high, count, level_thresholds, lo, hi)
+
+
+@njit(cache=True)
+def _background_rest_run(level_of, rest, exp_neg_rest, k, frac0, slope_x_e, c0, exp_neg_slope_x):
+    """Level k and the background above it along one run (views from column c0), with exp(-rest)
+    from exp_neg_slope_x[c] = exp(-slope_x_e c) (one exp per run)."""
+    e0 = math.exp(-frac0)
+    for c in range(len(rest)):
+        level_of[c] = k
+        rest[c] = frac0 + slope_x_e * (c0 + c)
+        exp_neg_rest[c] = e0 * exp_neg_slope_x[c0 + c]
+
+
+@njit(cache=True)
+def _rest_electrons(low, rest, exp_neg_rest, u, p, cdf, n_rest, n_terms):
+    """n_rest[c] = Poisson(rest[c]) by inversion of the low 32-bit uniform over its first n_terms
+    CDF terms (the arithmetic of rng.poisson_inversion); n_terms: not resolved within them."""
+    for c in range(len(rest)):
+        u[c] = low[c] * _INV_2_32
+        p[c] = exp_neg_rest[c]
+        cdf[c] = exp_neg_rest[c]
+        n_rest[c] = np.int32(u[c] > cdf[c])
+    for m in range(1, n_terms):
+        factor = INVERSE_INTEGERS[m - 1]
+        for c in range(len(rest)):
+            p[c] *= rest[c] * factor
+            cdf[c] += p[c]
+            n_rest[c] += np.int32(u[c] > cdf[c])
+
+
+@njit(cache=True)
+def _shifted_row(count, tail, n_rest, rest, rest_cut_e, n_terms, shift_bits, d_lo, out_row, flag, flagged_bits,
+                 star_bits):
+    """DN of the row: the count on the table of the pixel's rest electrons modulo the gain, plus
+    their quotient by the gain in DN; marks the pixels to finish apart: under a star (rest >=
+    rest_cut_e) and flagged (in a tail of their table, or rest electrons not resolved). The
+    table of each pixel is picked by selects over the tables, which vectorise, not by a gather."""
+    n_tables, n_cols = count.shape
+    mask = n_tables - 1
+    for c in range(n_cols):
+        out_row[c] = d_lo + count[0, c] + (n_rest[c] >> shift_bits)
+        flag[c] = tail[0, c] & ((n_rest[c] & mask) == 0)
+    for t in range(1, n_tables):
+        for c in range(n_cols):
+            chosen = (n_rest[c] & mask) == t
+            out_row[c] += np.int32(chosen) * (count[t, c] - count[0, c])
+            flag[c] |= tail[t, c] & chosen
+    for w in range(len(flagged_bits)):
+        flagged_word = np.uint64(0)
+        star_word = np.uint64(0)
+        for b in range(min(64, n_cols - 64 * w)):
+            c = 64 * w + b
+            star = rest[c] >= rest_cut_e
+            flagged = flag[c] | (n_rest[c] == n_terms)
+            flagged_word |= np.uint64(flagged & ~star) << np.uint64(b)
+            star_word |= np.uint64(star) << np.uint64(b)
+        flagged_bits[w] = flagged_word
+        star_bits[w] = star_word
+
+
+@njit(cache=True)
+def read_out_shifted(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, tables, windows, shift_bits,
+                     rest_cut_e, n_terms, max_rest_electrons, poisson_grid, key, quantiles, full_well, read_noise_e,
+                     inv_gain, bias_dn, adc_max, out):
+    """Read a whole frame, for a gain of 2^shift_bits electrons per DN. Mean electrons of pixel
+    (r, c) as in read_out: its level's and the rest, Poisson(rest) electrons on top.
+
+    With an integer gain g, j more electrons shift the DN by j // g and leave the distribution of
+    the rest of the DN that of j mod g more electrons: tables holds, for j mod g = 0 .. g - 1,
+    each level's inverse-CDF thresholds (row (j mod g) * n_levels + k, one DN axis from d_lo;
+    the tables reach neither the ADC limits nor the full well, checked by the caller up to
+    max_rest_electrons). So a pixel with any number of rest electrons takes its DN from the
+    vectorised row loops: the high 32 bits pick the DN on the tables of both residues (counted
+    over each one's central window, along runs of columns that share a level), the low 32 bits
+    its rest electrons by inversion over n_terms terms of their CDF. Apart, in batches: pixels
+    in a tail of their table (full table search), with rest electrons not resolved in n_terms
+    (inversion continued one by one, and beyond max_rest_electrons drawn explicitly), and
+    pixels with rest >= rest_cut_e, under stars (as read_out).
+    """
+    n_rows, n_cols = signal_e.shape
+    n_tables = 1 << shift_bits
+    n_stacked, n_dn = tables.shape
+    n_levels = n_stacked // n_tables
+    levels = level0_e + level_step_e * np.arange(n_levels)
+    inv_step = 1.0 / level_step_e
+    exp_neg_slope_x = np.exp(-slope_x_e * np.arange(n_cols))
+    high = np.empty(n_cols, dtype=np.uint32)
+    low = np.empty(n_cols, dtype=np.uint32)
+    count = np.empty((n_tables, n_cols), dtype=np.int32)
+    tail = np.empty((n_tables, n_cols), dtype=np.bool_)
+    level_of = np.empty(n_cols, dtype=np.int64)
+    rest = np.empty(n_cols)
+    exp_neg_rest = np.empty(n_cols)
+    u = np.empty(n_cols)
+    p = np.empty(n_cols)
+    cdf = np.empty(n_cols)
+    n_rest = np.empty(n_cols, dtype=np.int32)
+    flag = np.empty(n_cols, dtype=np.bool_)
+    n_words = (n_cols + 63) // 64
+    flagged_bits = np.empty(n_words, dtype=np.uint64)
+    star_bits = np.empty(n_words, dtype=np.uint64)
+    capacity = _BATCH + n_cols
+    b_flat = np.empty(capacity, dtype=np.int64)
+    b_row = np.empty(capacity, dtype=np.int64)
+    b_shift = np.empty(capacity, dtype=np.int64)
+    b_high = np.empty(capacity, dtype=np.uint32)
+    b_pos = np.empty(capacity, dtype=np.int64)
+    n_b = 0
+    s_flat = np.empty(capacity, dtype=np.int64)
+    s_mean = np.empty(capacity)
+    s_sub = np.empty(capacity, dtype=np.uint64)
+    s_row = np.empty(capacity, dtype=np.int64)
+    s_pos = np.empty(capacity, dtype=np.int64)
+    s_u = np.empty(capacity, dtype=np.uint32)
+    n_s = 0
+    mask = n_tables - 1
+    out_flat = out.reshape(-1)
+    for r in range(n_rows):
+        _draw_row(key, np.uint64(r * n_cols), high, low)
+        above0 = bg_row_e[r] - level0_e - slope_x_e * x0
+        c0 = 0
+        while c0 < n_cols:
+            k = min(max(int((above0 + slope_x_e * c0) * inv_step), 0), n_levels - 1)
+            c1 = n_cols
+            if slope_x_e > 0.0 and k < n_levels - 1:
+                c1 = min(n_cols, max(c0 + 1, int(math.ceil(((k + 1) * level_step_e - above0) / slope_x_e))))
+            elif slope_x_e < 0.0 and k > 0:
+                c1 = min(n_cols, max(c0 + 1, int(math.floor((k * level_step_e - above0) / slope_x_e)) + 1))
+            for g in range(n_tables):
+                row = g * n_levels + k
+                lo = windows[row, 0]
+                hi = windows[row, 1]
+                t_hi = tables[row, hi] if hi < n_dn - 1 else np.uint32(4294967295)
+                _count_table_run(high[c0:c1], count[g, c0:c1], tail[g, c0:c1], tables[row], lo, hi, t_hi)
+            _background_rest_run(level_of[c0:c1], rest[c0:c1], exp_neg_rest[c0:c1], k, above0 - k * level_step_e,
+                                 slope_x_e, c0, exp_neg_slope_x)
+            c0 = c1
+        signal_row = signal_e[r]
+        for c in range(n_cols):
+            s = signal_row[c]
+            if s != 0.0:
+                rest[c] += s
+                exp_neg_rest[c] *= math.exp(-s)
+        _rest_electrons(low, rest, exp_neg_rest, u, p, cdf, n_rest, n_terms)
+        out_row = out[r]
+        _shifted_row(count, tail, n_rest, rest, rest_cut_e, n_terms, shift_bits, d_lo, out_row, flag, flagged_bits,
+                     star_bits)
+        for w in range(n_words):
+            marked = star_bits[w]
+            while marked:
+                c = 64 * w + trailing_zeros(marked)
+                marked &= marked - np.uint64(1)
+                sub = ((np.uint64(high[c]) << _S32) | np.uint64(low[c])) ^ _EXPLICIT_SALT
+                mean = levels[level_of[c]] + rest[c]
+                if mean < POISSON_GRID_MAX_MEAN:
+                    s_flat[n_s] = r * n_cols + c
+                    s_mean[n_s] = mean
+                    s_sub[n_s] = sub
+                    n_s += 1
+                else:
+                    n = poisson(mean, sub, quantiles)
+                    out_row[c] = np.int64(_dn(n, sub, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max))
+        for w in range(n_words):
+            marked = flagged_bits[w]
+            while marked:
+                c = 64 * w + trailing_zeros(marked)
+                marked &= marked - np.uint64(1)
+                j = np.int64(n_rest[c])
+                if j == n_terms:
+                    j = poisson_inversion(rest[c], exp_neg_rest[c], low[c] * _INV_2_32)
+                if j > max_rest_electrons:
+                    # beyond the tables' reach: the level's electrons drawn, then the same read-out
+                    sub = ((np.uint64(high[c]) << _S32) | np.uint64(low[c])) ^ _EXPLICIT_SALT
+                    n = poisson(levels[level_of[c]], sub, quantiles) + j
+                    out_row[c] = np.int64(_dn(n, sub, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max))
+                    continue
+                b_flat[n_b] = r * n_cols + c
+                b_row[n_b] = (j & mask) * n_levels + level_of[c]
+                b_shift[n_b] = j >> shift_bits
+                b_high[n_b] = high[c]
+                n_b += 1
+        if n_s >= _BATCH or r == n_rows - 1:
+            _finish_under_stars(n_s, s_flat, s_mean, s_sub, s_row, s_pos, s_u, poisson_grid, quantiles, full_well,
+                                read_noise_e, inv_gain, bias_dn, adc_max, out_flat)
+            n_s = 0
+        if n_b >= _BATCH or r == n_rows - 1:
+            _count_in_rows(n_b, tables, n_dn - 1, b_row, b_high, b_pos)
+            for i in range(n_b):
+                out_flat[b_flat[i]] = d_lo + b_pos[i] + b_shift[i]
+            n_b = 0

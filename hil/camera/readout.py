@@ -14,8 +14,16 @@ separately by Poisson additivity; a pixel with one such electron reads the level
 one more electron, and only with more (under stars), or with a hot pixel or a cosmic ray, are
 its electrons and read noise drawn explicitly. The table lookups run as whole-row loops that
 the compiler vectorises.
+
+Bright or steep backgrounds (earthshine, stray light near the Sun: tens of e- across a row)
+would need levels a few e- apart, and then nearly every pixel holds rest electrons. With a gain
+of 1, 2 or 4 e-/DN the readout then uses that j more electrons shift the DN by j // gain and
+leave it distributed as the table of j mod gain more electrons: the rest electrons are drawn by
+inversion and the DN read from the tables in the same vectorised row loops
+(_readout.read_out_shifted), whatever their number.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,10 +60,25 @@ TAIL_MASS = 1e-3  # DN below / above these quantiles of a level are counted one 
 MAX_WINDOW = 24  # thresholds counted in the vectorised loop
 
 
-def background_levels(bg_min_e, bg_max_e, row_range_e=0.0):
+# With a gain of 1, 2 or 4 e-/DN (read_out_shifted) rest electrons cost no table search, so the
+# levels may lie further apart: fewer runs along a sloped row, fewer tables to build.
+# read_out takes that way the frames whose levels would lie more than SHIFTED_FROM_STEP_E apart
+# (bright or steep backgrounds, where many pixels hold rest electrons). Its step trades runs
+# along a sloped row (each costs SHIFTED_RUN_COST times one more term of the rest electrons'
+# inversion over the frame, as measured) against those terms.
+SHIFTED_FROM_STEP_E = 0.1
+SHIFTED_RUNS_PER_ROW = (2, 4, 6, 8, 12, 16, 24, 32)
+SHIFTED_RUN_COST = 0.55
+SHIFTED_MAX_LEVELS = 96
+STAR_REST_E = 1.0  # rest beyond a level step from which a pixel is read as under a star
+UNRESOLVED_FRACTION = 1e-3  # of background pixels whose rest electrons are resolved one by one
+_SHIFT_BITS = {1.0: 0, 2.0: 1, 4.0: 2}
+
+
+def background_levels(bg_min_e, bg_max_e, row_range_e=0.0, runs_per_row=RUNS_PER_ROW, max_levels=MAX_LEVELS):
     """(first level, step, count) of the background levels tabulated for a frame whose background
     spans bg_min_e..bg_max_e overall and row_range_e along a row."""
-    step = max(LEVEL_STEP_E, (bg_max_e - bg_min_e) / (MAX_LEVELS - 1), row_range_e / RUNS_PER_ROW)
+    step = max(LEVEL_STEP_E, (bg_max_e - bg_min_e) / (max_levels - 1), row_range_e / runs_per_row)
     count = int((bg_max_e - bg_min_e) / step) + 1
     return bg_min_e, step, count
 
@@ -80,8 +103,17 @@ def read_out(signal_e, background: PlanarBackground, params: CameraParams, key, 
         float(params.bias_dn), float(params.adc_max_dn),
     )
     key = np.uint64(key)
-    if bg_max <= TABLE_MAX_BACKGROUND_E:
-        level0, step, count = background_levels(bg_min, bg_max, float(np.max(cols) - np.min(cols)))
+    row_range = float(np.max(cols) - np.min(cols))
+    shifted = None
+    if background_levels(bg_min, bg_max, row_range)[1] > SHIFTED_FROM_STEP_E:
+        shifted = _shifted_tables(bg_min, bg_max, row_range, params)
+    if shifted is not None:
+        level0, step, d_lo, tables, windows, shift_bits, n_terms, max_rest = shifted
+        _readout.read_out_shifted(signal_e, rows, float(background.slope_x_e), params.principal_point_px[0], level0,
+                                  step, d_lo, tables, windows, shift_bits, step + STAR_REST_E, n_terms, max_rest,
+                                  POISSON_GRID, key, *settings, out)
+    elif bg_max <= TABLE_MAX_BACKGROUND_E:
+        level0, step, count = background_levels(bg_min, bg_max, row_range)
         levels = level0 + step * np.arange(count)
         d_lo, cdf = dn_cdf_tables(levels, params)
         thresholds, windows = _readout.threshold_tables(cdf, TAIL_MASS, MAX_WINDOW)
@@ -99,6 +131,52 @@ def read_out(signal_e, background: PlanarBackground, params: CameraParams, key, 
         deposit = np.zeros(len(index)) if pixel_deposit_e is None else np.asarray(pixel_deposit_e, float)
         _readout.read_out_pixels(index, extra, deposit, signal_e, rows, cols, key, *settings, out)
     return out
+
+
+def _shifted_tables(bg_min_e, bg_max_e, row_range_e, params: CameraParams):
+    """The tables of _readout.read_out_shifted for this frame, or None where it does not apply:
+    a gain other than 1, 2 or 4 e-/DN, a background above TABLE_MAX_BACKGROUND_E, or tables
+    that reach the ADC limits or the full well (there shifted DN would not be clipped as the
+    detector clips them).
+
+    Returns (first level, step, d_lo, stacked thresholds, windows, shift bits, inversion terms,
+    most rest electrons the tables hold)."""
+    shift_bits = _SHIFT_BITS.get(float(params.gain_e_per_dn))
+    if shift_bits is None or bg_max_e > TABLE_MAX_BACKGROUND_E:
+        return None
+    gain = 1 << shift_bits
+    candidates = [background_levels(bg_min_e, bg_max_e, row_range_e, runs, SHIFTED_MAX_LEVELS)
+                  for runs in SHIFTED_RUNS_PER_ROW]
+    level0, step, count = min(candidates, key=lambda c: SHIFTED_RUN_COST * row_range_e / c[1]
+                              + _inversion_terms(c[1]))
+    levels = level0 + step * np.arange(count)
+    axes = [dn_cdf_tables(levels, params, extra_electrons=j) for j in range(gain)]
+    d_lo = min(d for d, _ in axes)
+    d_hi = max(d + cdf.shape[1] - 1 for d, cdf in axes)
+    if d_lo < 1 or d_hi >= params.adc_max_dn:
+        return None
+    n_dn = d_hi - d_lo + 1
+    cdf = np.concatenate([_on_dn_axis(c, d, d_lo, n_dn) if (d, c.shape[1]) != (d_lo, n_dn) else c for d, c in axes])
+    tables, windows = _readout.threshold_tables(cdf, TAIL_MASS, MAX_WINDOW)
+    # the tables hold Poisson electrons up to n_hi (see dn_cdf_tables); j rest electrons more stay
+    # below the full well and shift no DN past the ADC maximum
+    n_hi = int(levels[-1] + 10.0 * math.sqrt(levels[-1]) + 10.0) + gain - 1
+    max_rest = min(int(params.full_well_e) - n_hi - 1, (int(params.adc_max_dn) - d_hi) * gain)
+    n_terms = _inversion_terms(step)
+    if n_terms - 1 > max_rest:
+        return None
+    return level0, step, d_lo, tables, windows, shift_bits, n_terms, max_rest
+
+
+def _inversion_terms(mean_e):
+    """Fewest CDF terms (at least 2) that resolve Poisson(mean_e) but for UNRESOLVED_FRACTION."""
+    p = cdf = math.exp(-mean_e)
+    n = 1
+    while 1.0 - cdf > UNRESOLVED_FRACTION or n < 2:
+        p *= mean_e / n
+        cdf += p
+        n += 1
+    return n
 
 
 def dn_cdf_tables(levels_e, params: CameraParams, extra_electrons=0):

@@ -122,7 +122,7 @@ def normal_from_high32(bits, key, quantiles):
     return quantiles[b] + frac * (quantiles[b + 1] - quantiles[b])
 
 
-_INVERSE_INTEGERS = 1.0 / np.arange(1, 202)
+INVERSE_INTEGERS = 1.0 / np.arange(1, 202)
 
 
 @njit(cache=True)
@@ -132,7 +132,7 @@ def poisson_inversion(mean, exp_neg_mean, u):
     p = exp_neg_mean
     cdf = p
     while u > cdf and k < 200:
-        p *= mean * _INVERSE_INTEGERS[k]
+        p *= mean * INVERSE_INTEGERS[k]
         k += 1
         cdf += p
     return k

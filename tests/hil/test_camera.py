@@ -890,3 +890,45 @@ def test_sloped_background_readout_follows_the_plane_in_mean_and_variance():
     assert np.all(np.abs(bands) < 5 * band_sigma)
     variance = frames.var(axis=0, ddof=1).mean()
     assert variance / flat_field_variance_dn2(mean_e.mean(), p) == pytest.approx(1.0, abs=0.03)
+
+
+def _exact_dn_pmf(mean_e, dn, p):
+    """P(DN = d) of a pixel of mean_e electrons, by scipy: Poisson electrons, read noise, gain,
+    bias, rounding (no clipping within dn)."""
+    n = np.arange(0, int(mean_e + 12 * math.sqrt(mean_e) + 40))
+    edges = (np.r_[dn[0] - 1, dn][:, None] + 0.5 - p.bias_dn) * p.gain_e_per_dn - n[None, :]
+    cdf = (stats.poisson.pmf(n, mean_e)[None, :] * stats.norm.cdf(edges / p.read_noise_e)).sum(axis=1)
+    return np.diff(cdf)
+
+
+@pytest.mark.parametrize("gain", [1.0, 2.0, 4.0])
+def test_bright_steep_background_reads_out_with_the_exact_distribution_of_each_pixel_mean(gain):
+    # earthshine-like: 90 e- rising 0.06 e- a column, the levels far apart (read_out_shifted, the
+    # rest electrons shifting the DN); columns of one mean each (no slope down the rows), a
+    # faint wing of 0.37 e- on a band of them: each column's DN histogram over the rows of
+    # several frames against the exact distribution of its mean
+    from hil.camera import readout
+
+    p = CameraParams(n_rows=512, n_cols=512, gain_e_per_dn=gain)
+    background = PlanarBackground(90.0, 0.06, 0.0)
+    rows, cols = background.row_and_column_terms(p)
+    assert readout.background_levels(rows.min() + cols.min(), rows.max() + cols.max(),
+                                     np.ptp(cols))[1] > readout.SHIFTED_FROM_STEP_E
+    assert readout._shifted_tables(rows.min() + cols.min(), rows.max() + cols.max(), np.ptp(cols), p) is not None
+    signal = np.zeros((512, 512), np.float32)
+    signal[:, 300:340] = 0.37
+    frames = np.stack([read_out(signal, background, p, key=k).astype(np.int64) for k in range(12)])
+    mean_e = background.image(p)[0] + signal[0].astype(float)
+    for c in [0, 77, 150, 255, 301, 333, 420, 511]:
+        dn = frames[:, :, c].ravel()
+        support = np.arange(dn.min() - 3, dn.max() + 4)
+        expected = _exact_dn_pmf(mean_e[c], support, p) * dn.size
+        observed = np.bincount(dn - support[0], minlength=len(support))
+        keep = expected > 5
+        chi2 = ((observed[keep] - expected[keep]) ** 2 / expected[keep]).sum()
+        assert stats.chi2.sf(chi2, keep.sum() - 1) > 1e-4, c
+    # over the whole frame: the mean on the plane, the variance of shot, read and rounding noise
+    residual = frames.mean(axis=0) - (background.image(p) + signal) / gain - p.bias_dn
+    assert abs(residual.mean()) < 5 * math.sqrt(flat_field_variance_dn2(110.0, p) / frames.size)
+    variance = frames.var(axis=0, ddof=1).mean()
+    assert variance / flat_field_variance_dn2((background.image(p) + signal).mean(), p) == pytest.approx(1.0, abs=0.03)
