@@ -55,7 +55,8 @@ Each step:
    search (and far approach with navigation lost): the tiles of the detect search plan over
    the cue (search_pointing). Nothing known: the Sun. The camera is kept sun_exclusion_deg off the
    Sun (pointing.clear_of_sun); the rate is the reference's over RATE_LOOKAHEAD_S.
-7. GuidanceMode every step; a PlanReport (the plan, its delta-v and, for the phasing, the
+7. GuidanceMode every step; the camera's cadence for the phase (camera_period_s, slower in far
+   approach: far_camera_period_s) when it changes and every CAMERA_REFRESH_S; a PlanReport (the plan, its delta-v and, for the phasing, the
    analytic lower bound for the same transfer time) whenever a leg is planned or re-planned.
 
 Ground commands are answered in the app's log (``events``): no message carries responses.
@@ -87,9 +88,9 @@ from flightsw.guidance.pointing import (boresight_attitude, clear_of_sun, refere
                                         sun_attitude, unit)
 from flightsw.guidance.search_pointing import SearchPointing
 from flightsw.guidance.sun import julian_date, sun_direction_N
-from flightsw.msg import (AttitudeEstimate, BurnCommand, BurnReport, GroundCommand, GuidanceMode,
-                          NavHealth, OrbitEstimate, PlanReport, PointingCommand, RelativeState,
-                          TargetCue, TargetTrack)
+from flightsw.msg import (AttitudeEstimate, BurnCommand, BurnReport, CameraCommand,
+                          GroundCommand, GuidanceMode, NavHealth, OrbitEstimate, PlanReport,
+                          PointingCommand, RelativeState, TargetCue, TargetTrack)
 from flightsw.runtime.app import NS_PER_S, App, Param
 
 PROXIMITY = (Phase.MID_APPROACH, Phase.CLOSE_APPROACH, Phase.INSPECT)
@@ -107,6 +108,7 @@ RATE_LOOKAHEAD_S = 1.0
 # controller delivers what it can, its BurnReport shows the rest, and the plan is re-made)
 MAX_BURN_S = 3600.0
 MIN_PHASING_ORBITS = 4
+CAMERA_REFRESH_S = 600.0
 
 
 class GuidanceApp(App):
@@ -114,7 +116,7 @@ class GuidanceApp(App):
 
     SUBSCRIBES = (RelativeState, OrbitEstimate, AttitudeEstimate, TargetTrack, NavHealth,
                   TargetCue, GroundCommand, BurnReport)
-    PUBLISHES = (GuidanceMode, PointingCommand, BurnCommand, PlanReport)
+    PUBLISHES = (GuidanceMode, PointingCommand, BurnCommand, PlanReport, CameraCommand)
     RATE_HZ = 1.0
     PARAMS = {
         "epoch_utc": Param("", "", "UTC of sim time 0, ISO-8601, for the Sun ('' = Sun unknown)"),
@@ -126,6 +128,10 @@ class GuidanceApp(App):
                                 lo=0.1, hi=90.0),
         "camera_cols": Param(1024, "px", "camera columns", lo=32, hi=4096),
         "camera_rows": Param(1024, "px", "camera rows", lo=32, hi=4096),
+        "camera_period_s": Param(0.0, "s", "imaging cadence commanded to the camera (0: the "
+                                           "camera's own, no command)", lo=0.0, hi=3600.0),
+        "far_camera_period_s": Param(0.0, "s", "the cadence in far approach, drifting for hours "
+                                               "(0: camera_period_s)", lo=0.0, hi=3600.0),
         "search_samples": Param(1000, "count", "Monte Carlo samples of the cue", lo=100,
                                 hi=100000),
         "search_dwell_s": Param(20.0, "s", "time on each search tile", lo=1.0, hi=3600.0),
@@ -247,6 +253,8 @@ class GuidanceApp(App):
         self.replan_check_ns = 0
         self.burn_id = 0
         self.reports: list[PlanReport] = []      # plans made this step
+        self.camera_commanded = 0.0
+        self.camera_refresh_ns = 0
         self.issued: dict[int, tuple] = {}        # burn_id -> (t_start_ns, dv_N, duration_s)
         self.burn_end_ns = 0
         self.cancellable_until_ns = 0
@@ -279,7 +287,8 @@ class GuidanceApp(App):
             burns = self._fly(t_ns, est, phase)
         self._count_coverage(phase, t_ns, est)
         reports, self.reports = self.reports, []
-        return [self._mode(t_ns), self._pointing(t_ns, est, phase), *burns, *reports]
+        return [self._mode(t_ns), self._pointing(t_ns, est, phase), *burns, *reports,
+                *self._camera(t_ns, phase)]
 
     # -- intake ------------------------------------------------------------------------------
     def _intake(self, t_ns: int, inbox) -> None:
@@ -824,6 +833,18 @@ class GuidanceApp(App):
                             held=bool(m.held), cam_requested=bool(m.cam_requested),
                             next_burn_t_ns=int(next_ns), planned_dv_mps=float(planned),
                             used_dv_mps=float(self.used_dv))
+
+    def _camera(self, t_ns: int, phase: Phase) -> list:
+        """The imaging cadence for the phase, commanded when it changes and every
+        CAMERA_REFRESH_S (a camera restarted, or a command lost, is set again)."""
+        period = self.p.camera_period_s
+        if phase is Phase.FAR_APPROACH and self.p.far_camera_period_s > 0.0:
+            period = self.p.far_camera_period_s
+        if period <= 0.0 or (period == self.camera_commanded and t_ns < self.camera_refresh_ns):
+            return []
+        self.camera_commanded = period
+        self.camera_refresh_ns = t_ns + int(CAMERA_REFRESH_S * NS_PER_S)
+        return [CameraCommand(period_s=float(period))]
 
     def _sun(self, t_ns: int):
         if self.epoch_jd is None:

@@ -26,3 +26,13 @@ class WheelTorqueCommand(Message):
         Field.vec("torque_Nm", "N m", f"motor torque of each of the {N_WHEELS} wheels",
                   N_WHEELS, lo=-1.0, hi=1.0),
     )
+
+
+class CameraCommand(Message):
+    """The imaging cadence: one frame every period_s of sim time, on whole multiples of it."""
+
+    TOPIC = "act.camera"
+    VERSION = 1
+    FIELDS = (
+        Field.f64("period_s", "s", "time between frames", lo=0.1, hi=3600.0),
+    )

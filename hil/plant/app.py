@@ -5,7 +5,9 @@ At each step (sim time t, period dt) the plant, like a bench of hardware emulato
 1. applies the faults scheduled up to t (link faults then act on the encoded wire frames at
    the runner's ``incoming`` and ``outgoing`` hooks: the commands as they reach the step, the
    outputs as they leave it; see hil.plant.faults);
-2. latches the newest actuator commands delivered to it;
+2. latches the newest actuator commands delivered to it (thrusters, wheels, and the camera's
+   imaging cadence: frames on whole multiples of the commanded period, else the configured
+   camera rate);
 3. samples every sensor due at t from the truth at t and publishes what their interfaces
    deliver (after each sensor's latency), the camera frame when one is due, the truth record
    when due, and the cue once at t = 0;
@@ -21,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from flightsw.msg import (CameraFrame, GnssFix, GyroRate, RangefinderRange, StarTrackerAttitude,
-                          TargetCue, ThrusterCommand, TruthState, WheelSpeeds,
+from flightsw.msg import (CameraCommand, CameraFrame, GnssFix, GyroRate, RangefinderRange,
+                          StarTrackerAttitude, TargetCue, ThrusterCommand, TruthState, WheelSpeeds,
                           WheelTorqueCommand)
 from flightsw.runtime.app import NS_PER_S, App, Param
 from hil.attitude import RigidBody
@@ -52,7 +54,7 @@ def dispersed_state(r_N, v_N, sigma_r_rtn, sigma_v_rtn, rng):
 class Plant(App):
     """Truth of chaser and target, and the chaser's sensors and actuators."""
 
-    SUBSCRIBES = (ThrusterCommand, WheelTorqueCommand)
+    SUBSCRIBES = (ThrusterCommand, WheelTorqueCommand, CameraCommand)
     PUBLISHES = (TargetCue, GnssFix, GyroRate, StarTrackerAttitude, RangefinderRange,
                  WheelSpeeds, CameraFrame, TruthState)
     RATE_HZ = 10.0
@@ -140,6 +142,11 @@ class Plant(App):
         got = inbox.latest(WheelTorqueCommand)
         if got is not None:
             self.wheel_cmd_Nm = got[1].torque_Nm.copy()
+        got = inbox.latest(CameraCommand)
+        if got is not None:
+            # the camera takes frames on whole multiples of its period, in whole plant steps
+            step_ns = self.period_ns
+            self.camera_period_ns = max(int(round(got[1].period_s * NS_PER_S / step_ns)), 1) * step_ns
 
     def _on_times_in_step(self, t_ns: int) -> np.ndarray:
         """The part of each valve's on-time that falls in [t, t + dt)."""

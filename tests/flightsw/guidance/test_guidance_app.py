@@ -23,9 +23,9 @@ from flightsw.guidance.pointing import clear_of_sun, reference_rate
 from flightsw.guidance.roe import (mean_from_roe, mean_orbit_from_state, mean_roe_from_states,
                                    propagate_mean, roe_stm, roe_stm_series, state_from_mean_orbit)
 from flightsw.guidance.sun import AU_M, julian_date, sun_direction_N, sun_position_N
-from flightsw.msg import (AttitudeEstimate, BurnCommand, BurnReport, Envelope, GroundCommand,
-                          GuidanceMode, NavHealth, OrbitEstimate, PlanReport, PointingCommand,
-                          RelativeState, TargetCue, TargetTrack, decode, encode)
+from flightsw.msg import (AttitudeEstimate, BurnCommand, BurnReport, CameraCommand, Envelope,
+                          GroundCommand, GuidanceMode, NavHealth, OrbitEstimate, PlanReport,
+                          PointingCommand, RelativeState, TargetCue, TargetTrack, decode, encode)
 from flightsw.nav.relative import RelativeFilter
 from flightsw.runtime.app import Inbox
 from guidance_truth import accel_j2, fly, kepler_state, relative_rtn, rtn_basis
@@ -101,7 +101,9 @@ def step(app, t_s, msgs=()):
     inbox = Inbox([(Envelope(m.TOPIC, m.VERSION, k, t_ns, "test"), m) for k, m in enumerate(msgs)])
     out = [wire(m, t_ns) for m in app.step(t_ns, inbox)]
     assert isinstance(out[0], GuidanceMode) and isinstance(out[1], PointingCommand)
-    assert all(isinstance(m, (BurnCommand, PlanReport)) for m in out[2:])
+    assert all(isinstance(m, (BurnCommand, PlanReport, CameraCommand)) for m in out[2:])
+    app.camera_commands = getattr(app, "camera_commands", []) + \
+        [(t_s, m.period_s) for m in out if isinstance(m, CameraCommand)]
     app.plan_reports = getattr(app, "plan_reports", []) + [m for m in out if isinstance(m, PlanReport)]
     return out[0], out[1], [m for m in out[2:] if isinstance(m, BurnCommand)]
 
@@ -842,3 +844,20 @@ def test_an_impulse_below_the_minimum_impulse_bit_is_passed_over_not_commanded()
     _, _, burns = step(app, 10.0, nav(10.0, XT[0], XC[0], sigma_rtn_m=(1.0, 3.0, 1.0)))
     assert not burns and app.plan.issued == 1
     assert any("passed over" in e[1] for e in app.events)
+
+
+def test_the_camera_cadence_is_commanded_per_phase_and_refreshed():
+    xT0, xC0 = start([0.0, -2.0e6, 300.0, 0.0, 400.0, 0.0])
+    app = guidance(epoch_utc=EPOCH, camera_period_s=10.0, far_camera_period_s=30.0)
+    times = np.arange(0.0, 1300.0, 10.0)
+    XT, XC = truth(xT0, xC0, times)
+    for k, t in enumerate(times):
+        msgs = nav(t, XT[k], XC[k], sigma_rtn_m=(100.0, 1000.0, 100.0))
+        msgs.append(track_msg(int(t * NS), line_of_sight(XT[k], XC[k])))
+        step(app, t, msgs)
+    # search at 10 s, then far approach at 30 s, again 600 s later (a camera restarted)
+    assert app.camera_commands == [(0.0, 10.0), (10.0, 30.0), (610.0, 30.0), (1210.0, 30.0)]
+    # nothing is commanded when the scenario leaves the camera to its own rate
+    app = guidance(epoch_utc=EPOCH)
+    step(app, 0.0, nav(0.0, xT0, xC0))
+    assert not getattr(app, "camera_commands", [])
