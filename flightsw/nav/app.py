@@ -124,7 +124,9 @@ class NavApp(App):
                                               lo=0.0, hi=1.0),
         "nis_window": Param(20, "count", "bearings in the moving-average NIS", lo=1, hi=1000),
         "max_consecutive_gated": Param(10, "count", "gated bearings in a row = diverged", lo=1),
-        "divergence_memory_s": Param(600.0, "s", "a bearing older than this (behind the "
+        # room for a window of nis_window bearings at the far-approach imaging period (30 s)
+        # with every other one missing
+        "divergence_memory_s": Param(1200.0, "s", "a bearing older than this (behind the "
                                      "horizon) no longer counts in the consistency test",
                                      lo=1.0, hi=86400.0),
         "divergence_reset_fraction": Param(0.1, "1", "on a divergence, 1-sigma per axis added "

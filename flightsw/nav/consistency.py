@@ -28,7 +28,7 @@ NS_PER_S = 1_000_000_000
 class BearingConsistency:
     """Counts, moving-average NIS and the divergence flag of the bearing updates."""
 
-    def __init__(self, window: int = 20, memory_s: float = 600.0,
+    def __init__(self, window: int = 20, memory_s: float = 1200.0,
                  divergence_probability: float = 0.999, max_consecutive_gated: int = 10):
         if window < 1 or max_consecutive_gated < 1 or not 0.0 < divergence_probability < 1.0:
             raise ValueError("window and max_consecutive_gated >= 1, probability in (0, 1)")
