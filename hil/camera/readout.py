@@ -84,11 +84,12 @@ def background_levels(bg_min_e, bg_max_e, row_range_e=0.0, runs_per_row=RUNS_PER
 
 
 def read_out(signal_e, background: PlanarBackground, params: CameraParams, key, pixel_index=None,
-             pixel_extra_mean_e=None, pixel_deposit_e=None, out=None):
+             pixel_extra_mean_e=None, pixel_deposit_e=None, out=None, shifted=True):
     """uint16 frame from the source image signal_e (float32 electrons) and the planar background.
 
     pixel_index / pixel_extra_mean_e / pixel_deposit_e list the pixels with extra dark charge
     (hot pixels) or deposited charge (cosmic rays). key: 64-bit stream key of this frame.
+    shifted=False: never the shifted tables (the baseline of tools/bench_plant.py's mission frames).
     """
     if signal_e.shape != (params.n_rows, params.n_cols) or signal_e.dtype != np.float32:
         raise ValueError("signal_e must be float32 with the camera's shape")
@@ -104,11 +105,11 @@ def read_out(signal_e, background: PlanarBackground, params: CameraParams, key, 
     )
     key = np.uint64(key)
     row_range = float(np.max(cols) - np.min(cols))
-    shifted = None
-    if background_levels(bg_min, bg_max, row_range)[1] > SHIFTED_FROM_STEP_E:
-        shifted = _shifted_tables(bg_min, bg_max, row_range, params)
-    if shifted is not None:
-        level0, step, d_lo, tables, windows, shift_bits, n_terms, max_rest = shifted
+    tables_shifted = None
+    if shifted and background_levels(bg_min, bg_max, row_range)[1] > SHIFTED_FROM_STEP_E:
+        tables_shifted = _shifted_tables(bg_min, bg_max, row_range, params)
+    if tables_shifted is not None:
+        level0, step, d_lo, tables, windows, shift_bits, n_terms, max_rest = tables_shifted
         _readout.read_out_shifted(signal_e, rows, float(background.slope_x_e), params.principal_point_px[0], level0,
                                   step, d_lo, tables, windows, shift_bits, step + STAR_REST_E, n_terms, max_rest,
                                   POISSON_GRID, key, *settings, out)
