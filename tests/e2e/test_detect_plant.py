@@ -16,6 +16,17 @@ covariance; detect only uses it as the prior of its own star fit.
 Every confirmed bearing is compared with the truth line of sight at its t_meas_ns (a plant
 step: the truth record of that step, no interpolation): NIS = e^T P_u^+ e over the two axes
 across u, which for honest bearings is chi-square with 2 degrees of freedom.
+
+What this measured (the target ~1190 km out, SNR 8-22): with the former covariance the NIS
+mean was 2.9-3.0 (outside 1.57-2.49), the centroid scatter 1.25x the stated sigma. Split by
+truth (the true attitude and the target's true pixel): the centroid term was short (the
+target's own photons outnumber the background in the pixels that carry its position: now in
+sources.point_source_sigma_px), the star fit's formal covariance ~1.5x short across the
+boresight but 10x smaller than the centroid term (now scaled by the fit's unit-weight
+variance, stars.unit_weight_variance). The time tag (mid-exposure; the plant renders the
+target's motion over the exposure about it) showed no bias. The few bearings beyond the 99.9 %
+point are blends: faint uncatalogued stars, streaming past the tracked target, within 2 px
+of it (e.g. two of 140 and 110 e- by a 330 e- target, 0.66 px off).
 """
 import math
 import tomllib
