@@ -19,6 +19,17 @@ measured in the same run:
    If SatSim cannot be imported or run, the baseline is reported as null with the reason and
    the render time is judged against the 10 ms target alone.
 
+1b. Mission frames: the frames the closed-loop mission renders, which the search scenes above
+   do not cover: hil.plant.Plant built from victus-haze's [plant] table, both orbits stepped at
+   the camera's 10 s period over the first --mission-hours, the body attitude set (at rest) so
+   that the camera looks along the true line of sight to the target, as guidance points it;
+   also one frame in --limb-every with the boresight 2 deg above the Earth's limb. These hold
+   earthshine and Sun stray light of 20 - 110 e-/px rising by up to 60 e- across a row. CPU
+   time per frame of the render and of its readout, for dark and bright frames apart.
+   Baseline: the readout by the level tables alone (read_out(shifted=False), the readout before
+   the shifted tables) on the same expected-electron images, in the same run. Targets: worst
+   line-of-sight frame <= 15 ms, median <= 10 ms, one core.
+
 2. Truth dynamics: our plant step, both spacecraft's orbits (two-body + J2, RK4 at the plant's
    ticks) and the chaser's attitude (rigid body + 4 reaction wheels, RK4) advanced by one fixed
    step in ONE compiled call (hil.plant.truth.PlantTruth, thrust turned into ECI inside the
@@ -36,7 +47,8 @@ measured in the same run:
    reported apart; and the per-call cost of each sensor and of the thrusters (no baseline).
 
 Usage: python tools/bench_plant.py [--frames N] [--satsim-frames N] [--steps N] [--dt S]
-                                   [--repeats N] [--plant-steps N]
+                                   [--repeats N] [--plant-steps N] [--mission-hours H]
+                                   [--mission-every N] [--limb-every N] [--camera-only]
 Prints the tables, then one JSON object of all the figures as the last line.
 """
 

@@ -201,8 +201,8 @@ def _count_window(high, count, level_thresholds, lo, hi):
     loop set-ups."""
     i = lo
     while i + 8 <= hi:
-        t0, t1, t2, t3 = level_thresholds[i], level_thresholds[i + 1], level_thresholds[i + 2], level_thresholds[i + 3]
-        t4, t5, t6, t7 = level_thresholds[i + 4], level_thresholds[i + 5], level_thresholds[i + 6], level_thresholds[i + 7]
+        t = level_thresholds
+        t0, t1, t2, t3, t4, t5, t6, t7 = t[i], t[i + 1], t[i + 2], t[i + 3], t[i + 4], t[i + 5], t[i + 6], t[i + 7]
         for c in range(len(high)):
             h = high[c]
             count[c] += ((np.int32(h >= t0) + np.int32(h >= t1)) + (np.int32(h >= t2) + np.int32(h >= t3))) + (
