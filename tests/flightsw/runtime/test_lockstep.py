@@ -1,5 +1,4 @@
 """The compiled lockstep path speaks exactly the control protocol that msgpack would."""
-import os
 import subprocess
 import sys
 
@@ -50,8 +49,8 @@ assert not a_child_exited()
 
 def test_a_child_exited_sees_an_unreaped_exit_and_reaps_nothing():
     # in a fresh process, whose only children are the ones the check is about
-    subprocess.run([sys.executable, "-c", CHILD_CHECK], check=True, timeout=60,
-                   env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    # -P: the working directory (a checkout's uncompiled source) must not shadow the package
+    subprocess.run([sys.executable, "-P", "-c", CHILD_CHECK], check=True, timeout=60)
 
 
 @given(T_NS)

@@ -121,8 +121,9 @@ def test_app_processes_exit_when_the_launcher_dies(tmp_path):
         "print(run.procs['timecard'].popen.pid, flush=True)\n"
         "time.sleep(60)\n"
     )
-    launcher = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                                env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    # -P and no PYTHONPATH: the installed package, never a checkout's uncompiled source
+    launcher = subprocess.Popen([sys.executable, "-P", "-c", script], stdout=subprocess.PIPE,
+                                text=True)
     node_pid = int(launcher.stdout.readline())
     launcher.kill()
     launcher.wait()
