@@ -129,9 +129,13 @@ class NavApp(App):
         "divergence_memory_s": Param(1200.0, "s", "a bearing older than this (behind the "
                                      "horizon) no longer counts in the consistency test",
                                      lo=1.0, hi=86400.0),
-        "divergence_reset_fraction": Param(0.1, "1", "on a divergence, 1-sigma per axis added "
+        # off by default: in mid-range an isotropic reset at 20 km let the range collapse to
+        # zero under the angles-only updates that followed (the bearings constrain only the
+        # directions across the line of sight); a reset across the line of sight is the fix
+        "divergence_reset_fraction": Param(0.0, "1", "on a divergence, 1-sigma per axis added "
                                            "to the target's position, / range (velocity: "
-                                           "times the mean motion)", lo=0.0, hi=10.0),
+                                           "times the mean motion); 0: no reset",
+                                           lo=0.0, hi=10.0),
     }
 
     def reset(self) -> None:

@@ -79,11 +79,13 @@ def test_a_recovery_without_bearings_becomes_no_information():
     assert not c.diverged
 
 
-def diverging_scenario(seed, duration_s):
-    """The 5 km scenario; nav with a short consistency window, a 100 s memory."""
+def diverging_scenario(seed, duration_s, reset_fraction=0.1):
+    """The 5 km scenario (the rangefinder in reach); nav with a short consistency window, a
+    100 s memory, and the divergence reset on (it is off by default: see the app's PARAMS)."""
     s = Scenario(seed=seed, duration_s=duration_s)
     s.app = NavApp("nav", {"measurement_lag_s": 1.0, "nis_window": WINDOW,
-                           "max_consecutive_gated": MAX_GATED, "divergence_memory_s": MEMORY_S},
+                           "max_consecutive_gated": MAX_GATED, "divergence_memory_s": MEMORY_S,
+                           "divergence_reset_fraction": reset_fraction},
                    rate_hz=1.0)
     s.app.reset()
     return s
