@@ -14,7 +14,9 @@ Each step:
    cam_check_period_s in the proximity phases).
    Navigation silent for nav_lost_s in a proximity phase counts as diverged (counted from the
    end of the last burn: navigation holds its estimate through a burn until its report).
-4. Plans. Entering a phase queues its legs: far approach, phasing to the 20 km hold within
+4. Plans (only on a settled, converged estimate: range sigma within nav_converged_fraction of
+   the range; a plan over max_plan_dv_mps is refused as a sign of a bad estimate). Entering a
+   phase queues its legs: far approach, phasing to the 20 km hold within
    far_budget_s; mid approach, passively safe transfers to the 5 km and then the 1 km hold;
    close approach, to the 300 m hold; inspect, the fly-around (entry and di flip); depart,
    the departure to a drift-safe orbit. A leg is planned from the current estimate once the
@@ -149,6 +151,9 @@ class GuidanceApp(App):
                                                   "is converged", lo=1e-6, hi=1.0),
         "mass_kg": Param(100.0, "kg", "chaser mass", lo=1.0, hi=1e4),
         "burn_force_N": Param(0.4, "N", "force a burn is planned with", lo=1e-3, hi=1e3),
+        "max_plan_dv_mps": Param(40.0, "m/s", "largest delta-v one leg's plan may use (more: "
+                                              "refused, the estimate is suspect)", lo=0.0,
+                                 hi=1e3),
         "min_dv_mps": Param(1e-4, "m/s", "smallest impulse commanded (the RCS's minimum "
                                          "impulse bit); a plan's smaller one is passed over",
                             lo=0.0, hi=1.0),
@@ -489,11 +494,14 @@ class GuidanceApp(App):
         out = self._observability(t_ns, est) if phase is Phase.FAR_APPROACH else []
         return out or self._issue_due(t_ns, est, phase)
 
-    def _can_plan(self, t_ns: int) -> bool:
+    def _can_plan(self, t_ns: int, converged: bool = True) -> bool:
         """Plans are made on a settled estimate (navigation settled, the last burn seen), not
         on hold, not with navigation diverged."""
+        est = self.est
         return (t_ns >= self.settled_ns and t_ns >= self.plan_retry_ns
-                and self.est is not None and self._nav_settled(self.est)
+                and est is not None and self._nav_settled(est)
+                and (not converged
+                     or est.range_sigma_m <= self.p.nav_converged_fraction * est.range_m)
                 and not self.mission.held and not self.diverged)
 
     def _next_leg(self, t_ns: int, est: Estimate) -> None:
@@ -545,6 +553,13 @@ class GuidanceApp(App):
                 name = "departure"
         except (ValueError, np.linalg.LinAlgError) as exc:
             self.note(t_ns, f"{kind} planning failed: {exc}")
+            self.plan_retry_ns = t_ns + int(self.p.plan_retry_s * NS_PER_S)
+            return False
+        planned = float(sum(b.dv_m_s for b in burns))
+        if planned > self.p.max_plan_dv_mps:
+            # a plan beyond the leg's budget says the estimate is wrong, not the orbit
+            self.note(t_ns, f"{kind} plan refused: {planned:.2f} m/s over the "
+                            f"{self.p.max_plan_dv_mps:g} m/s a leg may use")
             self.plan_retry_ns = t_ns + int(self.p.plan_retry_s * NS_PER_S)
             return False
         self.plan = ActivePlan(name, est.t_ns, chief, roe, burns, t_end)
@@ -671,8 +686,9 @@ class GuidanceApp(App):
     def _observability(self, t_ns: int, est: Estimate) -> list:
         """An observability burn when the range is poorly known (module docstring)."""
         rel_sigma = est.range_sigma_m / max(est.range_m, 1.0)
+        # an observability burn is what a poorly known range calls for: not a converged one
         if (rel_sigma <= self.p.obs_trigger_fraction or t_ns < self.obs_next_ns
-                or not self._can_plan(t_ns) or self.replan_reason):
+                or not self._can_plan(t_ns, converged=False) or self.replan_reason):
             return []
         self.obs_next_ns = t_ns + int(self.p.obs_interval_s * NS_PER_S)
         try:

@@ -861,3 +861,18 @@ def test_the_camera_cadence_is_commanded_per_phase_and_refreshed():
     app = guidance(epoch_utc=EPOCH)
     step(app, 0.0, nav(0.0, xT0, xC0))
     assert not getattr(app, "camera_commands", [])
+
+
+def test_no_leg_is_planned_on_an_unconverged_estimate_nor_beyond_the_leg_budget():
+    xT0, xC0 = start([0.0, -60e3, 300.0, 0.0, 400.0, 0.0])
+    # range known to 17 %: no phasing plan (the observability burn is for that)
+    app = guidance(start_phase="far_approach", obs_trigger_fraction=1.0)
+    step(app, 0.0, nav(0.0, xT0, xC0, sigma_rtn_m=(1000.0, 10000.0, 1000.0)))
+    assert app.plan is None
+    # converged, but the leg would cost more than max_plan_dv_mps: refused, logged
+    app = guidance(start_phase="far_approach", max_plan_dv_mps=0.01)
+    step(app, 0.0, nav(0.0, xT0, xC0, sigma_rtn_m=(10.0, 100.0, 10.0)))
+    assert app.plan is None and any("plan refused" in e[1] for e in app.events)
+    app = guidance(start_phase="far_approach")
+    step(app, 0.0, nav(0.0, xT0, xC0, sigma_rtn_m=(10.0, 100.0, 10.0)))
+    assert app.plan is not None
