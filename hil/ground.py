@@ -33,7 +33,8 @@ def parse_script(text: str) -> list[tuple[int, str, float]]:
             t_s = float(parts[0])
             argument = float(parts[2]) if len(parts) == 3 else 0.0
         except ValueError:
-            raise ValueError(f"ground script entry {item!r}: time and argument must be numbers") from None
+            raise ValueError(f"ground script entry {item!r}: time and argument must be "
+                             "numbers") from None
         if not t_s >= 0.0 or parts[1] not in OPCODES:
             raise ValueError(f"ground script entry {item!r}: t_s >= 0 and opcode one of {OPCODES}")
         out.append((int(round(t_s * NS_PER_S)), parts[1], argument))

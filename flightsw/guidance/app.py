@@ -58,8 +58,9 @@ Each step:
    the cue (search_pointing). Nothing known: the Sun. The camera is kept sun_exclusion_deg off the
    Sun (pointing.clear_of_sun); the rate is the reference's over RATE_LOOKAHEAD_S.
 7. GuidanceMode every step; the camera's cadence for the phase (camera_period_s, slower in far
-   approach: far_camera_period_s) when it changes and every CAMERA_REFRESH_S; a PlanReport (the plan, its delta-v and, for the phasing, the
-   analytic lower bound for the same transfer time) whenever a leg is planned or re-planned.
+   approach: far_camera_period_s) when it changes and every CAMERA_REFRESH_S; a PlanReport
+   (the plan, its delta-v and, for the phasing, the analytic lower bound for the same transfer
+   time) whenever a leg is planned or re-planned.
 
 Ground commands are answered in the app's log (``events``): no message carries responses.
 """
@@ -68,7 +69,6 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
-from scipy.special import ndtri
 
 from flightsw.control.attitude import quat_from_dcm
 from flightsw.detect.camera import CameraModel
@@ -79,7 +79,7 @@ from flightsw.guidance.cam import CAM_DECISION_S, SHORT_HORIZON_S, cam_needed, p
 from flightsw.guidance.estimate import (Estimate, checked_array, checked_covariance,
                                         dv_N_from_rtn, estimate_from_navigation, navigation_twin)
 from flightsw.guidance.flyaround import CoverageMap, plan_departure, plan_flyaround, viewing_directions
-from flightsw.guidance.keepout import closest_approach
+from flightsw.guidance.keepout import closest_approach, required_sigmas
 from flightsw.guidance.maneuvers import Burn
 from flightsw.guidance.mission import PHASES, MissionManager, Observations, Phase
 from flightsw.guidance.observability import CANDIDATE_AXES, plan_observability_burn
@@ -419,11 +419,9 @@ class GuidanceApp(App):
         phase = self.mission.phase
         attitude_valid = self._attitude_known(t_ns)
         track = self._fresh_track(t_ns)
-        # navigation's silence counts from the end of the last burn: it holds its estimate
-        # through a burn until the controller reports what was delivered
-        quiet_since = max(self.last_nav_ns, self._phase_entered_ns(), self.burn_end_ns)
+        quiet_since = max(self._nav_quiet_since(), self._phase_entered_ns())
         lost = phase in PROXIMITY and t_ns - quiet_since > self.p.nav_lost_s * NS_PER_S
-        converged = est is not None and est.range_sigma_m <= self.p.nav_converged_fraction * est.range_m
+        converged = est is not None and self._converged(est)
         return Observations(
             attitude_valid=attitude_valid,
             track_confirmed=track is not None and track[3] == "confirmed",
@@ -444,6 +442,14 @@ class GuidanceApp(App):
         if not self.tracks or t_ns - self.tracks[-1][0] > self.p.track_fresh_s * NS_PER_S:
             return None
         return self.tracks[-1]
+
+    def _nav_quiet_since(self) -> int:
+        """Since when navigation's silence counts: its last estimate, or the end of the last
+        burn (it holds its estimate through a burn until the controller's report)."""
+        return max(self.last_nav_ns, self.burn_end_ns)
+
+    def _converged(self, est: Estimate) -> bool:
+        return est.range_sigma_m <= self.p.nav_converged_fraction * est.range_m
 
     def _nav_settled(self, est: Estimate) -> bool:
         """Navigation has run nav_settle_s since its first estimate: its covariance describes
@@ -500,8 +506,7 @@ class GuidanceApp(App):
         est = self.est
         return (t_ns >= self.settled_ns and t_ns >= self.plan_retry_ns
                 and est is not None and self._nav_settled(est)
-                and (not converged
-                     or est.range_sigma_m <= self.p.nav_converged_fraction * est.range_m)
+                and (not converged or self._converged(est))
                 and not self.mission.held and not self.diverged)
 
     def _next_leg(self, t_ns: int, est: Estimate) -> None:
@@ -568,11 +573,10 @@ class GuidanceApp(App):
         self.next_leg_ns = self.plan.end_ns + int(dwell * NS_PER_S)
         self.replan_reason = ""
         self.replan_check_ns = t_ns + int(self.p.replan_min_interval_s * NS_PER_S)
-        dv = self.plan.remaining_dv_m_s
-        self.note(t_ns, f"planned {name}: {len(burns)} burns, {dv:.4f} m/s"
-                        + (f" ({dv / bound:.2f}x the {bound:.4f} m/s lower bound)" if bound else ""))
-        self.reports.append(PlanReport(leg=kind, name=name[:64], burns=len(burns), dv_mps=float(dv),
-                                       dv_lower_bound_mps=float(bound),
+        self.note(t_ns, f"planned {name}: {len(burns)} burns, {planned:.4f} m/s"
+                        + (f" ({planned / bound:.2f}x the {bound:.4f} m/s bound)" if bound else ""))
+        self.reports.append(PlanReport(leg=kind, name=name[:64], burns=len(burns),
+                                       dv_mps=planned, dv_lower_bound_mps=float(bound),
                                        t_end_ns=max(int(self.plan.end_ns), 0)))
         return True
 
@@ -638,7 +642,8 @@ class GuidanceApp(App):
         if np.linalg.norm(dv_N) < self.p.min_dv_mps:
             # nothing the thrusters could deliver: passed over, not commanded
             plan.issued += count
-            self.note(t_ns, f"{plan.name}: an impulse of {np.linalg.norm(dv_N):.2e} m/s passed over")
+            self.note(t_ns, f"{plan.name}: an impulse of {np.linalg.norm(dv_N):.2e} m/s passed "
+                            "over")
             return []
         duration = self._duration_s(float(np.linalg.norm(dv_N)))
         t_start = t_center - int(0.5 * duration * NS_PER_S)
@@ -803,7 +808,7 @@ class GuidanceApp(App):
         for a CAM (k_sigma, or more if keepout_probability asks for more) with the e/i
         separation (cam.py), then without it (the escape), then fewer sigmas, then the test
         without the covariance: the best there is."""
-        k_test = max(self.p.k_sigma, float(-ndtri(self.p.keepout_probability)))
+        k_test = required_sigmas(self.p.k_sigma, self.p.keepout_probability)
         tests = [(k_test, True), (k_test, False), (self.p.k_sigma, False), (1.0, False), (0.0, False)]
         return [t for i, t in enumerate(tests) if t not in tests[:i]]
 
@@ -910,7 +915,7 @@ class GuidanceApp(App):
         track and the attitude knowledge for nothing."""
         if est is not None or self.est is None:
             return est
-        holding = max(self.burn_end_ns, self.last_nav_ns) + int(self.p.nav_lost_s * NS_PER_S)
+        holding = self._nav_quiet_since() + int(self.p.nav_lost_s * NS_PER_S)
         return self.est if t_ns <= holding else None
 
     def _target_direction(self, t_ns: int, est: Estimate | None, phase: Phase):

@@ -51,9 +51,15 @@ class Approach:
     def first_unsafe_s(self, keepout_m, k_sigma=3.0, max_probability=1e-4) -> float:
         """The first sample time (s after the plan epoch) that fails the test of ``safe``;
         inf if none does. (The probability test is a sigma margin of -Phi^-1(max_probability).)"""
-        need = max(k_sigma, float(-ndtri(max_probability)))
-        bad = (self.range_m <= keepout_m) | (self.sigma_margin < need)
+        bad = (self.range_m <= keepout_m) | \
+            (self.sigma_margin < required_sigmas(k_sigma, max_probability))
         return float(self.t_s[np.argmax(bad)]) if bad.any() else float("inf")
+
+
+def required_sigmas(k_sigma, max_probability) -> float:
+    """The line-of-sight margin (sigmas) the keep-out test asks for: k_sigma, or more if the
+    probability bound is the stricter (the probability is Phi(-margin))."""
+    return max(float(k_sigma), float(-ndtri(max_probability)))
 
 
 def sample_times(t_start_s, t_end_s, step_s=DEFAULT_STEP_S) -> np.ndarray:
