@@ -153,25 +153,23 @@ def _finite_bounds(f: Field) -> tuple[float, float]:
     return lo, hi
 
 
-def _f64_plan(f: Field) -> Callable[[Any], float]:
-    lo, hi = _finite_bounds(f)
-
-    def check_f64(v):
-        if type(v) is float and lo <= v <= hi:
+def _ranged_plan(f: Field, exact: type, lo, hi, reference) -> Callable[[Any], Any]:
+    """A scalar of the exact type ``exact`` inside [lo, hi] as it is; else ``reference``."""
+    def check_ranged(v):
+        if type(v) is exact and lo <= v <= hi:
             return v
-        return _check_f64(f, _item(v))
-    return check_f64
+        return reference(f, _item(v))
+    return check_ranged
+
+
+def _f64_plan(f: Field) -> Callable[[Any], float]:
+    return _ranged_plan(f, float, *_finite_bounds(f), _check_f64)
 
 
 def _i64_plan(f: Field) -> Callable[[Any], int]:
     lo = -math.inf if f.lo is None else f.lo
     hi = math.inf if f.hi is None else f.hi
-
-    def check_i64(v):
-        if type(v) is int and lo <= v <= hi:
-            return v
-        return _check_i64(f, _item(v))
-    return check_i64
+    return _ranged_plan(f, int, lo, hi, _check_i64)
 
 
 def _bool_plan(f: Field) -> Callable[[Any], bool]:

@@ -13,10 +13,12 @@ class Recording:
         self.run_dir = Path(run_dir)
         self.schema = msgpack.unpackb((self.run_dir / "schema.msgpack").read_bytes())
 
+    def _stream(self, truth: bool) -> Path:
+        return self.run_dir / ("truth.msgpack" if truth else "bus.msgpack")
+
     def messages(self, truth: bool = False) -> Iterator[list]:
         """Yield ``[topic, [version, seq, t_ns, source], values, blobs]`` in bus order."""
-        path = self.run_dir / ("truth.msgpack" if truth else "bus.msgpack")
-        with open(path, "rb") as f:
+        with open(self._stream(truth), "rb") as f:
             yield from msgpack.Unpacker(f, raw=False, max_buffer_size=1 << 30)
 
     def topics(self) -> dict[str, int]:
@@ -54,8 +56,7 @@ class Recording:
         for truth in (False, True):
             if not any(self.schema[t]["truth"] == truth for t in wanted):
                 continue
-            path = self.run_dir / ("truth.msgpack" if truth else "bus.msgpack")
-            with open(path, "rb") as f:
+            with open(self._stream(truth), "rb") as f:
                 un = msgpack.Unpacker(f, raw=False, max_buffer_size=1 << 30)
                 while True:
                     start = un.tell()
@@ -89,7 +90,7 @@ class Recording:
         """The messages of ``topic`` at the byte ``offsets`` select() gave, blobs included,
         as arrays() gives columns."""
         spec = self.schema[topic]
-        path = self.run_dir / ("truth.msgpack" if spec["truth"] else "bus.msgpack")
+        path = self._stream(spec["truth"])
         rows = []
         with open(path, "rb") as f:
             for offset in offsets:
