@@ -236,19 +236,10 @@ cdef void block_update(double* P, int ld, int row0, int col0, const double* phi_
             P[(row0 + i) * ld + col0 + j] = acc
 
 
-cdef inline void add_white_accel(double* P, int ld, int off, double dt, double q) noexcept nogil:
-    cdef double adt = fabs(dt)
-    cdef int i
-    for i in range(3):
-        P[(off + i) * ld + off + i] += q * adt * adt * adt / 3.0
-        P[(off + i + 3) * ld + off + i + 3] += q * adt
-        P[(off + i) * ld + off + i + 3] += q * adt * adt / 2.0
-        P[(off + i + 3) * ld + off + i] += q * adt * adt / 2.0
-
-
-cdef inline void add_white_accel_cross(double* P, int ld, int row0, int col0, double dt,
-                                       double q) noexcept nogil:
-    """The off-diagonal block P[row0:+6, col0:+6] += Q(dt, q) (a shared acceleration)."""
+cdef inline void add_white_accel(double* P, int ld, int row0, int col0, double dt,
+                                 double q) noexcept nogil:
+    """The block P[row0:+6, col0:+6] += Q(dt, q): a diagonal block for a spacecraft's own
+    white acceleration, an off-diagonal one for an acceleration two spacecraft share."""
     cdef double adt = fabs(dt)
     cdef int i
     for i in range(3):
@@ -291,9 +282,9 @@ def predict_pair(double[::1] x, double[:, ::1] P, double dt, double q_T, double 
         block_update(Ps, 12, 0, 0, phit, phit)
         block_update(Ps, 12, 0, 6, phit, phic)
         block_update(Ps, 12, 6, 6, phic, phic)
-        add_white_accel(Ps, 12, 0, dt, q_T + q_common)
-        add_white_accel(Ps, 12, 6, dt, q_C + q_common)
-        add_white_accel_cross(Ps, 12, 0, 6, dt, q_common)
+        add_white_accel(Ps, 12, 0, 0, dt, q_T + q_common)
+        add_white_accel(Ps, 12, 6, 6, dt, q_C + q_common)
+        add_white_accel(Ps, 12, 0, 6, dt, q_common)
     for i in range(12):
         cs[i] = c[i]
     for i in range(6):

@@ -297,14 +297,12 @@ def range_update(double[::1] x, double[:, ::1] P, double z, double var, double o
     cdef double H[12]
     cdef double PHt[12]
     cdef double K[12]
-    cdef double A[144]
     cdef double Ac[12]
-    cdef double T[144]
     cdef double R[1]
     cdef double S[1]
     cdef double y[1]
-    cdef double d, nis, hc, acc
-    cdef int i, j, k
+    cdef double d, nis, hc
+    cdef int i, j
     if c.shape[0] != N:
         raise ValueError("range_update: c must have 12 elements")
     load(x, P, xs, Ps)
@@ -319,37 +317,23 @@ def range_update(double[::1] x, double[:, ::1] P, double z, double var, double o
     hc = 0.0
     for i in range(N):
         hc += H[i] * c[i]
-    R[0] = var
+    # the bias adds to the noise in S and in the Joseph form's K R K^T
+    R[0] = var + var_b
     gain(Ps, H, R, 1, PHt, S)
-    S[0] += 2.0 * hc + var_b
+    S[0] += 2.0 * hc
     y[0] = z - (d - offset)
     nis = y[0] * y[0] / S[0]
     if not (S[0] > 0.0 and nis <= gate):
         return nis, False
     for i in range(N):
         K[i] = (PHt[i] + c[i]) / S[0]
-        xs[i] += K[i] * y[0]
+    joseph(xs, Ps, H, K, R, y, 1)
+    # A c = c - K (H c), and the Joseph form's cross terms with the bias
     for i in range(N):
-        acc = 0.0
-        for j in range(N):
-            A[N * i + j] = (1.0 if i == j else 0.0) - K[i] * H[j]
-            acc += A[N * i + j] * c[j]
-        Ac[i] = acc
+        Ac[i] = c[i] - K[i] * hc
     for i in range(N):
         for j in range(N):
-            acc = 0.0
-            for k in range(N):
-                acc += A[N * i + k] * Ps[N * k + j]
-            T[N * i + j] = acc
-    for i in range(N):
-        for j in range(i, N):
-            acc = 0.0
-            for k in range(N):
-                acc += T[N * i + k] * A[N * j + k]
-            acc += -Ac[i] * K[j] - K[i] * Ac[j] + K[i] * (var + var_b) * K[j]
-            Ps[N * i + j] = acc
-            Ps[N * j + i] = acc
+            Ps[N * i + j] -= Ac[i] * K[j] + K[i] * Ac[j]
     store(x, P, xs, Ps)
-    for i in range(N):
-        c[i] = Ac[i] - K[i] * var_b
+    consider_gain(c, H, K, 1, var_b)
     return nis, True

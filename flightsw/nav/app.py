@@ -227,8 +227,6 @@ class NavApp(App):
         """Buffer a burn, or apply it now if the filters have passed it; a repeat is ignored."""
         if burn.burn_id in self.burns_applied:
             return
-        t_burn = (int(burn.t_start_ns) + int(burn.t_end_ns)) // 2 \
-            + int(round(self.p.burn_delay_s * NS_PER_S))
         if not (finite(burn.dv_N, burn.sigma_dv_mps) and burn.t_start_ns <= burn.t_end_ns
                 <= t_ns + NS_PER_S):
             self.rejected += 1
@@ -236,6 +234,7 @@ class NavApp(App):
         self.burns_applied.add(burn.burn_id)
         self.burns_awaited.pop(burn.burn_id, None)
         delay_ns = int(round(self.p.burn_delay_s * NS_PER_S))
+        t_burn = (int(burn.t_start_ns) + int(burn.t_end_ns)) // 2 + delay_ns
         self.burn_windows.append((burn.t_start_ns + delay_ns, burn.t_end_ns + delay_ns))
         if t_burn > self.horizon_ns:
             self.arrivals += 1

@@ -22,7 +22,7 @@ from collections import deque
 
 from scipy.stats import chi2
 
-NS_PER_S = 1_000_000_000
+from flightsw.nav.ekf import NS_PER_S
 
 
 class BearingConsistency:
