@@ -246,6 +246,41 @@ def _finish_row(count, tail, low, rest, signal_row, d_lo, out_row, flagged_bits,
         star_bits[w] = star_word
 
 
+@njit(inline="always")
+def _level_run(above0, slope_x_e, c0, inv_step, level_step_e, n_levels, n_cols):
+    """(level k, end column c1) of the run of a row's background from column c0 that stays within level k."""
+    k = min(max(int((above0 + slope_x_e * c0) * inv_step), 0), n_levels - 1)
+    c1 = n_cols
+    if slope_x_e > 0.0 and k < n_levels - 1:
+        c1 = min(n_cols, max(c0 + 1, int(math.ceil(((k + 1) * level_step_e - above0) / slope_x_e))))
+    elif slope_x_e < 0.0 and k > 0:
+        c1 = min(n_cols, max(c0 + 1, int(math.floor((k * level_step_e - above0) / slope_x_e)) + 1))
+    return k, c1
+
+
+@njit(inline="always")
+def _under_stars_row(star_bits, n_words, high, low, levels, level_of, rest, r, n_cols, s_flat, s_mean, s_sub, n_s,
+                     quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max, out_row):
+    """Row r's pixels under stars: all their electrons at once, Poisson(level + rest), and fresh read noise;
+    means below POISSON_GRID_MAX_MEAN are queued for _finish_under_stars. Returns the queue's new length."""
+    for w in range(n_words):
+        marked = star_bits[w]
+        while marked:
+            c = 64 * w + trailing_zeros(marked)
+            marked &= marked - np.uint64(1)
+            sub = ((np.uint64(high[c]) << _S32) | np.uint64(low[c])) ^ _EXPLICIT_SALT
+            mean = levels[level_of[c]] + rest[c]
+            if mean < POISSON_GRID_MAX_MEAN:
+                s_flat[n_s] = r * n_cols + c
+                s_mean[n_s] = mean
+                s_sub[n_s] = sub
+                n_s += 1
+            else:
+                n = poisson(mean, sub, quantiles)
+                out_row[c] = np.int64(_dn(n, sub, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max))
+    return n_s
+
+
 @njit(cache=True)
 def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, thresholds, windows, thresholds_plus1,
              poisson_grid, key, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max, out):
@@ -305,12 +340,7 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
         above0 = bg_row_e[r] - level0_e - slope_x_e * x0  # background above level 0 at column 0
         c0 = 0
         while c0 < n_cols:
-            k = min(max(int((above0 + slope_x_e * c0) * inv_step), 0), n_levels - 1)
-            c1 = n_cols
-            if slope_x_e > 0.0 and k < n_levels - 1:
-                c1 = min(n_cols, max(c0 + 1, int(math.ceil(((k + 1) * level_step_e - above0) / slope_x_e))))
-            elif slope_x_e < 0.0 and k > 0:
-                c1 = min(n_cols, max(c0 + 1, int(math.floor((k * level_step_e - above0) / slope_x_e)) + 1))
+            k, c1 = _level_run(above0, slope_x_e, c0, inv_step, level_step_e, n_levels, n_cols)
             lo = windows[k, 0]
             hi = windows[k, 1]
             t_hi = thresholds[k, hi] if hi < n_dn - 1 else np.uint32(4294967295)
@@ -319,22 +349,8 @@ def read_out(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, d_lo, th
             c0 = c1
         out_row = out[r]
         _finish_row(count, flag, low, rest, signal_e[r], d_lo, out_row, flagged_bits, star_bits)
-        for w in range(n_words):
-            marked = star_bits[w]
-            while marked:
-                # under a star: all its electrons at once, Poisson(level + rest), and fresh read noise
-                c = 64 * w + trailing_zeros(marked)
-                marked &= marked - np.uint64(1)
-                sub = ((np.uint64(high[c]) << _S32) | np.uint64(low[c])) ^ _EXPLICIT_SALT
-                mean = levels[level_of[c]] + rest[c]
-                if mean < POISSON_GRID_MAX_MEAN:
-                    s_flat[n_s] = r * n_cols + c
-                    s_mean[n_s] = mean
-                    s_sub[n_s] = sub
-                    n_s += 1
-                else:
-                    n = poisson(mean, sub, quantiles)
-                    out_row[c] = np.int64(_dn(n, sub, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max))
+        n_s = _under_stars_row(star_bits, n_words, high, low, levels, level_of, rest, r, n_cols, s_flat, s_mean, s_sub,
+                               n_s, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max, out_row)
         for w in range(n_words):
             marked = flagged_bits[w]
             while marked:
@@ -612,12 +628,7 @@ def read_out_shifted(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, 
         above0 = bg_row_e[r] - level0_e - slope_x_e * x0
         c0 = 0
         while c0 < n_cols:
-            k = min(max(int((above0 + slope_x_e * c0) * inv_step), 0), n_levels - 1)
-            c1 = n_cols
-            if slope_x_e > 0.0 and k < n_levels - 1:
-                c1 = min(n_cols, max(c0 + 1, int(math.ceil(((k + 1) * level_step_e - above0) / slope_x_e))))
-            elif slope_x_e < 0.0 and k > 0:
-                c1 = min(n_cols, max(c0 + 1, int(math.floor((k * level_step_e - above0) / slope_x_e)) + 1))
+            k, c1 = _level_run(above0, slope_x_e, c0, inv_step, level_step_e, n_levels, n_cols)
             for g in range(n_tables):
                 row = g * n_levels + k
                 lo = windows[row, 0]
@@ -637,21 +648,8 @@ def read_out_shifted(signal_e, bg_row_e, slope_x_e, x0, level0_e, level_step_e, 
         out_row = out[r]
         _shifted_row(count, tail, n_rest, rest, rest_cut_e, n_terms, shift_bits, d_lo, out_row, flag, flagged_bits,
                      star_bits)
-        for w in range(n_words):
-            marked = star_bits[w]
-            while marked:
-                c = 64 * w + trailing_zeros(marked)
-                marked &= marked - np.uint64(1)
-                sub = ((np.uint64(high[c]) << _S32) | np.uint64(low[c])) ^ _EXPLICIT_SALT
-                mean = levels[level_of[c]] + rest[c]
-                if mean < POISSON_GRID_MAX_MEAN:
-                    s_flat[n_s] = r * n_cols + c
-                    s_mean[n_s] = mean
-                    s_sub[n_s] = sub
-                    n_s += 1
-                else:
-                    n = poisson(mean, sub, quantiles)
-                    out_row[c] = np.int64(_dn(n, sub, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max))
+        n_s = _under_stars_row(star_bits, n_words, high, low, levels, level_of, rest, r, n_cols, s_flat, s_mean, s_sub,
+                               n_s, quantiles, full_well, read_noise_e, inv_gain, bias_dn, adc_max, out_row)
         for w in range(n_words):
             marked = flagged_bits[w]
             while marked:
