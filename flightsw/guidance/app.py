@@ -91,8 +91,8 @@ from flightsw.guidance.pointing import (boresight_attitude, clear_of_sun, refere
 from flightsw.guidance.search_pointing import SearchPointing
 from flightsw.guidance.sun import julian_date, sun_direction_N
 from flightsw.msg import (AttitudeEstimate, BurnCommand, BurnReport, CameraCommand,
-                          GroundCommand, GuidanceMode, NavHealth, OrbitEstimate, PlanReport,
-                          PointingCommand, RelativeState, TargetCue, TargetTrack)
+                          GroundCommand, GuidanceEvent, GuidanceMode, NavHealth, OrbitEstimate,
+                          PlanReport, PointingCommand, RelativeState, TargetCue, TargetTrack)
 from flightsw.runtime.app import NS_PER_S, App, Param
 
 PROXIMITY = (Phase.MID_APPROACH, Phase.CLOSE_APPROACH, Phase.INSPECT)
@@ -118,7 +118,8 @@ class GuidanceApp(App):
 
     SUBSCRIBES = (RelativeState, OrbitEstimate, AttitudeEstimate, TargetTrack, NavHealth,
                   TargetCue, GroundCommand, BurnReport)
-    PUBLISHES = (GuidanceMode, PointingCommand, BurnCommand, PlanReport, CameraCommand)
+    PUBLISHES = (GuidanceMode, PointingCommand, BurnCommand, PlanReport, CameraCommand,
+                 GuidanceEvent)
     RATE_HZ = 1.0
     PARAMS = {
         "epoch_utc": Param("", "", "UTC of sim time 0, ISO-8601, for the Sun ('' = Sun unknown)"),
@@ -151,6 +152,9 @@ class GuidanceApp(App):
                                                   "is converged", lo=1e-6, hi=1.0),
         "mass_kg": Param(100.0, "kg", "chaser mass", lo=1.0, hi=1e4),
         "burn_force_N": Param(0.4, "N", "force a burn is planned with", lo=1e-3, hi=1e3),
+        "max_phasing_burn_s": Param(480.0, "s", "longest burn of the far-range phasing (longer "
+                                    "ones are split an orbit apart: a finite burn sweeps an arc)",
+                                    lo=10.0, hi=MAX_BURN_S),
         "max_plan_dv_mps": Param(40.0, "m/s", "largest delta-v one leg's plan may use (more: "
                                               "refused, the estimate is suspect)", lo=0.0,
                                  hi=1e3),
@@ -235,6 +239,7 @@ class GuidanceApp(App):
         self.log_seen = -1
         self.rejected = 0
         self.events: deque = deque(maxlen=500)
+        self.unsent: list[str] = []               # notes of this step, published with it
         # what the vehicle knows
         self.orbit: tuple | None = None           # (t_ns, r, v, P)
         self.relative: tuple | None = None        # (t_ns, RelativeState)
@@ -272,7 +277,9 @@ class GuidanceApp(App):
         self.obs_next_ns = 0
 
     def note(self, t_ns: int, text: str) -> None:
+        """Log a decision: kept (the last 500) and published as a GuidanceEvent."""
         self.events.append((t_ns / NS_PER_S, text))
+        self.unsent.append(text)
 
     # -- the step ----------------------------------------------------------------------------
     def step(self, t_ns: int, inbox) -> list:
@@ -292,8 +299,10 @@ class GuidanceApp(App):
             burns = self._fly(t_ns, est, phase)
         self._count_coverage(phase, t_ns, est)
         reports, self.reports = self.reports, []
-        return [self._mode(t_ns), self._pointing(t_ns, est, phase), *burns, *reports,
-                *self._camera(t_ns, phase)]
+        out = [self._mode(t_ns), self._pointing(t_ns, est, phase), *burns, *reports,
+               *self._camera(t_ns, phase)]
+        notes, self.unsent = self.unsent, []
+        return out + [GuidanceEvent(text=text[:200]) for text in notes]
 
     # -- intake ------------------------------------------------------------------------------
     def _intake(self, t_ns: int, inbox) -> None:
@@ -540,8 +549,11 @@ class GuidanceApp(App):
                 # room for its four burns (the phase time-out is the manager's)
                 left = self.p.far_budget_s - self.mission.time_in_phase_s(t_ns / NS_PER_S)
                 budget = max(left, t0 + MIN_PHASING_ORBITS * 2.0 * np.pi / float(chief.n_rad_s))
+                cap = self.p.burn_force_N * self.p.max_phasing_burn_s / self.p.mass_kg
                 p = plan_phasing(chief, roe, hold_aim(HOLD_POINTS_M[index], roe, a),
-                                 budget + (t_ns - est.t_ns) / NS_PER_S, t_earliest_s=t0)
+                                 budget + (t_ns - est.t_ns) / NS_PER_S,
+                                 t_earliest_s=t0 + 0.5 * self.p.max_phasing_burn_s,
+                                 max_burn_dv_mps=cap)
                 burns, t_end, name = p.burns, p.t_arrival_s, "phasing to the 20 km hold"
                 bound = p.dv_lower_bound_m_s
             elif kind == "hold":

@@ -89,14 +89,18 @@ def _after_impulse(chief0, deputy, t_deputy_epoch, burn: Burn) -> MeanOrbit:
 
 
 def solve_impulses(chief0: MeanOrbit, roe0, roe_target, t_final_s, burn_times_s,
-                   axes=(0, 1, 2), components=(0, 1, 2, 3, 4, 5), iterations=4) -> list:
+                   axes=(0, 1, 2), components=(0, 1, 2, 3, 4, 5), iterations=4,
+                   weights=None) -> list:
     """Impulses at ``burn_times_s`` (s) that bring the ROE to ``roe_target`` at ``t_final_s``.
 
     axes: the RTN components each burn may use — one tuple for all (e.g. (1, 2) for
     tangential and normal only) or one tuple per burn; components: which ROE must be reached
     (e.g. (0, 1, 2, 3) for the in-plane ones). Minimum sum of squared delta-v on the linear
-    model (Gaias & D'Amico 2015), Newton-corrected on the nonlinear prediction. Raises
-    ValueError if the burns cannot reach the target (the miss is reported in metres, a*roe).
+    model (Gaias & D'Amico 2015), Newton-corrected on the nonlinear prediction; with
+    ``weights`` (one per burn, > 0) the minimum of sum |dv_k|^2 / w_k instead, which keeps a
+    minimum-sum-of-norms solution whose magnitudes are the weights (phasing.min_dv_impulses)
+    where it is. Raises ValueError if the burns cannot reach the target (the miss is reported
+    in metres, a*roe).
     """
     burn_times_s = np.asarray(burn_times_s, dtype=np.float64)
     if burn_times_s.ndim != 1 or burn_times_s.size == 0:
@@ -111,6 +115,12 @@ def solve_impulses(chief0: MeanOrbit, roe0, roe_target, t_final_s, burn_times_s,
     roe_target = np.asarray(roe_target, dtype=np.float64)
     a = float(chief0.a_m)
     x = np.zeros(offsets[-1])
+    scale = np.ones(offsets[-1])
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != burn_times_s.shape or not np.all(weights > 0.0):
+            raise ValueError("weights must be one positive number per burn")
+        scale = np.sqrt(np.repeat(weights, [len(ax) for ax in per_burn]))
 
     def burns_of(x):
         out = []
@@ -129,7 +139,7 @@ def solve_impulses(chief0: MeanOrbit, roe0, roe_target, t_final_s, burn_times_s,
                                              predict_roe(chief0, roe0, burns, [t])[:, 0]))[:, per_burn[k]]
             for k, t in enumerate(burn_times_s)
         ])[rows]
-        x = x + np.linalg.lstsq(J, residual, rcond=None)[0]
+        x = x + scale * np.linalg.lstsq(J * scale, residual, rcond=None)[0]
     burns = burns_of(x)
     miss_m = a * np.abs(roe_target - predict_roe(chief0, roe0, burns, [t_final_s])[:, 0])[rows]
     if miss_m.max() > 1.0 + 1e-4 * a * np.abs(roe_target - np.asarray(roe0))[rows].max():

@@ -1,42 +1,58 @@
 """Far-range phasing: close a large along-track separation in a time budget for least delta-v.
 
-The chaser moves onto a phasing orbit of different mean semi-major axis, whose along-track
-drift rate relative to the target is d(lambda)/dt = -(3/2) n da/a (plus its J2 part, roe_stm),
-and back off it at the end. Entry and exit are each a two-impulse, Hohmann-like pair of
-tangential burns half an orbit apart (a circular phasing orbit, so the e vector is unchanged
-and the two burns also steer it). All four burns sit at the same argument of latitude modulo
-pi — the one where a cross-track impulse corrects the relative inclination vector (D'Amico
-2010, eq. 2.38: d(di) = (cos u, sin u) dv_N / (n a)) — so each carries a quarter of the
-cross-track correction and the in-plane and cross-track parts add as vectors, not as sums.
-The four impulses are solved together (maneuvers.solve_impulses) to reach the aimed ROE (the
-first hold point of the mid-range approach) at the last burn.
+The problem. From the ROE roe0 now to the aimed ROE roe_f (the first hold point of the
+mid-range approach) at the end of the window, with impulses dv_k at times t_k in the window.
+On the ROE model (roe.roe_stm, exact for the secular J2 motion of two mean orbits at any
+separation; roe.roe_control_matrix at the chaser's own argument of latitude) the end state is
+linear in the impulses,
 
-Lower bound. In the linear (Hill) model a tangential impulse dv at time s before the end moves
-the chaser along-track by f(s) dv, f(s) = (4/n) sin(n s) - 3 s (Hill-Clohessy-Wiltshire
-solution; with J2 the secular term takes the drift coefficient of the ROE STM). With the drift
-stopped at the end the tangential impulses sum to D = n a (da_f - da_0)/2, and splitting them
-into positive (total p) and negative (total m) parts, p - m = D, gives
+    roe_f - Phi(T) roe0 = sum_k A(t_k) dv_k,    A(t) = Phi(T - t) Gamma(u_C(t)),
 
-    |dy - D (f_max + f_min)/2| <= (p + m)(f_max - f_min)/2,
+and the delta-v is sum_k |dv_k|: a minimum-sum-of-norms problem (Lawden's primer-vector
+problem on a linear model). The chaser's far-range separation changes its drift (the da part)
+and its e and i vectors all at once, so a plan that only phases — or a fixed burn pattern at
+one latitude — pays far more than it must when the insertion has left e/i differences of
+kilometres (victus-haze: 13 km in e, 6 km in i).
 
-so the least in-plane delta-v for an along-track change dy over the span is
-|2 dy - D (f_max + f_min)| / (f_max - f_min) (and at least |D|); a radial impulse moves the
-chaser at most 4/n per m/s, far less than the ~3T of a tangential one. The cross-track part
-needs at least n a |d(di)|. Since sum_k |dv_k| >= sqrt((sum |dv_T,k|)^2 + (sum |dv_N,k|)^2),
-the bound on the whole transfer is sqrt(bound_T^2 + bound_N^2). It ignores the e-vector
-correction, so it is a true lower bound on any impulsive transfer in the same time.
+The plan. The impulses are solved on a grid of candidate times (every 1/32 orbit over the
+window) by iteratively reweighted least squares (the group-lasso fixed point
+x_k = |x_k| A_kᵀ mu, mu = (sum_k |x_k| A_k A_kᵀ)^-1 b), which converges to the minimum of sum
+|dv_k|; the few grid points it leaves with delta-v are merged where neighbours (one burn
+smeared over adjacent samples), and the burns are then Newton-corrected against the nonlinear
+secular-J2 prediction (maneuvers.solve_impulses, weighted so the minimum-norm structure is
+kept), the aim reached at the last burn.
+
+The lower bound. For any mu, every transfer in the window obeys
+mu . b = sum_k (A_kᵀ mu) . dv_k <= max_t |A(t)ᵀ mu| sum_k |dv_k|, so
+
+    sum_k |dv_k| >= mu . b / max_t |A(t)ᵀ mu|
+
+(weak duality; |A(t)ᵀ mu| is the primer vector's magnitude). The bound takes mu from the
+solution above and the maximum over a grid 16 times finer than the candidates' (the primer
+magnitude varies over an orbit, so a grid of 1/512 orbit leaves it within 1e-4 of its true
+maximum). It holds for any impulsive transfer in the same window, whatever the burn times
+and directions, e/i corrections included, and when the iteration has converged it equals the
+least delta-v of the linear problem: the planned delta-v over it is the plan's optimality gap
+(nonlinearity, merging) — not a comparison with a bound that leaves parts of the problem out.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
-from flightsw.guidance.maneuvers import predict_roe, solve_impulses, times_at_latitude, total_dv
-from flightsw.guidance.roe import MeanOrbit, propagate_mean, roe_stm
+from flightsw.guidance.maneuvers import predict_roe, solve_impulses, total_dv
+from flightsw.guidance.roe import MeanOrbit, j2_rates, mean_from_roe, propagate_mean, roe_stm_series
+
+CANDIDATES_PER_ORBIT = 32
+BOUND_REFINE = 16
+IRLS_ITERATIONS = 400
+# a candidate whose impulse is below this fraction of the total is dropped from the plan
+KEEP_FRACTION = 2e-3
+MAX_BURNS = 10
 
 
 @dataclass(frozen=True)
 class PhasingPlan:
-    """Four impulses and their figures: dv_m_s planned, dv_lower_bound_m_s of any transfer
+    """The impulses and their figures: dv_m_s planned, dv_lower_bound_m_s of any transfer
     between the earliest burn time and the end of the budget (module docstring), t_arrival_s
     when the aimed ROE is reached (the last burn)."""
 
@@ -50,58 +66,125 @@ class PhasingPlan:
         return self.dv_m_s / self.dv_lower_bound_m_s
 
 
-def phasing_lower_bound(chief0: MeanOrbit, roe0, roe_final, span_s, samples=20001) -> float:
-    """Least delta-v (m/s) of any impulsive transfer from roe0 reaching roe_final's da, dlambda
-    and di within span_s (s) (module docstring)."""
-    a = float(chief0.a_m)
+def impulse_matrices(chief0: MeanOrbit, roe0, t_s, t_final_s) -> np.ndarray:
+    """A(t) (K, 6, 3), in metres of a*roe at t_final_s per m/s of impulse at each t_s (K,),
+    the chaser's latitude taken on its free motion from roe0 (module docstring)."""
+    t_s = np.asarray(t_s, dtype=np.float64)
+    deputy = mean_from_roe(chief0, np.asarray(roe0, dtype=np.float64))
+    u = np.asarray(propagate_mean(deputy, t_s).u_rad)
+    s, c = np.sin(u), np.cos(u)
     n = float(chief0.n_rad_s)
-    free = roe_stm(chief0, span_s) @ np.asarray(roe0, dtype=np.float64)
-    dy = a * (roe_final[1] - free[1])
-    D = n * a * (roe_final[0] - roe0[0]) / 2.0
-    drift_per_s = roe_stm(chief0, 1.0)[1, 0]  # d(dlambda)/dt per unit da, with J2
-    s = np.linspace(0.0, span_s, samples)
-    f = 4.0 / n * np.sin(n * s) + 2.0 / n * drift_per_s * s
-    f_max, f_min = f.max(), f.min()
-    bound_t = max(abs(2.0 * dy - D * (f_max + f_min)) / (f_max - f_min), abs(D))
-    bound_n = n * a * np.linalg.norm(np.asarray(roe_final[4:6]) - free[4:6])
-    return float(np.hypot(bound_t, bound_n))
+    gamma = np.zeros((t_s.size, 6, 3))
+    gamma[:, 0, 1] = 2.0
+    gamma[:, 1, 0] = -2.0
+    gamma[:, 2, 0], gamma[:, 2, 1] = s, 2.0 * c
+    gamma[:, 3, 0], gamma[:, 3, 1] = -c, 2.0 * s
+    gamma[:, 4, 2], gamma[:, 5, 2] = c, s
+    return roe_stm_series(chief0, t_final_s - t_s) @ gamma / n
 
 
-def _solve_at(chief0, roe0, roe_final, t_earliest_s, t_budget_s, u_star, axes, components):
-    """Burn times at the chaser's latitude u_star (mod pi), first two and last two of the
-    window, and the impulses there."""
-    times, _ = times_at_latitude(chief0, roe0, u_star, t_earliest_s, t_budget_s)
-    if times.size < 4:
-        raise ValueError(f"a {t_budget_s:.0f} s budget leaves no room for a phasing drift")
-    burn_times = [times[0], times[1], times[-2], times[-1]]
-    return times, solve_impulses(chief0, roe0, roe_final, times[-1], burn_times, axes, components)
+def min_dv_impulses(A, b, iterations=IRLS_ITERATIONS):
+    """Impulses x (K, 3) minimising sum_k |x_k| subject to sum_k A_k x_k = b (A (K, 6, 3),
+    b (6,)), by iteratively reweighted least squares; and the multiplier mu (6,) of the
+    constraint (module docstring)."""
+    A = np.asarray(A, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    weight = np.ones(A.shape[0])
+    AAt = np.einsum("kij,klj->kil", A, A)
+    mu = np.zeros(6)
+    for _ in range(iterations):
+        mu = np.linalg.solve(np.einsum("k,kil->il", weight, AAt), b)
+        x = weight[:, None] * np.einsum("kij,i->kj", A, mu)
+        norms = np.linalg.norm(x, axis=1)
+        weight = np.maximum(norms, 1e-12 * max(norms.max(), 1e-300))
+    return x, mu
 
 
-def plan_phasing(chief0: MeanOrbit, roe0, roe_final, t_budget_s, t_earliest_s=600.0) -> PhasingPlan:
-    """The four-impulse phasing transfer from roe0 (at the epoch) to roe_final within
-    t_budget_s (s after the epoch), first burn no earlier than t_earliest_s (module docstring).
+def dual_bound(A_fine, b, mu) -> float:
+    """mu . b / max_t |A(t)ᵀ mu|: a lower bound on sum |dv_k| of any transfer whose impulse
+    times lie in the span A_fine samples (module docstring)."""
+    primer = np.linalg.norm(np.einsum("kij,i->kj", A_fine, mu), axis=1)
+    return float(max(mu @ b, 0.0) / primer.max()) if primer.max() > 0.0 else 0.0
 
-    The chaser's ROE while drifting change with its semi-major axis only, so roe_final's e and
-    i vectors are reached as aimed; its da should be 0 (a hold) or small.
-    """
+
+def _grid(chief0: MeanOrbit, t_from_s, t_to_s, per_orbit):
+    period = 2.0 * np.pi / float(chief0.n_rad_s)
+    k = max(int(np.ceil((t_to_s - t_from_s) / period * per_orbit)), 1)
+    return np.linspace(t_from_s, t_to_s, k + 1)
+
+
+def _free_miss(chief0, roe0, roe_final, t_final_s):
+    """b: a*(roe_final - free motion at t_final_s) (m)."""
+    free = predict_roe(chief0, roe0, [], [t_final_s])[:, 0]
+    return float(chief0.a_m) * (np.asarray(roe_final, dtype=np.float64) - free)
+
+
+def phasing_lower_bound(chief0: MeanOrbit, roe0, roe_final, span_s) -> float:
+    """Least delta-v (m/s) of any impulsive transfer from roe0 (at the epoch) reaching
+    roe_final, all six ROE, at span_s with its impulses in [0, span_s] (module docstring)."""
+    b = _free_miss(chief0, roe0, roe_final, span_s)
+    t = _grid(chief0, 0.0, span_s, CANDIDATES_PER_ORBIT)
+    _, mu = min_dv_impulses(impulse_matrices(chief0, roe0, t, span_s), b)
+    fine = _grid(chief0, 0.0, span_s, CANDIDATES_PER_ORBIT * BOUND_REFINE)
+    return dual_bound(impulse_matrices(chief0, roe0, fine, span_s), b, mu)
+
+
+def _merge(t, x, keep_fraction):
+    """The burns of the grid solution: runs of adjacent grid points with impulse merged into
+    one at their impulse-weighted time, carrying their summed impulse."""
+    norms = np.linalg.norm(x, axis=1)
+    active = np.flatnonzero(norms > keep_fraction * norms.sum())
+    burns = []
+    for run in np.split(active, np.flatnonzero(np.diff(active) > 1) + 1):
+        if run.size:
+            w = norms[run]
+            burns.append((float(np.sum(w * t[run]) / w.sum()), x[run].sum(axis=0)))
+    return burns
+
+
+def _split(merged, cap, period, t_from, t_to):
+    """Burns over ``cap`` m/s split into equal parts whole orbits apart (the same latitude,
+    so nearly the same effect on the ROE), spread before and after the original within the
+    window: a finite burn of the whole would sweep a long arc of the orbit."""
+    out = []
+    for t, dv in merged:
+        parts = int(np.ceil(np.linalg.norm(dv) / cap)) if cap else 1
+        if parts <= 1:
+            out.append((t, dv))
+            continue
+        offsets = [0]
+        for j in range(1, 4 * parts):
+            for side in (-j, j):
+                if len(offsets) < parts and t_from <= t + side * period <= t_to:
+                    offsets.append(side)
+        out += [(t + k * period, dv / len(offsets)) for k in offsets]
+    return sorted(out, key=lambda m: m[0])
+
+
+def plan_phasing(chief0: MeanOrbit, roe0, roe_final, t_budget_s, t_earliest_s=600.0,
+                 max_burn_dv_mps=None) -> PhasingPlan:
+    """The least-delta-v transfer from roe0 (at the epoch) to roe_final within t_budget_s (s
+    after the epoch), first burn no earlier than t_earliest_s, no burn over max_burn_dv_mps
+    (larger ones split into parts an orbit apart) (module docstring). Raises ValueError if the
+    window is empty or the burns cannot reach the aim."""
     roe0 = np.asarray(roe0, dtype=np.float64)
     roe_final = np.asarray(roe_final, dtype=np.float64)
-    # First the in-plane transfer alone, its burns placed for the e-vector change...
-    free = roe_stm(chief0, t_budget_s) @ roe0
-    d_de = roe_final[2:4] - free[2:4]
-    in_plane = _solve_at(chief0, roe0, roe_final, t_earliest_s, t_budget_s,
-                         float(np.arctan2(d_de[1], d_de[0])), axes=(0, 1), components=(0, 1, 2, 3))
-    # ...then the latitude where the remaining cross-track change is cheapest. The drift
-    # itself rotates di under J2 (roe_stm row 6), so that change is measured after it.
-    times, in_plane_burns = in_plane
-    drifted = predict_roe(chief0, roe0, in_plane_burns, [times[-1]])[:, 0]
-    d_di = roe_final[4:6] - drifted[4:6]
-    u_star = float(np.arctan2(d_di[1], d_di[0]))
-    times, burns = _solve_at(chief0, roe0, roe_final, t_earliest_s, t_budget_s, u_star,
-                             axes=(0, 1, 2), components=(0, 1, 2, 3, 4, 5))
-    # the bound gets the whole window the budget allows, not only the span the plan used
-    start = predict_roe(chief0, roe0, [], [t_earliest_s])[:, 0]
-    bound = phasing_lower_bound(propagate_mean(chief0, t_earliest_s), start, roe_final,
-                                t_budget_s - t_earliest_s)
+    if not t_budget_s > t_earliest_s:
+        raise ValueError(f"a {t_budget_s:.0f} s budget leaves no time after the earliest "
+                         f"burn at {t_earliest_s:.0f} s")
+    b = _free_miss(chief0, roe0, roe_final, t_budget_s)
+    t = _grid(chief0, t_earliest_s, t_budget_s, CANDIDATES_PER_ORBIT)
+    x, mu = min_dv_impulses(impulse_matrices(chief0, roe0, t, t_budget_s), b)
+    fine = _grid(chief0, t_earliest_s, t_budget_s, CANDIDATES_PER_ORBIT * BOUND_REFINE)
+    bound = dual_bound(impulse_matrices(chief0, roe0, fine, t_budget_s), b, mu)
+    merged = _merge(t, x, KEEP_FRACTION)
+    if len(merged) > MAX_BURNS:
+        merged = sorted(sorted(merged, key=lambda m: -np.linalg.norm(m[1]))[:MAX_BURNS])
+    period = 2.0 * np.pi / float(j2_rates(mean_from_roe(chief0, roe0))[0])
+    merged = _split(merged, max_burn_dv_mps, period, t_earliest_s, t_budget_s)
+    times = np.clip([m[0] for m in merged], t_earliest_s, t_budget_s)
+    weights = np.array([np.linalg.norm(m[1]) for m in merged])
+    # the aim is reached at the last burn: drift after it is J2's alone, and holds there
+    burns = solve_impulses(chief0, roe0, roe_final, float(times[-1]), times, axes=(0, 1, 2),
+                           components=(0, 1, 2, 3, 4, 5), weights=weights, iterations=5)
     return PhasingPlan(tuple(burns), float(times[-1]), total_dv(burns), bound)
-

@@ -16,7 +16,8 @@ from flightsw.msg.schema import Field, Message
 from flightsw.msg.actuators import CameraCommand, ThrusterCommand, WheelTorqueCommand
 from flightsw.msg.control import BurnReport
 from flightsw.msg.ground import GroundCommand, TargetCue
-from flightsw.msg.guidance import BurnCommand, GuidanceMode, PlanReport, PointingCommand
+from flightsw.msg.guidance import (BurnCommand, GuidanceEvent, GuidanceMode, PlanReport,
+                                   PointingCommand)
 from flightsw.msg.sensors import (CameraFrame, GnssFix, GyroRate, RangefinderRange,
                                   StarTrackerAttitude, WheelSpeeds)
 from flightsw.msg.detect import DetectHealth, TargetTrack
@@ -31,6 +32,6 @@ __all__ = [
     "ThrusterCommand", "WheelTorqueCommand", "TargetCue", "TruthState",
     "AttitudeEstimate", "TargetTrack", "DetectHealth", "OrbitEstimate", "RelativeState",
     "NavHealth", "GroundCommand", "BurnCommand", "GuidanceMode", "PointingCommand",
-    "WheelSpeeds", "BurnReport", "PlanReport", "CameraCommand",
+    "WheelSpeeds", "BurnReport", "PlanReport", "CameraCommand", "GuidanceEvent",
     "Field", "Message", "all_types", "lookup",
 ]

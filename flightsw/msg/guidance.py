@@ -62,3 +62,15 @@ class PlanReport(Message):
                   "same time (phasing only; 0 where none is computed)", lo=0.0, hi=1e3),
         Field.u64("t_end_ns", "ns", "sim time the plan reaches its goal"),
     )
+
+
+class GuidanceEvent(Message):
+    """A line of the mission manager's log: a phase entered and why, a plan made or refused,
+    a re-plan and its reason, a burn withheld, a collision-avoidance decision, a ground
+    command taken or refused. Texts longer than the field are cut, never dropped."""
+
+    TOPIC = "guidance.event"
+    VERSION = 1
+    FIELDS = (
+        Field.text("text", "what happened", max_len=200),
+    )

@@ -76,6 +76,7 @@ def analyse(data: RunData, settings: MissionSettings) -> Analysis:
     s["delta_v_mps"] = delta_v(data)
     s["plans"] = plans(data)
     s["far_transfer_dv_ratio_to_bound"] = _far_ratio(s["plans"])
+    s["guidance_events"] = events(data)
     s["propellant_used_kg"] = _propellant_used(data)
     s["nav_error_pct_of_range"] = _nav_percentiles(nav)
     entered = s["phases_entered_s"]
@@ -172,6 +173,14 @@ def plans(data: RunData) -> list[dict]:
              "dv_mps": float(p["dv_mps"][k]),
              "dv_lower_bound_mps": float(p["dv_lower_bound_mps"][k]) or None}
             for k in range(len(p["t_ns"]))]
+
+
+def events(data: RunData) -> list:
+    """The mission manager's log (guidance.event) as [t_s, text] pairs."""
+    if not data.has("guidance.event"):
+        return []
+    e = data.topics["guidance.event"]
+    return [[float(t / NS_PER_S), str(text)] for t, text in zip(e["t_ns"], e["text"])]
 
 
 def _far_ratio(plan_list: list[dict]) -> float | None:

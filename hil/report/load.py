@@ -13,8 +13,8 @@ from hil.report.geometry import RelativeTruth
 
 # Topics the report reads. Camera pixels are not loaded here: frames are read one by one at the
 # offsets the plots pick (Recording.at).
-TOPICS = ("guidance.mode", "guidance.burn", "guidance.plan", "control.burn", "nav.relative",
-          "detect.track", "sensor.camera.frame", "truth.state")
+TOPICS = ("guidance.mode", "guidance.burn", "guidance.plan", "guidance.event", "control.burn",
+          "nav.relative", "detect.track", "sensor.camera.frame", "truth.state")
 
 # The mission manager's coverage goal (flightsw.guidance.mission.COVERAGE_GOAL; the plant does
 # not import flight code, a test holds the two equal).

@@ -24,8 +24,9 @@ from flightsw.guidance.roe import (mean_from_roe, mean_orbit_from_state, mean_ro
                                    propagate_mean, roe_stm, roe_stm_series, state_from_mean_orbit)
 from flightsw.guidance.sun import AU_M, julian_date, sun_direction_N, sun_position_N
 from flightsw.msg import (AttitudeEstimate, BurnCommand, BurnReport, CameraCommand, Envelope,
-                          GroundCommand, GuidanceMode, NavHealth, OrbitEstimate, PlanReport,
-                          PointingCommand, RelativeState, TargetCue, TargetTrack, decode, encode)
+                          GroundCommand, GuidanceEvent, GuidanceMode, NavHealth, OrbitEstimate,
+                          PlanReport, PointingCommand, RelativeState, TargetCue, TargetTrack,
+                          decode, encode)
 from flightsw.nav.relative import RelativeFilter
 from flightsw.runtime.app import Inbox
 from guidance_truth import accel_j2, fly, kepler_state, relative_rtn, rtn_basis
@@ -101,7 +102,7 @@ def step(app, t_s, msgs=()):
     inbox = Inbox([(Envelope(m.TOPIC, m.VERSION, k, t_ns, "test"), m) for k, m in enumerate(msgs)])
     out = [wire(m, t_ns) for m in app.step(t_ns, inbox)]
     assert isinstance(out[0], GuidanceMode) and isinstance(out[1], PointingCommand)
-    assert all(isinstance(m, (BurnCommand, PlanReport, CameraCommand)) for m in out[2:])
+    assert all(isinstance(m, (BurnCommand, PlanReport, CameraCommand, GuidanceEvent)) for m in out[2:])
     app.camera_commands = getattr(app, "camera_commands", []) + \
         [(t_s, m.period_s) for m in out if isinstance(m, CameraCommand)]
     app.plan_reports = getattr(app, "plan_reports", []) + [m for m in out if isinstance(m, PlanReport)]
@@ -620,7 +621,8 @@ def test_navigation_divergence_goes_safe_in_proximity_and_stops_burns_far_away()
     # far away a diverged filter is no collision risk, but no burn is flown on it
     xT0, xC0 = start([0.0, -60e3, 200.0, 0.0, 0.0, 300.0])
     app = guidance(start_phase="far_approach")
-    times = np.arange(0.0, 1500.0, 20.0)
+    # (long enough for the least-delta-v plan's first burn, wherever it falls, to come due)
+    times = np.arange(0.0, 2.0 * 5700.0, 20.0)
     XT, XC = truth(xT0, xC0, times)
     for k, t in enumerate(times):
         msgs = nav(t, XT[k], XC[k], sigma_rtn_m=(100.0, 1000.0, 100.0)) + ([health] if k else [])

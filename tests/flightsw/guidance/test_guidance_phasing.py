@@ -4,8 +4,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from flightsw.guidance.passive_safety import parallel_ei_roe
-from flightsw.guidance.phasing import phasing_lower_bound, plan_phasing
-from flightsw.guidance.roe import mean_from_roe, mean_orbit_from_state, mean_roe_from_states, state_from_mean_orbit
+from flightsw.guidance.phasing import impulse_matrices, phasing_lower_bound, plan_phasing
+from flightsw.guidance.maneuvers import predict_roe
+from flightsw.guidance.roe import (mean_from_roe, mean_orbit_from_state, mean_roe_from_states,
+                                   state_from_mean_orbit)
 from guidance_truth import fly, kepler_state, relative_rtn
 
 A = 6878137.0
@@ -35,8 +37,40 @@ def test_phasing_delta_v_within_1_3_of_the_lower_bound(along_km, da_m, de, di):
     xT, xC = scenario(along_km * 1e3, da_m, de, di)
     _, _, plan = plan_for(xT, xC)
     assert plan.t_arrival_s <= BUDGET_S
-    assert plan.dv_m_s >= plan.dv_lower_bound_m_s
+    # the bound is that of the linear ROE model, the plan is corrected on the nonlinear one:
+    # a plan at the optimum may sit a few parts in a million under it
+    assert plan.dv_m_s >= plan.dv_lower_bound_m_s * (1.0 - 1e-4)
     assert plan.ratio_to_bound <= 1.3
+
+
+@given(along_km=st.floats(-2300.0, -1700.0), da_m=st.floats(-300.0, 300.0),
+       de=st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000)),
+       di=st.tuples(st.floats(-5000, 5000), st.floats(-5000, 5000)),
+       times=st.lists(st.floats(0.0, BUDGET_S), min_size=3, max_size=8, unique=True))
+@settings(max_examples=15, deadline=None)
+def test_no_transfer_in_the_window_beats_the_lower_bound(along_km, da_m, de, di, times):
+    # any burn times, any directions: the least-squares impulses that reach the aim there
+    # (a feasible transfer, rarely a good one) never cost less than the dual bound
+    xT, xC = scenario(along_km * 1e3, da_m, de, di)
+    chief, roe0 = mean_roe_from_states(xT[:3], xT[3:], xC[:3], xC[3:])
+    aim = parallel_ei_roe(HOLD_M, 500.0, 500.0, np.pi / 2, chief.a_m)
+    bound = phasing_lower_bound(chief, roe0, aim, BUDGET_S)
+    A = impulse_matrices(chief, roe0, np.sort(times), BUDGET_S)
+    b = chief.a_m * (aim - predict_roe(chief, roe0, [], [BUDGET_S])[:, 0])
+    x = np.linalg.lstsq(np.hstack(list(A)), b, rcond=None)[0].reshape(-1, 3)
+    if np.allclose(np.hstack(list(A)) @ x.ravel(), b, atol=1.0):
+        assert np.linalg.norm(x, axis=1).sum() >= bound * (1.0 - 1e-9)
+
+
+def test_lower_bound_of_a_plane_change_is_n_a_di():
+    # a cross-track change alone, no drift: one impulse at the node does it, n a |d(di)|,
+    # and nothing does it for less (D'Amico 2010, eq. 2.38)
+    rT, vT = kepler_state(A, 0.0, np.radians(97.4), 0.5, 0.0, 0.0)
+    chief = mean_orbit_from_state(rT, vT)
+    roe0 = np.array([0.0, -20e3, 0.0, 0.0, 0.0, 0.0]) / A
+    aim = np.array([0.0, -20e3, 0.0, 0.0, 800.0, -600.0]) / A
+    bound = phasing_lower_bound(chief, roe0, aim, 3 * 5677.0)
+    assert bound == pytest.approx(chief.n_rad_s * 1000.0, rel=0.02)
 
 
 @pytest.mark.parametrize("along_km, da_m, di", [
