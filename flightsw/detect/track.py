@@ -25,17 +25,23 @@ from flightsw.detect.skyplane import from_plane, tangent_basis, to_plane
 @dataclass(frozen=True)
 class TrackConfig:
     """max_misses: frames coasted before the track is lost; gate_sigma: association gate;
-    accel_psd_rad2_s3: spectral density of the line of sight's unmodelled angular acceleration."""
+    accel_psd_rad2_s3: spectral density of the line of sight's unmodelled angular acceleration;
+    flux_gate: the largest ratio between a source's flux and the track's (smoothed, in log,
+    with weight flux_smoothing per frame) that may continue it."""
 
     max_misses: int = 5
     gate_sigma: float = 4.0
     accel_psd_rad2_s3: float = 1e-12
+    flux_gate: float = 3.0
+    flux_smoothing: float = 0.3
 
     def __post_init__(self):
         if self.max_misses < 0:
             raise ValueError("TrackConfig.max_misses must be >= 0")
         if not (self.gate_sigma > 0 and self.accel_psd_rad2_s3 >= 0):
             raise ValueError("TrackConfig.gate_sigma must be > 0 and accel_psd_rad2_s3 >= 0")
+        if not (self.flux_gate > 1.0 and 0.0 < self.flux_smoothing <= 1.0):
+            raise ValueError("TrackConfig.flux_gate must be > 1 and flux_smoothing in (0, 1]")
 
 
 class LineOfSightFilter:
@@ -156,6 +162,7 @@ class TargetTracker:
         self.track_id = 0
         self.misses = 0
         self.frames_tracked = 0
+        self.log_flux = 0.0       # the track's smoothed log flux (DN)
 
     @property
     def tracking(self) -> bool:
@@ -198,6 +205,10 @@ class TargetTracker:
             return -1
         spread = np.sqrt(np.linalg.eigvalsh(P[:2, :2])[-1] + np.max(frame.sigma_rad) ** 2)
         gate_px = self.track_config.gate_sigma * spread * self.camera.f_px
+        # amplitude-aided: a source far fainter or brighter than the track is not the target
+        # (a noise peak or a star near the prediction while the target is in eclipse would
+        # otherwise continue the track, reset its misses, and pull it off)
+        usable = usable & self._flux_consistent(frame.flux)
         nearest = nearest_within(x, y, gate_px, np.where(usable, frame.x, np.inf), frame.y)[0]
         if nearest < 0:
             return -1
@@ -207,7 +218,18 @@ class TargetTracker:
         self.filter.update(frame.t_s, frame.u_N[nearest], frame.sigma_rad[nearest])
         self.misses = 0
         self.frames_tracked += 1
+        self._take_flux(frame.flux[nearest])
         return int(nearest)
+
+    def _flux_consistent(self, flux: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.abs(np.log(np.maximum(flux, 1e-30)) - self.log_flux)
+        return ratio <= np.log(self.track_config.flux_gate)
+
+    def _take_flux(self, flux: float, first: bool = False) -> None:
+        log_flux = float(np.log(max(flux, 1e-30)))
+        w = 1.0 if first else self.track_config.flux_smoothing
+        self.log_flux = (1.0 - w) * self.log_flux + w * log_flux
 
     def _confirm(self, frame: FrameDetections, row: np.ndarray) -> int:
         """Start the track from a confirmed candidate; the source it holds in this frame or -1."""
@@ -230,6 +252,8 @@ class TargetTracker:
         self.track_id += 1
         self.misses = 0
         self.frames_tracked = self._consecutive_hits(row)
+        fluxes = search.gather(row[None], "flux")[0]
+        self._take_flux(float(np.nanmedian(fluxes)), first=True)
         for slot, index in enumerate(row):
             if index >= 0:
                 search.forget(search.frame_of_slot(slot), np.array([index]))

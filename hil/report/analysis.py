@@ -76,6 +76,7 @@ def analyse(data: RunData, settings: MissionSettings) -> Analysis:
     s["delta_v_mps"] = delta_v(data)
     s["plans"] = plans(data)
     s["far_transfer_dv_ratio_to_bound"] = _far_ratio(s["plans"])
+    s["far_transfer_executed_ratio_to_bound"] = _far_executed_ratio(s["plans"], s["delta_v_mps"])
     s["guidance_events"] = events(data)
     s["propellant_used_kg"] = _propellant_used(data)
     s["nav_error_pct_of_range"] = _nav_percentiles(nav)
@@ -181,6 +182,14 @@ def events(data: RunData) -> list:
         return []
     e = data.topics["guidance.event"]
     return [[float(t / NS_PER_S), str(text)] for t, text in zip(e["t_ns"], e["text"])]
+
+
+def _far_executed_ratio(plan_list: list[dict], dv: dict) -> float | None:
+    """Delta-v executed in the far approach (re-plans, corrections and finite-burn losses
+    included) over the lower bound of the first phasing plan."""
+    phasing = [p for p in plan_list if p["leg"] == "phasing" and p["dv_lower_bound_mps"]]
+    flown = dv["executed"]["per_phase"].get("far_approach")
+    return flown / phasing[0]["dv_lower_bound_mps"] if phasing and flown else None
 
 
 def _far_ratio(plan_list: list[dict]) -> float | None:

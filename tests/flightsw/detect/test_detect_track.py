@@ -94,11 +94,13 @@ def target_point(imager, q_BN, scene, t, v_mag=None):
 
 
 def run_pass(seed, frames, *, imager=None, target=True, tile_switch=3, cadence_s=10.0,
-             attitude_error_rad=20 * ARCSEC, target_visible=lambda k: True, config=None):
+             attitude_error_rad=20 * ARCSEC, target_visible=lambda k: True, config=None,
+             decoy=lambda k: None):
     """Frames of the phasing pass through the detection pipeline: list of (k, t, in_field, result).
 
     For k < tile_switch the camera looks 12 deg ahead of the cue (the target is outside the
-    field); from tile_switch on it follows the cue.
+    field); from tile_switch on it follows the cue. decoy(k): None, or the V magnitude of a
+    point source drawn exactly on the target's line of sight in frame k instead of the target.
     """
     rng = np.random.default_rng(seed)
     scene = PhasingScene()
@@ -114,6 +116,8 @@ def run_pass(seed, frames, *, imager=None, target=True, tile_switch=3, cadence_s
         t = 1000.0 + cadence_s * k
         q_true = scene.q_BN_following_cue(t, 0.0 if k >= tile_switch else np.radians(12.0))
         point = target_point(imager, q_true, scene, t) if target and target_visible(k) else None
+        if decoy(k) is not None:
+            point = target_point(imager, q_true, scene, t, v_mag=decoy(k))
         frame = render(rng, imager, q_true, u_all, mag_all, points=[point] if point else [],
                        cosmic_rays=rng.poisson(2))
         prior = perturbed(q_true, rng, attitude_error_rad)
@@ -242,6 +246,24 @@ def test_the_track_coasts_through_missed_frames_and_is_lost_after_max_misses():
     assert states[13] is None
     later = [states[k] for k in range(14, 24) if states[k] is not None]
     assert later and later[0][1] == 2 and later[-1] == ("confirmed", 2)
+
+
+def test_a_source_of_other_brightness_on_the_prediction_does_not_continue_a_coasting_track():
+    """As above, the target in eclipse for frames 8-13, but an uncatalogued source 1.5
+    magnitudes brighter (4x the flux) lies exactly on its line of sight in frames 9 and 11 —
+    a star or a cosmic ray where the target would be: the track does not take it (amplitude
+    gate), coasts, and is lost as before. (A source fainter by as much is below the
+    threshold at the target's SNR of 15.)"""
+    imager = Imager(256, 256, 2.5)
+    faint = PhasingScene().target_v_mag - 1.5
+    passes = run_pass(seed=23, frames=16, imager=imager, tile_switch=0,
+                      target_visible=lambda k: not 8 <= k <= 13,
+                      decoy=lambda k: faint if k in (9, 11) else None)
+    states = {k: (result.track.state, result.track.track_id) if result.track else None
+              for k, _, _, result, _ in passes}
+    assert states[7] == ("confirmed", 1)
+    assert [states[k] for k in range(8, 13)] == [("coasting", 1)] * 5
+    assert states[13] is None
 
 
 def sky_path_frames(seed, frames, imager, segment=50):
