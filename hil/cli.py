@@ -162,8 +162,9 @@ def _print_mission(summary: dict) -> None:
               f"lower bound ({far['dv_lower_bound_mps']:.3f} m/s) for the same transfer time")
         flown = summary.get("far_transfer_executed_ratio_to_bound")
         if flown is not None:
-            print(f"far-range transfer flown: {summary['delta_v_mps']['executed']['per_phase']"
-                  f"['far_approach']:.3f} m/s executed in the far approach, {flown:.3f}x that bound")
+            executed = summary["delta_v_mps"]["executed"]["per_phase"]["far_approach"]
+            print(f"far-range transfer flown: {executed:.3f} m/s executed in the far approach, "
+                  f"{flown:.3f}x that bound")
     print("phases entered (h): " + ", ".join(f"{ph} {t / 3600.0:.2f}"
                                              for ph, t in summary["phases_entered_s"].items()))
 
