@@ -58,7 +58,7 @@ from flightsw.nav.attitude import AttitudeFilter
 from flightsw.nav.consistency import BearingConsistency
 from flightsw.nav.dynamics import predict_inplace
 from flightsw.nav.ekf import NS_PER_S
-from flightsw.nav.orbit import OrbitFilter
+from flightsw.nav.orbit import GnssCorrelation, OrbitFilter
 from flightsw.nav.relative import RelativeFilter
 from flightsw.nav.roe import published_state
 from flightsw.runtime.app import App, Param
@@ -115,6 +115,14 @@ class NavApp(App):
                                 lo=0.0),
         "q_target_m2_s3": Param(3e-14, "m^2/s^3", "target's own unmodelled acceleration PSD",
                                 lo=0.0),
+        # the receiver's data sheet (the plant's GNSS model: hil.sensors.gnss.GnssConfig);
+        # 0 for a receiver whose errors are white
+        "gnss_correlated_sigma_r_m": Param(2.0, "m", "GNSS time-correlated position error, "
+                                           "1-sigma per axis", lo=0.0, hi=1e4),
+        "gnss_correlated_sigma_v_mps": Param(0.01, "m/s", "GNSS time-correlated velocity "
+                                             "error, 1-sigma per axis", lo=0.0, hi=100.0),
+        "gnss_correlation_s": Param(600.0, "s", "correlation time of the GNSS correlated "
+                                    "errors", lo=1e-3, hi=1e6),
         "bearing_floor_rad": Param(2e-6, "rad", "1-sigma added to every bearing", lo=0.0),
         "apparent_radius_sigma_rad": Param(5e-5, "rad", "1-sigma of the apparent radius",
                                            lo=1e-9),
@@ -272,7 +280,9 @@ class NavApp(App):
         if self.orbit is None:
             self.orbit = OrbitFilter.from_fix(t_ns, fix.r_BN_N, fix.v_BN_N, fix.sigma_r_m,
                                               fix.sigma_v_mps,
-                                              q_m2_s3=self.p.q_chaser_m2_s3 + self.p.q_common_m2_s3)
+                                              q_m2_s3=self.p.q_chaser_m2_s3 + self.p.q_common_m2_s3,
+                                              gnss_correlation=self._gnss_correlation())
+            self.orbit.fuser.t_last_fused_ns = int(t_ns)
             return
         detected = self.orbit.fuser.manoeuvres_detected
         self.orbit.update_fix(t_ns, fix.r_BN_N, fix.v_BN_N, fix.sigma_r_m, fix.sigma_v_mps)
@@ -280,6 +290,13 @@ class NavApp(App):
             self.relative.update_fix(t_ns, fix.r_BN_N, fix.v_BN_N, fix.sigma_r_m, fix.sigma_v_mps)
         if self.orbit.fuser.manoeuvres_detected > detected:
             self.t_manoeuvre_detected_ns = t_ns
+
+    def _gnss_correlation(self) -> GnssCorrelation | None:
+        p = self.p
+        if p.gnss_correlated_sigma_r_m == 0.0 and p.gnss_correlated_sigma_v_mps == 0.0:
+            return None
+        return GnssCorrelation(p.gnss_correlated_sigma_r_m, p.gnss_correlated_sigma_v_mps,
+                               p.gnss_correlation_s)
 
     def _fuse_track(self, t_ns: int, track: TargetTrack) -> None:
         if self.relative is None:
@@ -338,7 +355,10 @@ class NavApp(App):
                 q_target_m2_s3=self.p.q_target_m2_s3, q_chaser_m2_s3=self.p.q_chaser_m2_s3,
                 q_common_m2_s3=self.p.q_common_m2_s3,
                 range_bias_sigma_m=self.p.rangefinder_bias_sigma_m,
-                bearing_var_floor_rad2=self.p.bearing_floor_rad ** 2)
+                bearing_var_floor_rad2=self.p.bearing_floor_rad ** 2,
+                gnss_correlation=self._gnss_correlation())
+            # the chaser's covariance is the orbit filter's: the fixes in it are counted
+            self.relative.fuser.t_last_fused_ns = self.orbit.fuser.t_last_fused_ns
         except ValueError:
             self.rejected += 1
         self.cue_used_epoch_ns = cue.epoch_ns

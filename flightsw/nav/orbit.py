@@ -12,10 +12,26 @@ impulse and its square is added to the covariance's diagonal before the fix is f
 covariance reset on detection, Bar-Shalom, Li & Kirubarajan 2001, ch. 11). A lone outlier
 is rejected. ``FixFuser`` does this for any state holding the chaser's [r, v] as a block, so the
 relative filter (which carries the chaser too) fuses fixes the same way.
+
+Time-correlated fix errors. A single-frequency receiver's error is mostly not white: its
+orbit/clock and ionospheric residuals are a Gauss-Markov process of some sigma_gm and
+correlation time tau (the receiver's data sheet; ``GnssCorrelation``), on top of white noise.
+Fusing fixes 1 s apart as if independent would let the filter average that error away: its
+covariance shrinks far below the error it actually carries, and every estimate coupled to the
+chaser's state inherits the false confidence (in the relative filter, a chaser velocity error
+of a centimetre per second read as known to a millimetre turns into a range error the bearings
+then 'confirm'). Without augmenting the state with the correlated error, the consistent
+alternative is to weight each fix by the information it adds: for fixes dt apart the mean of
+n samples of the process has variance sigma_gm^2 (1 + rho) / ((1 - rho) n), rho = exp(-dt /
+tau), so each fix is fused with R = sigma_reported^2 + sigma_gm^2 2 rho / (1 - rho) per axis
+(Brown & Hwang, Introduction to Random Signals and Applied Kalman Filtering, 4th ed., 2012,
+on coloured measurement noise; Bar-Shalom, Li & Kirubarajan 2001, sec. 8.3). The gate still
+judges the innovation against the reported sigma: that is its distribution, fix by fix.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import chi2
@@ -26,22 +42,50 @@ from flightsw.nav.ekf import NS_PER_S, UpdateResult, check_state_and_covariance,
 FIX_GATE_CHI2 = float(chi2.ppf(0.9999, 6))
 
 
+@dataclass(frozen=True)
+class GnssCorrelation:
+    """The Gauss-Markov part of a receiver's fix error: steady-state 1-sigma per axis of
+    position (m) and velocity (m/s), and its correlation time (s). See the module docstring."""
+
+    sigma_r_m: float
+    sigma_v_mps: float
+    correlation_s: float
+
+    def __post_init__(self):
+        if not (math.isfinite(self.sigma_r_m) and self.sigma_r_m >= 0.0
+                and math.isfinite(self.sigma_v_mps) and self.sigma_v_mps >= 0.0
+                and math.isfinite(self.correlation_s) and self.correlation_s > 0.0):
+            raise ValueError("GnssCorrelation: sigmas finite and >= 0, correlation_s > 0")
+
+    def extra_variance(self, dt_s: float) -> tuple[float, float]:
+        """Variance (m^2, m^2/s^2) to add per axis to a fix dt_s after the last one fused:
+        sigma_gm^2 2 rho / (1 - rho). Fixes at the same instant count as 1 ms apart."""
+        rho = math.exp(-max(dt_s, 1e-3) / self.correlation_s)
+        factor = 2.0 * rho / (1.0 - rho)
+        return self.sigma_r_m ** 2 * factor, self.sigma_v_mps ** 2 * factor
+
+
 class FixFuser:
     """GNSS fix update, with manoeuvre detection, of the [r, v] block at ``offset`` of a state."""
 
-    def __init__(self, offset: int = 0, gate: float = FIX_GATE_CHI2, manoeuvre_after: int = 2):
+    def __init__(self, offset: int = 0, gate: float = FIX_GATE_CHI2, manoeuvre_after: int = 2,
+                 correlation: GnssCorrelation | None = None):
         if not (gate > 0.0 and manoeuvre_after >= 1):
             raise ValueError("gate must be positive and manoeuvre_after >= 1")
         self.offset = offset
         self.gate = float(gate)
         self.manoeuvre_after = int(manoeuvre_after)
+        self.correlation = correlation
         self.consecutive_gated = 0
         self.manoeuvres_detected = 0
+        self.t_last_fused_ns: int | None = None
 
-    def fuse(self, x, P, r_BN_N, v_BN_N, sigma_r_m: float, sigma_v_mps: float, c=None):
-        """(x, P, UpdateResult) after the fix (m, m/s, ECI, 1-sigma per axis); c, the state's
-        covariance with a considered parameter the fix does not see, becomes (I - K H) c in
-        place."""
+    def fuse(self, x, P, r_BN_N, v_BN_N, sigma_r_m: float, sigma_v_mps: float, c=None,
+             t_ns: int | None = None):
+        """(x, P, UpdateResult) after the fix (m, m/s, ECI, 1-sigma per axis) taken at t_ns
+        (needed with a correlation model: the fix is weighted by the time since the last one
+        fused); c, the state's covariance with a considered parameter the fix does not see,
+        becomes (I - K H) c in place."""
         if not (sigma_r_m > 0.0 and sigma_v_mps > 0.0):
             raise ValueError("GNSS sigmas must be positive")
         block = slice(self.offset, self.offset + 6)
@@ -50,6 +94,13 @@ class FixFuser:
         R = np.diag([sigma_r_m ** 2] * 3 + [sigma_v_mps ** 2] * 3)
         y = np.concatenate((r_BN_N, v_BN_N)) - x[block]
         nis = float(y @ np.linalg.solve(P[block, block] + R, y))
+        if self.correlation is not None:
+            if t_ns is None:
+                raise ValueError("a fuser with a correlation model needs each fix's t_ns")
+            if self.t_last_fused_ns is not None:
+                var_r, var_v = self.correlation.extra_variance(
+                    (int(t_ns) - self.t_last_fused_ns) / NS_PER_S)
+                R = R + np.diag([var_r] * 3 + [var_v] * 3)
         if not nis <= self.gate:
             self.consecutive_gated += 1
             if self.consecutive_gated < self.manoeuvre_after:
@@ -58,6 +109,8 @@ class FixFuser:
             P[range(block.start, block.stop), range(block.start, block.stop)] += y ** 2
             self.manoeuvres_detected += 1
         self.consecutive_gated = 0
+        if t_ns is not None:
+            self.t_last_fused_ns = int(t_ns)
         if c is not None:
             K = np.linalg.solve(P[block, block] + R, P[block, :]).T
             c -= K @ c[block]
@@ -75,7 +128,7 @@ class OrbitFilter:
 
     def __init__(self, t_ns: int, x_BN_N, P, *, q_m2_s3: float = 1e-10,
                  gate: float = FIX_GATE_CHI2, manoeuvre_after: int = 2,
-                 step_max_s: float = STEP_MAX_S):
+                 step_max_s: float = STEP_MAX_S, gnss_correlation: GnssCorrelation | None = None):
         self.x, self.P = check_state_and_covariance(x_BN_N, P, 6)
         if not (math.isfinite(q_m2_s3) and q_m2_s3 >= 0.0):
             raise ValueError(f"q_m2_s3 must be finite and >= 0, got {q_m2_s3!r}")
@@ -84,7 +137,7 @@ class OrbitFilter:
         self.t_ns = int(t_ns)
         self.q_m2_s3 = float(q_m2_s3)
         self.step_max_s = float(step_max_s)
-        self.fuser = FixFuser(0, gate, manoeuvre_after)
+        self.fuser = FixFuser(0, gate, manoeuvre_after, gnss_correlation)
 
     @classmethod
     def from_fix(cls, t_ns: int, r_BN_N, v_BN_N, sigma_r_m: float, sigma_v_mps: float,
@@ -107,7 +160,7 @@ class OrbitFilter:
         """Predict to t_ns and fuse a GNSS fix (m, m/s, ECI; 1-sigma per axis)."""
         self.predict(t_ns)
         self.x, self.P, result = self.fuser.fuse(self.x, self.P, r_BN_N, v_BN_N, sigma_r_m,
-                                                 sigma_v_mps)
+                                                 sigma_v_mps, t_ns=t_ns)
         return result
 
     def apply_burn(self, t_burn_ns: int, dv_N, sigma_dv_mps: float,

@@ -39,7 +39,7 @@ from scipy.stats import chi2
 
 from flightsw.nav.dynamics import MU_EARTH_M3_S2, STEP_MAX_S, add_impulse, predict_pair_inplace
 from flightsw.nav.ekf import NS_PER_S, UpdateResult, check_state_and_covariance, joseph_update
-from flightsw.nav.orbit import FIX_GATE_CHI2, FixFuser
+from flightsw.nav.orbit import FIX_GATE_CHI2, FixFuser, GnssCorrelation
 from flightsw.native import require
 
 _relative = require("flightsw.nav._relative")
@@ -145,7 +145,7 @@ class RelativeFilter:
                  bearing_var_floor_rad2: float = 0.0, range_bias_sigma_m: float = 0.0,
                  bearing_gate: float = BEARING_GATE_CHI2, range_gate: float = RANGE_GATE_CHI2,
                  fix_gate: float = FIX_GATE_CHI2, manoeuvre_after: int = 2,
-                 step_max_s: float = STEP_MAX_S):
+                 step_max_s: float = STEP_MAX_S, gnss_correlation: GnssCorrelation | None = None):
         x_T, P_T = check_state_and_covariance(x_TN_N, P_T, 6)
         x_C, P_C = check_state_and_covariance(x_CN_N, P_C, 6)
         for name, value in (("q_target_m2_s3", q_target_m2_s3),
@@ -171,7 +171,7 @@ class RelativeFilter:
         self.bearing_gate = float(bearing_gate)
         self.range_gate = float(range_gate)
         self.step_max_s = float(step_max_s)
-        self.fuser = FixFuser(CHASER.start, fix_gate, manoeuvre_after)
+        self.fuser = FixFuser(CHASER.start, fix_gate, manoeuvre_after, gnss_correlation)
 
     def copy(self) -> RelativeFilter:
         """An independent twin (for what-if analyses)."""
@@ -224,7 +224,7 @@ class RelativeFilter:
         """Predict to t_ns and fuse a GNSS fix of the chaser (m, m/s, ECI; 1-sigma per axis)."""
         self.predict(t_ns)
         self.x, self.P, result = self.fuser.fuse(self.x, self.P, r_BN_N, v_BN_N, sigma_r_m,
-                                                 sigma_v_mps, self.c)
+                                                 sigma_v_mps, self.c, t_ns=t_ns)
         return result
 
     def update_bearing(self, t_ns: int, u_N, P_u) -> UpdateResult:
