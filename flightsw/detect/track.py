@@ -8,7 +8,19 @@ Navigation, 2001, section 6.3.2) in the local plane of the azimuthal equidistant
 (skyplane) around u, whose basis is carried along the great circle.  Each frame the track
 takes the nearest unexplained source inside its chi-square gate; it coasts through misses and
 is lost after max_misses in a row, after which the candidate search may confirm it again.
+
+Re-acquisition. While the track coasts its gate grows, and a lone source in it (a noise peak,
+a cosmic ray, an uncatalogued star as the target passes into eclipse) would reset the misses
+and drag the line of sight off — then the next, and the next: in the reference mission a
+coasting track walked eleven degrees through an eclipse on such sources, and navigation,
+fed its bearings, declared itself diverged. So after ``reacquire_after`` misses in a row a
+source no longer continues the track by itself: it starts a chain, each next frame's source
+must fall in the gate of the track updated with the chain so far, and only a chain of
+``reacquire_hits`` consecutive frames is taken (the sources of a broken chain are
+forgotten). A target coming out of eclipse is back after that many frames; a scatter of
+unrelated sources does not line up.
 """
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +37,8 @@ from flightsw.detect.skyplane import from_plane, tangent_basis, to_plane
 @dataclass(frozen=True)
 class TrackConfig:
     """max_misses: frames coasted before the track is lost; gate_sigma: association gate;
+    reacquire_after, reacquire_hits: after that many misses in a row, only a chain of
+    reacquire_hits consecutive consistent sources continues the track (module docstring);
     accel_psd_rad2_s3: spectral density of the line of sight's unmodelled angular acceleration;
     flux_gate: the largest ratio between a source's flux and the track's (smoothed, in log,
     with weight flux_smoothing per frame) that may continue it."""
@@ -34,10 +48,14 @@ class TrackConfig:
     accel_psd_rad2_s3: float = 1e-12
     flux_gate: float = 3.0
     flux_smoothing: float = 0.3
+    reacquire_after: int = 2
+    reacquire_hits: int = 3
 
     def __post_init__(self):
         if self.max_misses < 0:
             raise ValueError("TrackConfig.max_misses must be >= 0")
+        if not (self.reacquire_after >= 1 and self.reacquire_hits >= 1):
+            raise ValueError("TrackConfig.reacquire_after and reacquire_hits must be >= 1")
         if not (self.gate_sigma > 0 and self.accel_psd_rad2_s3 >= 0):
             raise ValueError("TrackConfig.gate_sigma must be > 0 and accel_psd_rad2_s3 >= 0")
         if not (self.flux_gate > 1.0 and 0.0 < self.flux_smoothing <= 1.0):
@@ -163,6 +181,7 @@ class TargetTracker:
         self.misses = 0
         self.frames_tracked = 0
         self.log_flux = 0.0       # the track's smoothed log flux (DN)
+        self.chain: list = []     # re-acquisition: (frame_no, t_s, u_N, sigma_rad, flux)
 
     @property
     def tracking(self) -> bool:
@@ -197,9 +216,58 @@ class TargetTracker:
 
     def _associate(self, frame: FrameDetections, usable: np.ndarray) -> int:
         """Index of the source the track takes in this frame (updating the filter), or -1."""
+        cfg = self.track_config
+        if self.misses < cfg.reacquire_after:
+            self.chain = []
+            nearest = self._nearest_in_gate(self.filter, frame, usable)
+            if nearest < 0:
+                return -1
+            self._take(self.filter, frame.t_s, frame.u_N[nearest], frame.sigma_rad[nearest],
+                       frame.flux[nearest])
+            self.misses = 0
+            self.frames_tracked += 1
+            return int(nearest)
+        # coasting: only a chain of consecutive consistent sources continues the track
+        if self.chain and self.chain[-1][0] != frame.frame_no - 1:
+            self.chain = []
+        trial = self._chained_filter()
+        nearest = self._nearest_in_gate(trial, frame, usable) if self.chain else -1
+        if nearest < 0:
+            self.chain = []
+            trial = self.filter
+            nearest = self._nearest_in_gate(trial, frame, usable)
+            if nearest < 0:
+                return -1
+        self.chain.append((frame.frame_no, frame.t_s, frame.u_N[nearest],
+                           frame.sigma_rad[nearest], frame.flux[nearest]))
+        if len(self.chain) < cfg.reacquire_hits:
+            return -1
+        for _, t_s, u_meas, sigma, flux in self.chain:
+            self._take(self.filter, t_s, u_meas, sigma, flux)
+        self.chain = []
+        self.misses = 0
+        self.frames_tracked = cfg.reacquire_hits
+        return int(nearest)
+
+    def _chained_filter(self) -> LineOfSightFilter:
+        """The track updated with the re-acquisition chain so far (the track if none)."""
+        if not self.chain:
+            return self.filter
+        trial = copy.deepcopy(self.filter)
+        for _, t_s, u_meas, sigma, _ in self.chain:
+            trial.update(t_s, u_meas, sigma)
+        return trial
+
+    def _take(self, filt: LineOfSightFilter, t_s, u_meas, sigma, flux) -> None:
+        filt.update(t_s, u_meas, sigma)
+        self._take_flux(flux)
+
+    def _nearest_in_gate(self, filt: LineOfSightFilter, frame: FrameDetections,
+                         usable: np.ndarray) -> int:
+        """The usable source nearest the prediction of filt, inside its gate, or -1."""
         if len(frame) == 0:
             return -1
-        u, _, e1, e2, P = self.filter.predicted(frame.t_s)
+        u, _, e1, e2, P = filt.predicted(frame.t_s)
         x, y, front = self.camera.project((frame.C_CN @ u)[None])
         if not front[0]:
             return -1
@@ -212,13 +280,9 @@ class TargetTracker:
         nearest = nearest_within(x, y, gate_px, np.where(usable, frame.x, np.inf), frame.y)[0]
         if nearest < 0:
             return -1
-        nu, S = self.filter.innovation(frame.t_s, frame.u_N[nearest], frame.sigma_rad[nearest])
+        nu, S = filt.innovation(frame.t_s, frame.u_N[nearest], frame.sigma_rad[nearest])
         if nu @ np.linalg.solve(S, nu) > self.track_config.gate_sigma**2:
             return -1
-        self.filter.update(frame.t_s, frame.u_N[nearest], frame.sigma_rad[nearest])
-        self.misses = 0
-        self.frames_tracked += 1
-        self._take_flux(frame.flux[nearest])
         return int(nearest)
 
     def _flux_consistent(self, flux: np.ndarray) -> np.ndarray:
@@ -251,6 +315,7 @@ class TargetTracker:
         self.filter.P = np.kron(np.eye(2), R) @ P @ np.kron(np.eye(2), R).T
         self.track_id += 1
         self.misses = 0
+        self.chain = []
         self.frames_tracked = self._consecutive_hits(row)
         fluxes = search.gather(row[None], "flux")[0]
         self._take_flux(float(np.nanmedian(fluxes)), first=True)

@@ -266,6 +266,40 @@ def test_a_source_of_other_brightness_on_the_prediction_does_not_continue_a_coas
     assert states[13] is None
 
 
+def test_lone_sources_of_the_same_brightness_do_not_continue_a_coasting_track():
+    """The target in eclipse for frames 8-13; a source of the target's own brightness lies on
+    its line of sight in frames 10 and 12, after two misses (the amplitude gate cannot tell it
+    from the target). Alone in its frame each only starts a re-acquisition chain that the
+    next frame breaks: the track coasts and is lost as before. (Before the chains, frame 10
+    reset the misses and the track was still held at frame 13.)"""
+    imager = Imager(256, 256, 2.5)
+    same = PhasingScene().target_v_mag
+    passes = run_pass(seed=23, frames=16, imager=imager, tile_switch=0,
+                      target_visible=lambda k: not 8 <= k <= 13,
+                      decoy=lambda k: same if k in (10, 12) else None)
+    states = {k: (result.track.state, result.track.track_id) if result.track else None
+              for k, _, _, result, _ in passes}
+    assert states[7] == ("confirmed", 1)
+    assert [states[k] for k in range(8, 13)] == [("coasting", 1)] * 5
+    assert states[13] is None
+
+
+@pytest.mark.parametrize("gap, back_at", [(1, 9), (2, 12)])
+def test_after_a_short_gap_the_track_is_reacquired_without_a_new_identifier(gap, back_at):
+    """The target hidden for `gap` frames from frame 8. After one miss the next source
+    continues the track at once; after reacquire_after (2) misses it takes a chain of
+    reacquire_hits (3) consecutive consistent frames: coasting through the chain, confirmed
+    at its third frame, still track 1."""
+    imager = Imager(256, 256, 2.5)
+    passes = run_pass(seed=23, frames=back_at + 2, imager=imager, tile_switch=0,
+                      target_visible=lambda k: not 8 <= k < 8 + gap)
+    states = {k: (result.track.state, result.track.track_id) if result.track else None
+              for k, _, _, result, _ in passes}
+    assert [states[k] for k in range(8, back_at)] == [("coasting", 1)] * (back_at - 8)
+    assert states[back_at] == ("confirmed", 1)
+    assert states[back_at + 1] == ("confirmed", 1)
+
+
 def sky_path_frames(seed, frames, imager, segment=50):
     """A camera wandering the sky near the north galactic pole (few catalogue stars, the
     prior attitude is used when fewer than four are matched): segments of `segment` frames,
