@@ -17,6 +17,7 @@ from flightsw.guidance.cam import SHORT_HORIZON_S
 from flightsw.guidance.flyaround import CoverageMap, coverage_fraction, fibonacci_sphere
 from flightsw.guidance.keepout import closest_approach
 from flightsw.guidance.maneuvers import Burn, predict_roe
+from flightsw.guidance.mission import Phase
 from flightsw.guidance.passive_safety import parallel_ei_roe
 from flightsw.guidance.phasing import phasing_lower_bound
 from flightsw.guidance.pointing import clear_of_sun, reference_rate
@@ -388,6 +389,32 @@ def test_far_approach_plans_phasing_near_the_bound_and_issues_its_first_burn_onc
     assert after.used_dv_mps == pytest.approx(dv)
     assert after.planned_dv_mps == pytest.approx(entry.planned_dv_mps - dv, rel=1e-6)
     assert burn.duration_s == pytest.approx(100.0 * dv / 0.4)
+
+
+def test_a_phasing_replanned_after_the_mid_approach_began_keeps_the_far_deadline():
+    """The far approach's budget runs from its entry: a phasing leg re-planned once the mid
+    approach has begun (the 25 km gate passed with phasing burns still due, then the estimate
+    off the plan) must still arrive by far_budget_s after the far approach began. Counted from
+    the new phase, as it was, the victus-haze re-plan at 33 h aimed 26 h further on, past the
+    end of the mission."""
+    phase = 1.0
+    xT0, xC0 = start([0.0, -2.0e6, 300 * np.cos(phase), 300 * np.sin(phase),
+                      400 * np.cos(phase), 400 * np.sin(phase)])
+    app = guidance(epoch_utc=EPOCH)
+    times = np.arange(0.0, 30.0, 10.0)
+    XT, XC = truth(xT0, xC0, times)
+    for k, t in enumerate(times):
+        msgs = nav(t, XT[k], XC[k], sigma_rtn_m=(100.0, 1000.0, 100.0))
+        msgs.append(track_msg(int(t * NS), line_of_sight(XT[k], XC[k])))
+        mode, _, _ = step(app, t, msgs)
+    assert mode.phase == "far_approach"
+    deadline_ns = app.far_deadline_ns
+    assert deadline_ns == pytest.approx((10.0 + 30 * 3600.0) * NS, abs=10 * NS)
+    t_replan_s = 10.0 * 3600.0
+    app.mission._enter(Phase.MID_APPROACH, t_replan_s, "test: within 25 km")
+    assert app._plan_leg(("phasing", 0), int(t_replan_s * NS), app.est)
+    assert app.plan.end_ns <= deadline_ns + 60 * NS
+    assert app.plan.end_ns > (t_replan_s + 6 * 3600.0) * NS   # and uses the time it has
 
 
 def hold_scenario(hold, phase=1.0):
