@@ -59,6 +59,8 @@ from flightsw.nav.consistency import BearingConsistency
 from flightsw.nav.dynamics import predict_inplace
 from flightsw.nav.ekf import NS_PER_S
 from flightsw.nav.orbit import GnssCorrelation, OrbitFilter
+from flightsw.nav.photocentre import centre_bearing
+from flightsw.guidance.sun import julian_date, sun_direction_N
 from flightsw.nav.relative import RelativeFilter
 from flightsw.nav.roe import published_state
 from flightsw.runtime.app import App, Param
@@ -123,6 +125,9 @@ class NavApp(App):
                                              "error, 1-sigma per axis", lo=0.0, hi=100.0),
         "gnss_correlation_s": Param(600.0, "s", "correlation time of the GNSS correlated "
                                     "errors", lo=1e-3, hi=1e6),
+        "epoch_utc": Param("", "", "UTC of sim time 0, ISO-8601, for the Sun: an unresolved "
+                           "target's bearing is corrected from its light to its centre "
+                           "(photocentre); '' = no correction"),
         "bearing_floor_rad": Param(2e-6, "rad", "1-sigma added to every bearing", lo=0.0),
         "apparent_radius_sigma_rad": Param(5e-5, "rad", "1-sigma of the apparent radius",
                                            lo=1e-9),
@@ -304,7 +309,13 @@ class NavApp(App):
             return
         u = np.asarray(track.u_N, dtype=np.float64)
         u = u / np.linalg.norm(u)
-        result = self.relative.update_bearing(t_ns, u, track.P_u)
+        P_u = track.P_u
+        if self.p.epoch_utc and not track.resolved and self._radius() > 0.0:
+            range_m, _ = self.relative.line_of_sight()
+            to_sun = sun_direction_N(julian_date(self.p.epoch_utc, t_ns / NS_PER_S))
+            u, P_u = centre_bearing(u, P_u, to_sun, self._radius(), range_m,
+                                    self.p.target_radius_sigma_fraction)
+        result = self.relative.update_bearing(t_ns, u, P_u)
         self.consistency.record(t_ns, result.nis, result.accepted)
         if self.consistency.failing:
             self.relative.inflate_target(self.p.divergence_reset_fraction)
@@ -313,7 +324,7 @@ class NavApp(App):
                 # the gated bearing that tripped the test is the newest evidence: fused on the
                 # reset covariance, so that a range of the same instant is linearised along the
                 # right line of sight (counted once, as gated)
-                result = self.relative.update_bearing(t_ns, u, track.P_u)
+                result = self.relative.update_bearing(t_ns, u, P_u)
                 self.consistency.record(t_ns, result.nis, result.accepted, counted=False)
         rho = track.apparent_radius_rad
         if track.resolved and 0.0 < rho < math.pi / 2 and self._radius() > 0.0:

@@ -31,7 +31,8 @@ from hil.camera.photometry import (
 from hil.camera.projection import project_substeps, project_visible, rotation_over
 from hil.camera.psf import GaussianPsf
 from hil.camera.readout import PlanarBackground, read_out
-from hil.camera.resolved import add_lambert_sphere, apparent_radius_rad, lambert_radiance_e_per_sr
+from hil.camera.resolved import (add_lambert_sphere, apparent_radius_rad, lambert_photocentre_m,
+                                 lambert_radiance_e_per_sr)
 from hil.camera.stray_light import (
     EARTH_ALBEDO,
     EARTH_RADIUS_M,
@@ -329,7 +330,9 @@ class Camera:
             return {"source": None, "info": info}
         electrons = float(p.electrons_from_vmag(info["v_mag"]))
         info["electrons"] = electrons
-        positions = np.stack([C @ (r_N + target.v_TC_N * t) for C, t in zip(C_steps, dt)])
+        # the light of a partly lit body is centred off its centre, towards the Sun
+        r_light_N = r_N + lambert_photocentre_m(target.radius_m, r_N, to_sun)
+        positions = np.stack([C @ (r_light_N + target.v_TC_N * t) for C, t in zip(C_steps, dt)])
         xs = x0 + p.focal_length_px * positions[:, 0] / positions[:, 2]
         ys = y0 + p.focal_length_px * positions[:, 1] / positions[:, 2]
         self.psf.add_point_sources(signal, xs[None, :], ys[None, :], np.full((1, len(dt)), electrons / len(dt)))

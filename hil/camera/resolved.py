@@ -21,6 +21,30 @@ def apparent_radius_rad(radius_m, range_m):
     return math.asin(radius_m / range_m)
 
 
+def lambert_photocentre_m(radius_m, u_target_N, to_sun_N):
+    """Where the light of an unresolved Lambertian sphere is centred, relative to its centre:
+    the vector (m, ECI, perpendicular to the line of sight u_target_N) of length
+    R (3 pi / 16) sin a (1 + cos a) / (sin a + (pi - a) cos a) towards the Sun's side, a the
+    phase angle (Sun - target - observer). The fraction of R follows from integrating the
+    Lambert radiance, proportional to the cosine of incidence, over the disc: 0 full, 3 pi/16
+    half lit, -> 3 pi/16 again as the crescent thins (tests/hil/test_camera_photocentre.py
+    integrates it numerically). Drawn as a point, an unresolved target is drawn there."""
+    u = np.asarray(u_target_N, dtype=np.float64)
+    u = u / np.linalg.norm(u)
+    s = np.asarray(to_sun_N, dtype=np.float64)
+    s = s / np.linalg.norm(s)
+    across = s - (s @ u) * u
+    norm = float(np.linalg.norm(across))
+    a = math.acos(max(-1.0, min(1.0, float(-s @ u))))   # target->sun vs target->observer
+    if norm < 1e-12 or a < 1e-9:
+        return np.zeros(3)
+    denominator = math.sin(a) + (math.pi - a) * math.cos(a)
+    if denominator <= 0.0:
+        return np.zeros(3)
+    fraction = 3.0 * math.pi / 16.0 * math.sin(a) * (1.0 + math.cos(a)) / denominator
+    return radius_m * fraction * across / norm
+
+
 def lambert_radiance_e_per_sr(params: CameraParams, albedo, sun_photon_flux_per_m2_s):
     """Electrons per exposure per steradian of a surface facing the Sun (cos i = 1): a E / pi, collected."""
     return albedo * sun_photon_flux_per_m2_s / math.pi * params.electrons_per_photon_per_m2
