@@ -617,6 +617,15 @@ class GuidanceApp(App):
             self.replan_reason = ""
             return
         self.note(t_ns, f"re-planning: {reason}")
+        if leg[0] == "phasing" and self.mission.phase is Phase.MID_APPROACH:
+            # inside the 25 km gate the 20 km hold is only a waypoint: rather than phase back
+            # onto it (after the far deadline, the quickest drift: hours lost), the mid
+            # approach's first transfer is planned from where the chaser is
+            self.note(t_ns, "phasing dropped inside the 25 km gate: the mid approach's "
+                            "transfer takes over")
+            self.plan, self.plan_leg, self.replan_reason = None, None, ""
+            self.next_leg_ns = t_ns
+            return
         if not self._plan_leg(leg, t_ns, est):
             self.replan_reason = reason
 

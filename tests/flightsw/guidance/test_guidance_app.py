@@ -415,6 +415,11 @@ def test_a_phasing_replanned_after_the_mid_approach_began_keeps_the_far_deadline
     assert app._plan_leg(("phasing", 0), int(t_replan_s * NS), app.est)
     assert app.plan.end_ns <= deadline_ns + 60 * NS
     assert app.plan.end_ns > (t_replan_s + 6 * 3600.0) * NS   # and uses the time it has
+    # and once re-planned for a deviation inside the 25 km gate, the phasing gives way to the
+    # mid approach's first transfer, planned at once
+    app.replan_reason = "test: estimate off the plan"
+    app._replan(int(t_replan_s * NS), app.est)
+    assert app.plan is None and app.plan_leg is None and app.next_leg_ns <= t_replan_s * NS
 
 
 def hold_scenario(hold, phase=1.0):
