@@ -167,6 +167,16 @@ def measurement_covariance_N(camera: CameraModel, C_CN: np.ndarray, u_N: np.ndar
     return C_CN.T @ P_C @ C_CN
 
 
+@dataclass
+class _Chain:
+    """A re-acquisition chain: its last frame, the track updated with its sources, their
+    fluxes (taken into the track's flux only if the chain completes)."""
+
+    frame_no: int
+    filter: LineOfSightFilter
+    fluxes: list
+
+
 class TargetTracker:
     """Screening, candidate search and the confirmed track, one frame at a time."""
 
@@ -181,7 +191,7 @@ class TargetTracker:
         self.misses = 0
         self.frames_tracked = 0
         self.log_flux = 0.0       # the track's smoothed log flux (DN)
-        self.chain: list = []     # re-acquisition: (frame_no, t_s, u_N, sigma_rad, flux)
+        self.chain: _Chain | None = None   # re-acquisition in progress
 
     @property
     def tracking(self) -> bool:
@@ -218,49 +228,38 @@ class TargetTracker:
         """Index of the source the track takes in this frame (updating the filter), or -1."""
         cfg = self.track_config
         if self.misses < cfg.reacquire_after:
-            self.chain = []
+            self.chain = None
             nearest = self._nearest_in_gate(self.filter, frame, usable)
             if nearest < 0:
                 return -1
-            self._take(self.filter, frame.t_s, frame.u_N[nearest], frame.sigma_rad[nearest],
-                       frame.flux[nearest])
+            self.filter.update(frame.t_s, frame.u_N[nearest], frame.sigma_rad[nearest])
+            self._take_flux(frame.flux[nearest])
             self.misses = 0
             self.frames_tracked += 1
             return int(nearest)
         # coasting: only a chain of consecutive consistent sources continues the track
-        if self.chain and self.chain[-1][0] != frame.frame_no - 1:
-            self.chain = []
-        trial = self._chained_filter()
-        nearest = self._nearest_in_gate(trial, frame, usable) if self.chain else -1
+        chain = self.chain if self.chain and self.chain.frame_no == frame.frame_no - 1 else None
+        nearest = self._nearest_in_gate(chain.filter, frame, usable) if chain else -1
         if nearest < 0:
-            self.chain = []
-            trial = self.filter
-            nearest = self._nearest_in_gate(trial, frame, usable)
+            chain = None
+            nearest = self._nearest_in_gate(self.filter, frame, usable)
             if nearest < 0:
+                self.chain = None
                 return -1
-        self.chain.append((frame.frame_no, frame.t_s, frame.u_N[nearest],
-                           frame.sigma_rad[nearest], frame.flux[nearest]))
-        if len(self.chain) < cfg.reacquire_hits:
+        if chain is None:
+            chain = _Chain(frame.frame_no, copy.deepcopy(self.filter), [])
+        chain.frame_no = frame.frame_no
+        chain.filter.update(frame.t_s, frame.u_N[nearest], frame.sigma_rad[nearest])
+        chain.fluxes.append(frame.flux[nearest])
+        self.chain = chain
+        if len(chain.fluxes) < cfg.reacquire_hits:
             return -1
-        for _, t_s, u_meas, sigma, flux in self.chain:
-            self._take(self.filter, t_s, u_meas, sigma, flux)
-        self.chain = []
+        self.filter, self.chain = chain.filter, None
+        for flux in chain.fluxes:
+            self._take_flux(flux)
         self.misses = 0
         self.frames_tracked = cfg.reacquire_hits
         return int(nearest)
-
-    def _chained_filter(self) -> LineOfSightFilter:
-        """The track updated with the re-acquisition chain so far (the track if none)."""
-        if not self.chain:
-            return self.filter
-        trial = copy.deepcopy(self.filter)
-        for _, t_s, u_meas, sigma, _ in self.chain:
-            trial.update(t_s, u_meas, sigma)
-        return trial
-
-    def _take(self, filt: LineOfSightFilter, t_s, u_meas, sigma, flux) -> None:
-        filt.update(t_s, u_meas, sigma)
-        self._take_flux(flux)
 
     def _nearest_in_gate(self, filt: LineOfSightFilter, frame: FrameDetections,
                          usable: np.ndarray) -> int:
@@ -315,7 +314,7 @@ class TargetTracker:
         self.filter.P = np.kron(np.eye(2), R) @ P @ np.kron(np.eye(2), R).T
         self.track_id += 1
         self.misses = 0
-        self.chain = []
+        self.chain = None
         self.frames_tracked = self._consecutive_hits(row)
         fluxes = search.gather(row[None], "flux")[0]
         self._take_flux(float(np.nanmedian(fluxes)), first=True)

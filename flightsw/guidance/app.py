@@ -548,15 +548,10 @@ class GuidanceApp(App):
         bound = 0.0
         try:
             if kind == "phasing":
-                # what is left of the budget, counted from the far approach's entry (a
-                # phasing re-planned after the mid approach has begun keeps that deadline:
-                # counted from the new phase it would stretch the drift by a day); once
-                # spent, the quickest drift that still has room for its four burns (the
-                # phase time-out is the manager's)
-                if self.far_deadline_ns is not None:
-                    left = (self.far_deadline_ns - t_ns) / NS_PER_S
-                else:
-                    left = self.p.far_budget_s - self.mission.time_in_phase_s(t_ns / NS_PER_S)
+                # what is left of the budget, counted from the far approach's entry (which
+                # queued this leg and set the deadline); once spent, the quickest drift that
+                # still has room for its four burns (the phase time-out is the manager's)
+                left = (self.far_deadline_ns - t_ns) / NS_PER_S
                 budget = max(left, t0 + MIN_PHASING_ORBITS * 2.0 * np.pi / float(chief.n_rad_s))
                 cap = self.p.burn_force_N * self.p.max_phasing_burn_s / self.p.mass_kg
                 p = plan_phasing(chief, roe, hold_aim(HOLD_POINTS_M[index], roe, a),

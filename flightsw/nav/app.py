@@ -153,6 +153,8 @@ class NavApp(App):
 
     def reset(self) -> None:
         self.lag_ns = int(round(self.p.measurement_lag_s * NS_PER_S))
+        self.epoch_jd = julian_date(self.p.epoch_utc) if self.p.epoch_utc else None
+        self.gnss_correlation = self._gnss_correlation()
         self.attitude = AttitudeFilter(
             self.p.gyro_arw_rad_sqrt_s, self.p.gyro_rrw_rad_s_sqrt_s, self.p.gyro_bias_sigma_rad_s,
             parse_vector(self.p.star_tracker_boresight_B, "star_tracker_boresight_B"))
@@ -286,8 +288,7 @@ class NavApp(App):
             self.orbit = OrbitFilter.from_fix(t_ns, fix.r_BN_N, fix.v_BN_N, fix.sigma_r_m,
                                               fix.sigma_v_mps,
                                               q_m2_s3=self.p.q_chaser_m2_s3 + self.p.q_common_m2_s3,
-                                              gnss_correlation=self._gnss_correlation())
-            self.orbit.fuser.t_last_fused_ns = int(t_ns)
+                                              gnss_correlation=self.gnss_correlation)
             return
         detected = self.orbit.fuser.manoeuvres_detected
         self.orbit.update_fix(t_ns, fix.r_BN_N, fix.v_BN_N, fix.sigma_r_m, fix.sigma_v_mps)
@@ -310,9 +311,9 @@ class NavApp(App):
         u = np.asarray(track.u_N, dtype=np.float64)
         u = u / np.linalg.norm(u)
         P_u = track.P_u
-        if self.p.epoch_utc and not track.resolved and self._radius() > 0.0:
+        if self.epoch_jd is not None and not track.resolved and self._radius() > 0.0:
             range_m, _ = self.relative.line_of_sight()
-            to_sun = sun_direction_N(julian_date(self.p.epoch_utc, t_ns / NS_PER_S))
+            to_sun = sun_direction_N(self.epoch_jd + t_ns / NS_PER_S / 86400.0)
             u, P_u = centre_bearing(u, P_u, to_sun, self._radius(), range_m,
                                     self.p.target_radius_sigma_fraction)
         result = self.relative.update_bearing(t_ns, u, P_u)
@@ -367,7 +368,7 @@ class NavApp(App):
                 q_common_m2_s3=self.p.q_common_m2_s3,
                 range_bias_sigma_m=self.p.rangefinder_bias_sigma_m,
                 bearing_var_floor_rad2=self.p.bearing_floor_rad ** 2,
-                gnss_correlation=self._gnss_correlation())
+                gnss_correlation=self.gnss_correlation)
             # the chaser's covariance is the orbit filter's: the fixes in it are counted
             self.relative.fuser.t_last_fused_ns = self.orbit.fuser.t_last_fused_ns
         except ValueError:

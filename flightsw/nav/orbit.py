@@ -142,9 +142,12 @@ class OrbitFilter:
     @classmethod
     def from_fix(cls, t_ns: int, r_BN_N, v_BN_N, sigma_r_m: float, sigma_v_mps: float,
                  **kwargs) -> OrbitFilter:
-        """A filter started on one fix, with the fix's own covariance."""
+        """A filter started on one fix, with the fix's own covariance (that fix counts as the
+        last one fused)."""
         P = np.diag([sigma_r_m ** 2] * 3 + [sigma_v_mps ** 2] * 3)
-        return cls(t_ns, np.concatenate((r_BN_N, v_BN_N)), P, **kwargs)
+        f = cls(t_ns, np.concatenate((r_BN_N, v_BN_N)), P, **kwargs)
+        f.fuser.t_last_fused_ns = int(t_ns)
+        return f
 
     def predict(self, t_ns: int) -> None:
         """Propagate the estimate to t_ns (not before the current time: ValueError)."""

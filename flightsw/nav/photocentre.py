@@ -7,7 +7,9 @@ of radius R at phase angle a (Sun - target - observer) by
     d = R (3 pi / 16) sin a (1 + cos a) / (sin a + (pi - a) cos a)
 
 across the line of sight (the Lambert radiance, proportional to the cosine of incidence,
-integrated over the disc; 0 at full phase, 3 pi R / 16 half lit). At 5 km a 0.5 m target's
+integrated over the disc; 0 at full phase, 3 pi R / 16 half lit, 9 pi R / 32 as the crescent
+thins; the plant draws its light by the same law, stated there on its own since flight code
+never imports the plant). At 5 km a 0.5 m target's
 light is up to 12 arcsec off its centre, four times the bearing noise: uncorrected, the offset
 turns with the Sun through every orbit and the filter reads it as motion (mid-range: bearings
 8-50 arcsec off the centre after the eclipse exit at the 5 km hold, gated, navigation declared

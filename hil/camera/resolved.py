@@ -27,8 +27,10 @@ def lambert_photocentre_m(radius_m, u_target_N, to_sun_N):
     R (3 pi / 16) sin a (1 + cos a) / (sin a + (pi - a) cos a) towards the Sun's side, a the
     phase angle (Sun - target - observer). The fraction of R follows from integrating the
     Lambert radiance, proportional to the cosine of incidence, over the disc: 0 full, 3 pi/16
-    half lit, -> 3 pi/16 again as the crescent thins (tests/hil/test_camera_photocentre.py
-    integrates it numerically). Drawn as a point, an unresolved target is drawn there."""
+    half lit, -> 9 pi/32 as the crescent thins (tests/hil/test_camera_photocentre.py
+    integrates it numerically). Drawn as a point, an unresolved target is drawn there.
+    flightsw.nav.photocentre states the same law for the flight software, independently: the
+    plant does not import flight code."""
     u = np.asarray(u_target_N, dtype=np.float64)
     u = u / np.linalg.norm(u)
     s = np.asarray(to_sun_N, dtype=np.float64)

@@ -232,6 +232,12 @@ def test_no_target_is_confirmed_where_there_is_none():
     assert all(result.track is None for _, _, _, result, _ in passes)
 
 
+def track_states(passes):
+    """Frame number -> (track state, track id), or None without a track."""
+    return {k: (result.track.state, result.track.track_id) if result.track else None
+            for k, _, _, result, _ in passes}
+
+
 def test_the_track_coasts_through_missed_frames_and_is_lost_after_max_misses():
     """256x256 frames of 2.5 deg (the flight camera's 35 arcsec pixels); the target vanishes
     (eclipse) for frames 8-13: five coasting frames, lost at the sixth, confirmed again with a
@@ -239,8 +245,7 @@ def test_the_track_coasts_through_missed_frames_and_is_lost_after_max_misses():
     imager = Imager(256, 256, 2.5)
     passes = run_pass(seed=23, frames=24, imager=imager, tile_switch=0,
                       target_visible=lambda k: not 8 <= k <= 13)
-    states = {k: (result.track.state, result.track.track_id) if result.track else None
-              for k, _, _, result, _ in passes}
+    states = track_states(passes)
     assert states[7] == ("confirmed", 1)
     assert [states[k] for k in range(8, 13)] == [("coasting", 1)] * 5
     assert states[13] is None
@@ -259,8 +264,7 @@ def test_a_source_of_other_brightness_on_the_prediction_does_not_continue_a_coas
     passes = run_pass(seed=23, frames=16, imager=imager, tile_switch=0,
                       target_visible=lambda k: not 8 <= k <= 13,
                       decoy=lambda k: faint if k in (9, 11) else None)
-    states = {k: (result.track.state, result.track.track_id) if result.track else None
-              for k, _, _, result, _ in passes}
+    states = track_states(passes)
     assert states[7] == ("confirmed", 1)
     assert [states[k] for k in range(8, 13)] == [("coasting", 1)] * 5
     assert states[13] is None
@@ -277,8 +281,7 @@ def test_lone_sources_of_the_same_brightness_do_not_continue_a_coasting_track():
     passes = run_pass(seed=23, frames=16, imager=imager, tile_switch=0,
                       target_visible=lambda k: not 8 <= k <= 13,
                       decoy=lambda k: same if k in (10, 12) else None)
-    states = {k: (result.track.state, result.track.track_id) if result.track else None
-              for k, _, _, result, _ in passes}
+    states = track_states(passes)
     assert states[7] == ("confirmed", 1)
     assert [states[k] for k in range(8, 13)] == [("coasting", 1)] * 5
     assert states[13] is None
@@ -293,8 +296,7 @@ def test_after_a_short_gap_the_track_is_reacquired_without_a_new_identifier(gap,
     imager = Imager(256, 256, 2.5)
     passes = run_pass(seed=23, frames=back_at + 2, imager=imager, tile_switch=0,
                       target_visible=lambda k: not 8 <= k < 8 + gap)
-    states = {k: (result.track.state, result.track.track_id) if result.track else None
-              for k, _, _, result, _ in passes}
+    states = track_states(passes)
     assert [states[k] for k in range(8, back_at)] == [("coasting", 1)] * (back_at - 8)
     assert states[back_at] == ("confirmed", 1)
     assert states[back_at + 1] == ("confirmed", 1)

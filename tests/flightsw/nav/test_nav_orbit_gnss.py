@@ -50,7 +50,6 @@ def _nees(t, X, Z, correlation):
     sr, sv = math.hypot(SIGMA_R_WHITE, SIGMA_R_GM), math.hypot(SIGMA_V_WHITE, SIGMA_V_GM)
     f = OrbitFilter.from_fix(0, Z[0, :3], Z[0, 3:], sr, sv, q_m2_s3=1e-12,
                              gnss_correlation=correlation)
-    f.fuser.t_last_fused_ns = 0
     out = []
     for k in range(1, len(t)):
         f.update_fix(int(t[k] * NS), Z[k, :3], Z[k, 3:], sr, sv)

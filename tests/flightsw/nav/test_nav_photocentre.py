@@ -6,16 +6,7 @@ import numpy as np
 import pytest
 
 from flightsw.nav.photocentre import centre_bearing, photocentre_offset_rad
-
-
-def integrated_offset_fraction(phase_rad, n=1000):
-    g = (np.arange(n) + 0.5) / n * 2 - 1
-    X, Y = np.meshgrid(g, g)
-    inside = X ** 2 + Y ** 2 < 1
-    x, y = X[inside], Y[inside]
-    z = np.sqrt(1 - x * x - y * y)
-    w = np.maximum(x * math.sin(phase_rad) + z * math.cos(phase_rad), 0.0)
-    return float((x * w).sum() / w.sum())
+from tests.lambert_truth import disc_centroid_fraction
 
 
 @pytest.mark.parametrize("phase_deg", [5.0, 40.0, 90.0, 140.0])
@@ -25,7 +16,7 @@ def test_the_light_bearing_is_corrected_to_the_centre(phase_deg):
     u_centre = np.array([0.0, 0.0, 1.0])
     to_sun = np.array([math.sin(a), 0.0, -math.cos(a)])
     # the light, displaced across the line of sight towards the Sun by the integrated fraction
-    light = u_centre + np.array([integrated_offset_fraction(a) * radius / rng, 0.0, 0.0])
+    light = u_centre + np.array([disc_centroid_fraction(a) * radius / rng, 0.0, 0.0])
     light /= np.linalg.norm(light)
     P = 1e-11 * (np.eye(3) - np.outer(light, light))
     u, P_c = centre_bearing(light, P, to_sun, radius, rng, relative_sigma=0.1)
