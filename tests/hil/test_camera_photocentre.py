@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hil.camera.resolved import lambert_photocentre_m
-from tests.lambert_truth import disc_centroid_fraction
+from lambert_truth import disc_centroid_fraction
 
 
 @pytest.mark.parametrize("phase_deg", [0.0, 15.0, 45.0, 90.0, 135.0, 170.0])

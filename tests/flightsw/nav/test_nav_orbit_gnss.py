@@ -13,7 +13,7 @@ import pytest
 from scipy.stats import chi2
 
 from flightsw.nav.orbit import GnssCorrelation, OrbitFilter
-from tests.flightsw.nav.nav_truth import NS, trajectory
+from nav_truth import NS, trajectory
 
 SIGMA_R_WHITE, SIGMA_V_WHITE = 3.0, 0.03
 SIGMA_R_GM, SIGMA_V_GM, TAU_S = 2.0, 0.01, 600.0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from flightsw.nav.photocentre import centre_bearing, photocentre_offset_rad
-from tests.lambert_truth import disc_centroid_fraction
+from lambert_truth import disc_centroid_fraction
 
 
 @pytest.mark.parametrize("phase_deg", [5.0, 40.0, 90.0, 140.0])
