@@ -8,12 +8,14 @@ import numpy as np
 from flightsw.detect.camera import CameraModel
 from flightsw.detect.candidates import CandidateConfig
 from flightsw.detect.catalog import load_onboard_catalog
+from flightsw.detect.exposure import ExposureConfig, ExposureControl
 from flightsw.detect.pipeline import DetectionPipeline, FrameResult, PipelineConfig
 from flightsw.detect.rotation import propagate_attitude
 from flightsw.detect.search import CueState, SearchConfig, SearchPlan, SearchProgress, plan_search
 from flightsw.detect.stars import StarMatchConfig
 from flightsw.detect.track import TrackConfig
-from flightsw.msg import AttitudeEstimate, CameraFrame, DetectHealth, GnssFix, TargetCue, TargetTrack
+from flightsw.msg import (AttitudeEstimate, CameraFrame, DetectHealth, ExposureCommand, GnssFix, TargetCue,
+                          TargetTrack)
 from flightsw.runtime.app import NS_PER_S, App, Param
 
 FRAME_DTYPES = (np.dtype("<u2"), np.dtype("float32"))
@@ -34,11 +36,13 @@ class DetectApp(App):
     it).  With a cue and a GNSS fix it also keeps the search's progress (``search_coverage``)
     and plans pointings (``search_plan``) for the attitude controller; no message carries
     them yet.  Published states are 'confirmed' (measured in this frame) and 'coasting'
-    (predicted: not a measurement); tentative candidates are not published.
+    (predicted: not a measurement); tentative candidates are not published.  With
+    auto_exposure it meters on the tracked target and commands the camera's exposure so that
+    the target's core stays below saturation (flightsw.detect.exposure).
     """
 
     SUBSCRIBES = (CameraFrame, AttitudeEstimate, TargetCue, GnssFix)
-    PUBLISHES = (TargetTrack, DetectHealth)
+    PUBLISHES = (TargetTrack, DetectHealth, ExposureCommand)
     RATE_HZ = 1.0
     PARAMS = {
         "n_cols": Param(1024, "px", "detector columns", lo=32, hi=4096),
@@ -47,7 +51,14 @@ class DetectApp(App):
         "q_CB": Param("1,0,0,0", "1", "camera attitude in the body q_CB, scalar first, comma-separated"),
         "psf_sigma_px": Param(0.8, "px", "Gaussian PSF sigma", lo=0.3, hi=8.0),
         "threshold_sigma": Param(5.0, "sigma", "detection threshold", lo=2.0, hi=100.0),
-        "saturation_dn": Param(16383.0, "DN", "saturation level of the ADC", lo=1.0, hi=65535.0),
+        "saturation_dn": Param(15000.0, "DN", "level from which a pixel is saturated: the detector's full "
+                               "well in DN (full well / gain + bias) less a margin, or the ADC's top if lower",
+                               lo=1.0, hi=65535.0),
+        "auto_exposure": Param(True, "", "meter on the tracked target and command the exposure"),
+        "nominal_exposure_s": Param(0.1, "s", "the exposure for search and far range (and the longest "
+                                    "exposure control commands)", lo=1e-4, hi=10.0),
+        "min_exposure_s": Param(1e-5, "s", "the shortest exposure exposure control commands",
+                                lo=1e-6, hi=10.0),
         "catalog_limit_v_mag": Param(8.5, "mag", "faintest catalogue star carried", lo=2.0, hi=12.0),
         "catalog_epoch_jyear": Param(2026.0, "Julian year", "epoch of the star positions", lo=1990.0, hi=2100.0),
         "max_attitude_age_s": Param(2.0, "s", "largest gap between an attitude estimate and mid-exposure",
@@ -79,6 +90,10 @@ class DetectApp(App):
             PipelineConfig(threshold_sigma=self.p.threshold_sigma, saturation_dn=self.p.saturation_dn),
             self.rng)
         self.search_config = SearchConfig(n_samples=int(self.p.search_samples))
+        self.exposure = ExposureControl(ExposureConfig(
+            nominal_s=self.p.nominal_exposure_s, min_s=self.p.min_exposure_s,
+            saturation_dn=self.p.saturation_dn))
+        self.last_exposure_s = 0.0
         self.attitudes: deque[AttitudeEstimate] = deque(maxlen=64)
         self.cue: CueState | None = None
         self.chaser: tuple[float, np.ndarray] | None = None
@@ -99,10 +114,16 @@ class DetectApp(App):
         for _, cue in inbox.all(TargetCue):
             self._take_cue(cue)
         out = []
+        exposure = None
         for _, frame in inbox.all(CameraFrame):
+            processed = self.frames
             track = self._frame(frame)
             if track is not None:
                 out.append(track)
+            if self.p.auto_exposure and self.frames > processed:
+                exposure = self._meter(frame) or exposure
+        if exposure is not None:
+            out.append(ExposureCommand(exposure_s=float(exposure)))
         out.append(self._health())
         return out
 
@@ -126,11 +147,13 @@ class DetectApp(App):
         prior = None if reason else self._attitude_at(t_mid_ns)
         if not reason and prior is None:
             reason = f"no valid attitude estimate within {self.p.max_attitude_age_s:g} s of mid-exposure"
+        if not reason and not frame.exposure_s > 0.0:
+            reason = f"frame {frame.frame_id}: exposure {frame.exposure_s!r} s is not positive"
         if not reason:
             try:
                 result = self.pipeline.process(frame.image, t_mid_ns / NS_PER_S, *prior,
                                                self.chaser[1][3:] if self.chaser else None,
-                                               frame.gain_e_per_dn)
+                                               frame.gain_e_per_dn, frame.exposure_s)
             except (ValueError, np.linalg.LinAlgError) as exc:
                 reason = f"frame {frame.frame_id}: {exc}"
         if reason:
@@ -139,8 +162,16 @@ class DetectApp(App):
             return None
         self.frames += 1
         self.last = result
+        self.last_exposure_s = float(frame.exposure_s)
         self._observe_search(t_mid_ns / NS_PER_S, result)
-        return self._track_message(t_mid_ns, result)
+        return self._track_message(t_mid_ns, result, frame.exposure_s)
+
+    def _meter(self, frame: CameraFrame) -> float | None:
+        """The exposure to command after this processed frame (None: keep it); one without a
+        measured target counts towards the release to nominal."""
+        peak = self.last.target_peak_dn
+        measured = self.last.track is not None and self.last.track.state == "confirmed" and np.isfinite(peak)
+        return self.exposure.update(float(frame.exposure_s), peak if measured else None)
 
     def _frame_problem(self, image) -> str:
         """Why a frame cannot be used, or '' (the pipeline checks the rest)."""
@@ -165,7 +196,7 @@ class DetectApp(App):
         q = propagate_attitude(np.asarray(nearest.q_BN, float), np.asarray(nearest.omega_BN_B, float), dt_s)
         return q, np.asarray(nearest.P_att, float)
 
-    def _track_message(self, t_mid_ns: int, result: FrameResult) -> TargetTrack | None:
+    def _track_message(self, t_mid_ns: int, result: FrameResult, exposure_s: float) -> TargetTrack | None:
         track = result.track
         if track is None:
             return None
@@ -173,7 +204,7 @@ class DetectApp(App):
         return TargetTrack(
             t_meas_ns=t_mid_ns, track_id=track.track_id, u_N=np.asarray(track.u_N, float),
             P_u=P_u, x_px=float(np.clip(track.x_px, -1e4, 1e4)), y_px=float(np.clip(track.y_px, -1e4, 1e4)),
-            flux_dn=max(track.flux, 0.0), snr=max(track.snr, 0.0), resolved=result.resolved,
+            flux_dn=max(track.flux * exposure_s, 0.0), snr=max(track.snr, 0.0), resolved=result.resolved,
             apparent_radius_rad=result.apparent_radius_rad, frames_tracked=track.frames_tracked,
             state=track.state)
 
@@ -184,7 +215,10 @@ class DetectApp(App):
             sources=len(last.sources) if last else 0,
             star_matches=len(last.stars.source_index) if last else 0,
             unmatched=int(len(last.sources) - len(last.stars.source_index)) if last else 0,
-            attitude_residual_rad=float(last.stars.residual_rad) if last else float("nan"))
+            attitude_residual_rad=float(last.stars.residual_rad) if last else float("nan"),
+            exposure_s=self.last_exposure_s,
+            target_peak_dn=float(np.nan_to_num(last.target_peak_dn, nan=0.0)) if last else 0.0,
+            exposure_commands=self.exposure.commands)
 
     # -- search -----------------------------------------------------------------------------------
     @property

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flightsw.detect.camera import CameraModel
-from flightsw.detect.extract import FLAG_EDGE
+from flightsw.detect.extract import FLAG_EDGE, FLAG_SATURATED
 from flightsw.detect.sources import centroid_sigma_px, peak_fraction
 
 
@@ -14,9 +14,11 @@ class FrameDetections:
 
     frame_no: running frame count; t_s: mid-exposure time, s; C_CN: refined camera attitude;
     x, y: pixel positions; u_N: unit directions in N; sigma_px: centroid noise per axis;
-    sigma_rad: direction noise per axis (centroid and attitude); flux (DN), snr;
+    sigma_rad: direction noise per axis (centroid and attitude); flux: footprint flux per
+    second of exposure (DN/s, so frames of different exposures compare), snr;
     peak_fraction: brightest pixel over footprint flux; size_px: sum of the isophotal RMS
     axes a + b; minor_px: the minor axis b; edge: the footprint touches the frame edge;
+    saturated: a footprint pixel is saturated (the flux is clipped: a lower bound);
     psf_snr, psf_minor_px: SNR and minor axis of the frame's identified, unflagged stars, the
     measured PSF that point sources are compared with.
     """
@@ -35,6 +37,7 @@ class FrameDetections:
     size_px: np.ndarray
     minor_px: np.ndarray
     edge: np.ndarray
+    saturated: np.ndarray
     psf_snr: np.ndarray
     psf_minor_px: np.ndarray
 
@@ -59,13 +62,16 @@ class FrameDetections:
     def from_sources(cls, frame_no: int, t_s: float, sources: np.ndarray, camera: CameraModel,
                      C_CN: np.ndarray, P_theta_C: np.ndarray, psf_sigma_px: float,
                      centroid_floor_px: float = 0.035, stars: np.ndarray | None = None,
-                     gain_e_per_dn=None) -> "FrameDetections":
+                     gain_e_per_dn=None, exposure_s: float = 1.0) -> "FrameDetections":
         """Detections of extracted sources (SOURCE_DTYPE) seen with the camera attitude C_CN,
         whose small-angle error covariance in C is P_theta_C: the larger cross-boresight
         variance is added to every source's direction noise (it is common to the frame but
         independent between frames, which is what a motion fit sees).  stars: the frame's
         identified stars (SOURCE_DTYPE), the PSF reference (unflagged ones only); gain_e_per_dn:
-        the detector gain, for the sources' own shot noise (see sources.centroid_sigma_px)."""
+        the detector gain, for the sources' own shot noise (see sources.centroid_sigma_px);
+        exposure_s: the frame's integration time, s (flux is divided by it)."""
+        if not (np.isfinite(exposure_s) and exposure_s > 0.0):
+            raise ValueError(f"exposure must be positive and finite, got {exposure_s!r}")
         sigma_px = centroid_sigma_px(sources, psf_sigma_px, centroid_floor_px,
                                      gain_e_per_dn=gain_e_per_dn)
         attitude_var = max(P_theta_C[0, 0], P_theta_C[1, 1], 0.0)
@@ -73,9 +79,10 @@ class FrameDetections:
         return cls(frame_no, float(t_s), C_CN, sources["x"].astype(float),
                    sources["y"].astype(float), u_C @ C_CN, sigma_px,
                    np.sqrt((sigma_px / camera.f_px) ** 2 + attitude_var),
-                   sources["flux"].astype(float), sources["snr"].astype(float),
+                   sources["flux"].astype(float) / float(exposure_s), sources["snr"].astype(float),
                    peak_fraction(sources), (sources["a"] + sources["b"]).astype(float),
                    sources["b"].astype(float), (sources["flags"] & FLAG_EDGE) != 0,
+                   (sources["flags"] & FLAG_SATURATED) != 0,
                    *cls._psf_reference(stars))
 
     @staticmethod

@@ -190,19 +190,24 @@ class TargetTracker:
         self.track_id = 0
         self.misses = 0
         self.frames_tracked = 0
-        self.log_flux = 0.0       # the track's smoothed log flux (DN)
+        self.log_flux = 0.0       # the track's smoothed log flux (DN/s)
+        self.flux_lower_bound = False  # it came from saturated (clipped) measurements
         self.chain: _Chain | None = None   # re-acquisition in progress
 
     @property
     def tracking(self) -> bool:
         return self.filter is not None
 
-    def step(self, frame: FrameDetections, P_theta_C: np.ndarray) -> TrackUpdate | None:
-        """Process one frame's unexplained sources; the track's state afterwards, or None."""
+    def step(self, frame: FrameDetections, P_theta_C: np.ndarray, seed: bool = True) -> TrackUpdate | None:
+        """Process one frame's unexplained sources; the track's state afterwards, or None.
+        seed=False: no new candidate starts from this frame (its attitude is too coarse for
+        the motion tests); the track and the candidates already found may still take it."""
         screened = self.screen.screen(frame)
         for frame_no, index in screened.seen_again.items():
             self.search.forget(frame_no, index)
         seedable, usable = screened.seedable, screened.usable
+        if not seed:
+            seedable = np.zeros_like(seedable)
         source = self._associate(frame, usable) if self.filter is not None else -1
         if source >= 0:
             seedable = seedable.copy()
@@ -233,7 +238,7 @@ class TargetTracker:
             if nearest < 0:
                 return -1
             self.filter.update(frame.t_s, frame.u_N[nearest], frame.sigma_rad[nearest])
-            self._take_flux(frame.flux[nearest])
+            self._take_flux(frame.flux[nearest], bool(frame.saturated[nearest]))
             self.misses = 0
             self.frames_tracked += 1
             return int(nearest)
@@ -250,13 +255,13 @@ class TargetTracker:
             chain = _Chain(frame.frame_no, copy.deepcopy(self.filter), [])
         chain.frame_no = frame.frame_no
         chain.filter.update(frame.t_s, frame.u_N[nearest], frame.sigma_rad[nearest])
-        chain.fluxes.append(frame.flux[nearest])
+        chain.fluxes.append((frame.flux[nearest], bool(frame.saturated[nearest])))
         self.chain = chain
         if len(chain.fluxes) < cfg.reacquire_hits:
             return -1
         self.filter, self.chain = chain.filter, None
-        for flux in chain.fluxes:
-            self._take_flux(flux)
+        for flux, saturated in chain.fluxes:
+            self._take_flux(flux, saturated)
         self.misses = 0
         self.frames_tracked = cfg.reacquire_hits
         return int(nearest)
@@ -275,7 +280,7 @@ class TargetTracker:
         # amplitude-aided: a source far fainter or brighter than the track is not the target
         # (a noise peak or a star near the prediction while the target is in eclipse would
         # otherwise continue the track, reset its misses, and pull it off)
-        usable = usable & self._flux_consistent(frame.flux)
+        usable = usable & self._flux_consistent(frame.flux, frame.saturated)
         nearest = nearest_within(x, y, gate_px, np.where(usable, frame.x, np.inf), frame.y)[0]
         if nearest < 0:
             return -1
@@ -284,15 +289,29 @@ class TargetTracker:
             return -1
         return int(nearest)
 
-    def _flux_consistent(self, flux: np.ndarray) -> np.ndarray:
+    def _flux_consistent(self, flux: np.ndarray, saturated: np.ndarray) -> np.ndarray:
+        """Sources whose flux (DN/s) may be the track's.  A clipped flux is only a lower
+        bound: a saturated source may be brighter than it reads, and a track whose flux came
+        from saturated frames may turn out brighter (exposure control shortening the exposure
+        until the target's core is below full well)."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.abs(np.log(np.maximum(flux, 1e-30)) - self.log_flux)
-        return ratio <= np.log(self.track_config.flux_gate)
+            ratio = np.log(np.maximum(flux, 1e-30)) - self.log_flux
+        gate = np.log(self.track_config.flux_gate)
+        return ((np.abs(ratio) <= gate) | (saturated & (ratio < 0.0))
+                | (self.flux_lower_bound & (ratio > 0.0)))
 
-    def _take_flux(self, flux: float, first: bool = False) -> None:
+    def _take_flux(self, flux: float, saturated: bool = False, first: bool = False) -> None:
+        """Smooth a measured flux into the track's.  A saturated one never lowers it, and
+        above it becomes the track's flux as a lower bound; an unsaturated one replaces a bound."""
         log_flux = float(np.log(max(flux, 1e-30)))
-        w = 1.0 if first else self.track_config.flux_smoothing
-        self.log_flux = (1.0 - w) * self.log_flux + w * log_flux
+        if first or (self.flux_lower_bound and not saturated):
+            self.log_flux, self.flux_lower_bound = log_flux, saturated
+        elif saturated:
+            if log_flux > self.log_flux:
+                self.log_flux, self.flux_lower_bound = log_flux, True
+        else:
+            w = self.track_config.flux_smoothing
+            self.log_flux = (1.0 - w) * self.log_flux + w * log_flux
 
     def _confirm(self, frame: FrameDetections, row: np.ndarray) -> int:
         """Start the track from a confirmed candidate; the source it holds in this frame or -1."""
@@ -317,7 +336,8 @@ class TargetTracker:
         self.chain = None
         self.frames_tracked = self._consecutive_hits(row)
         fluxes = search.gather(row[None], "flux")[0]
-        self._take_flux(float(np.nanmedian(fluxes)), first=True)
+        clipped = search.gather(row[None], "saturated")[0] == 1.0
+        self._take_flux(float(np.nanmedian(fluxes)), bool(clipped.any()), first=True)
         for slot, index in enumerate(row):
             if index >= 0:
                 search.forget(search.frame_of_slot(slot), np.array([index]))

@@ -13,7 +13,7 @@ from flightsw.msg.codec import (
 from flightsw.msg.health import AppHealth, AppTiming, HealthStatus
 from flightsw.msg.registry import all_types, lookup
 from flightsw.msg.schema import Field, Message
-from flightsw.msg.actuators import CameraCommand, ThrusterCommand, WheelTorqueCommand
+from flightsw.msg.actuators import CameraCommand, ExposureCommand, ThrusterCommand, WheelTorqueCommand
 from flightsw.msg.control import BurnReport
 from flightsw.msg.ground import GroundCommand, TargetCue
 from flightsw.msg.guidance import (BurnCommand, GuidanceEvent, GuidanceMode, PlanReport,
@@ -32,6 +32,6 @@ __all__ = [
     "ThrusterCommand", "WheelTorqueCommand", "TargetCue", "TruthState",
     "AttitudeEstimate", "TargetTrack", "DetectHealth", "OrbitEstimate", "RelativeState",
     "NavHealth", "GroundCommand", "BurnCommand", "GuidanceMode", "PointingCommand",
-    "WheelSpeeds", "BurnReport", "PlanReport", "CameraCommand", "GuidanceEvent",
+    "WheelSpeeds", "BurnReport", "PlanReport", "CameraCommand", "ExposureCommand", "GuidanceEvent",
     "Field", "Message", "all_types", "lookup",
 ]

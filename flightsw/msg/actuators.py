@@ -36,3 +36,14 @@ class CameraCommand(Message):
     FIELDS = (
         Field.f64("period_s", "s", "time between frames", lo=0.1, hi=3600.0),
     )
+
+
+class ExposureCommand(Message):
+    """The camera's integration time from the next frame on (detect's exposure control);
+    the camera clamps it to its own limits and reports what it used in each CameraFrame."""
+
+    TOPIC = "act.camera.exposure"
+    VERSION = 1
+    FIELDS = (
+        Field.f64("exposure_s", "s", "integration time of the following frames", lo=1e-6, hi=10.0),
+    )

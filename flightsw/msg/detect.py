@@ -34,7 +34,7 @@ class DetectHealth(Message):
     """
 
     TOPIC = "detect.health"
-    VERSION = 1
+    VERSION = 2
     FIELDS = (
         Field.u64("frames", "count", "frames processed, cumulative"),
         Field.u64("frames_rejected", "count", "frames refused (bad shape, NaN, saturated...)"),
@@ -44,4 +44,9 @@ class DetectHealth(Message):
         Field.u64("unmatched", "count", "sources not explained by the catalogue, last frame"),
         Field.f64("attitude_residual_rad", "rad", "RMS star residual after attitude refinement",
                   lo=0.0, allow_nan=True),
+        Field.f64("exposure_s", "s", "integration time of the last frame processed (0: none yet)",
+                  lo=0.0, hi=60.0),
+        Field.f64("target_peak_dn", "DN", "brightest raw pixel of the target in the last frame "
+                  "(0: not measured)", lo=0.0),
+        Field.u64("exposure_commands", "count", "exposure changes commanded, cumulative"),
     )

@@ -32,7 +32,9 @@ class CameraParams:
     read_noise_e: float = 3.0
     dark_current_e_per_s: float = 5.0
     adc_bits: int = 14
-    exposure_s: float = 0.1
+    exposure_s: float = 0.1  # at power-on; the flight software may command it (Camera.set_exposure)
+    min_exposure_s: float = 1e-5  # the shutter's limits on a commanded exposure (global-shutter CMOS)
+    max_exposure_s: float = 60.0
     hot_pixel_fraction: float = 1e-4
     hot_pixel_mean_dark_e_per_s: float = 2000.0  # exponential distribution of hot-pixel dark rates
     cosmic_ray_rate_per_cm2_s: float = 2.0  # LEO outside the South Atlantic Anomaly
@@ -75,6 +77,9 @@ class CameraParams:
             raise ValueError("CameraParams.fov_deg must lie in (0, 120)")
         if not 8 <= self.adc_bits <= 16:
             raise ValueError("CameraParams.adc_bits must lie in [8, 16] (frames are uint16)")
+        if not 0 < self.min_exposure_s <= self.exposure_s <= self.max_exposure_s:
+            raise ValueError("CameraParams: need 0 < min_exposure_s <= exposure_s <= max_exposure_s, got "
+                             f"{self.min_exposure_s!r}, {self.exposure_s!r}, {self.max_exposure_s!r}")
         if self.bias_dn >= self.adc_max_dn:
             raise ValueError("CameraParams.bias_dn must be below the ADC maximum")
 

@@ -61,6 +61,18 @@ def psf_kernel_1d(sigma_px):
     return w / w.sum()
 
 
+def pixel_weights(first, n_px, n_sub, sigma_px):
+    """(n_px, n_px n_sub): the fraction of a Gaussian PSF of sigma_px centred on each sub-sample
+    (n_sub per pixel, the pixels first..first + n_px - 1) that falls on each of those pixels."""
+    centres = first - 0.5 + (np.arange(n_px * n_sub) + 0.5) / n_sub
+    edges = (first + np.arange(n_px + 1) - 0.5)[:, None] - centres[None, :]
+    cdf = 0.5 * (1.0 + _erf(edges / (sigma_px * math.sqrt(2.0))))
+    return np.diff(cdf, axis=0)
+
+
+_erf = np.vectorize(math.erf, otypes=[float])
+
+
 def add_lambert_sphere(image, params: CameraParams, centre_C, radius_m, sun_C, radiance_e_per_sr, n_sub=4, blur=True):
     """Add a sphere (centre_C [m] in the camera frame) to image (float32, in place).
 
@@ -93,12 +105,19 @@ def add_lambert_sphere(image, params: CameraParams, centre_C, radius_m, sun_C, r
         row0, row1 = max(0, int(cy - half)), min(params.n_rows, int(cy + half) + 2)
     if row0 >= row1 or col0 >= col1:
         return info
-    patch = _resolved.lambert_sphere_patch(
-        row0, col0, row1 - row0, col1 - col0, f, x0, y0, centre_C, float(radius_m), np.asarray(sun_C, float), n_sub
-    )
-    patch *= radiance_e_per_sr
+    args = (row0, col0, row1 - row0, col1 - col0, f, x0, y0, centre_C, float(radius_m),
+            np.asarray(sun_C, float), n_sub)
     if blur:
-        patch = _resolved.blur_separable(patch, kernel)
+        # the optics blur the image before the pixels integrate it: each sub-sample's light
+        # spreads as the Gaussian PSF and every pixel takes the part falling on it (blurring
+        # the pixel sums instead keeps their quantisation: the light centroid of a disc of
+        # ~1 px would sit on a pixel centre, up to half a pixel off)
+        sub = _resolved.lambert_sphere_subsamples(*args)
+        patch = (pixel_weights(row0, row1 - row0, n_sub, params.psf_sigma_px) @ sub
+                 @ pixel_weights(col0, col1 - col0, n_sub, params.psf_sigma_px).T)
+    else:
+        patch = _resolved.lambert_sphere_patch(*args)
+    patch *= radiance_e_per_sr
     image[row0:row1, col0:col1] += patch.astype(np.float32)
     info["electrons"] = float(patch.sum())
     return info

@@ -7,7 +7,7 @@ At each step (sim time t, period dt) the plant, like a bench of hardware emulato
    outputs as they leave it; see hil.plant.faults);
 2. latches the newest actuator commands delivered to it (thrusters, wheels, and the camera's
    imaging cadence: frames on whole multiples of the commanded period, else the configured
-   camera rate);
+   camera rate; and its exposure, clamped to the shutter's limits);
 3. samples every sensor due at t from the truth at t and publishes what their interfaces
    deliver (after each sensor's latency), the camera frame when one is due, the truth record
    when due, and the cue once at t = 0;
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flightsw.msg import (CameraCommand, CameraFrame, GnssFix, GyroRate, RangefinderRange,
+from flightsw.msg import (CameraCommand, CameraFrame, ExposureCommand, GnssFix, GyroRate, RangefinderRange,
                           StarTrackerAttitude, TargetCue, ThrusterCommand, TruthState, WheelSpeeds,
                           WheelTorqueCommand)
 from flightsw.runtime.app import NS_PER_S, App, Param
@@ -54,7 +54,7 @@ def dispersed_state(r_N, v_N, sigma_r_rtn, sigma_v_rtn, rng):
 class Plant(App):
     """Truth of chaser and target, and the chaser's sensors and actuators."""
 
-    SUBSCRIBES = (ThrusterCommand, WheelTorqueCommand, CameraCommand)
+    SUBSCRIBES = (ThrusterCommand, WheelTorqueCommand, CameraCommand, ExposureCommand)
     PUBLISHES = (TargetCue, GnssFix, GyroRate, StarTrackerAttitude, RangefinderRange,
                  WheelSpeeds, CameraFrame, TruthState)
     RATE_HZ = 10.0
@@ -147,6 +147,10 @@ class Plant(App):
             # the camera takes frames on whole multiples of its period, in whole plant steps
             step_ns = self.period_ns
             self.camera_period_ns = max(int(round(got[1].period_s * NS_PER_S / step_ns)), 1) * step_ns
+        got = inbox.latest(ExposureCommand)
+        if got is not None:
+            # the shutter clamps to its limits; each frame reports the exposure it used
+            self.camera.set_exposure(got[1].exposure_s)
 
     def _on_times_in_step(self, t_ns: int) -> np.ndarray:
         """The part of each valve's on-time that falls in [t, t + dt)."""
@@ -209,7 +213,7 @@ class Plant(App):
             image, _truth = self.camera.render(scene, rng)
             self.last_image = image
         self.frames += 1
-        p = self.cfg.camera
+        p = self.camera.params
         return CameraFrame(frame_id=self.frames,
                            t_exposure_start_ns=max(0, t_ns - int(p.exposure_s * NS_PER_S / 2)),
                            exposure_s=p.exposure_s, gain_e_per_dn=p.gain_e_per_dn, image=image)

@@ -36,7 +36,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from flightsw.msg import AttitudeEstimate, TargetTrack, TruthState
+from flightsw.msg import AttitudeEstimate, DetectHealth, TargetTrack, TruthState
 from flightsw.runtime.app import NS_PER_S, App
 from flightsw.runtime.scheduler import InProcessRun
 from flightsw.runtime.topology import AppSpec
@@ -85,31 +85,38 @@ class Attitude(App):
 
 
 class Probe(App):
-    """Keeps detect's tracks and the plant's truth, by time."""
+    """Keeps detect's tracks and health and the plant's truth, by time."""
 
-    SUBSCRIBES = (TargetTrack, TruthState)
+    SUBSCRIBES = (TargetTrack, TruthState, DetectHealth)
     PUBLISHES = ()
     RATE_HZ = 1.0
 
     def reset(self):
-        self.truth, self.tracks = {}, []
+        self.truth, self.tracks, self.health = {}, [], []
 
     def step(self, t_ns, inbox):
         for env, truth in inbox.all(TruthState):
             self.truth[env.t_ns] = truth
         self.tracks += [track for _, track in inbox.all(TargetTrack)]
+        self.health += [health for _, health in inbox.all(DetectHealth)]
         return []
 
 
-def pointed_plant(seed: int, camera_period_s: float, target_ta_deg: float, albedo: float) -> dict:
-    """victus-haze's [plant] table at 1 Hz, truth every step, the camera every camera_period_s,
+def pointed_plant(seed: int, camera_period_s: float, target_ta_deg: float | None, albedo: float,
+                  scenario: str = "victus-haze", chaser_ta_deg: float | None = None) -> dict:
+    """The scenario's [plant] table at 1 Hz, truth every step, the camera every camera_period_s,
     GNSS at 1 Hz, no other sensor, and the chaser's body z (the camera) on the target's true
-    line of sight, body y along the line of sight's turn axis, turning at its rate."""
-    doc = tomllib.loads((resources.files("hil.scenarios") / "victus-haze.toml").read_text())
+    line of sight, body y along the line of sight's turn axis, turning at its rate.  The
+    target's and the chaser's true anomalies are the scenario's unless given."""
+    doc = tomllib.loads((resources.files("hil.scenarios") / f"{scenario}.toml").read_text())
     plant = doc["plant"]
     plant.update(rate_hz=1.0, truth_rate_hz=1.0)
-    plant["target"] = dict(plant["target"], albedo=albedo,
-                           orbit=dict(plant["target"]["orbit"], ta_deg=target_ta_deg))
+    target_orbit = dict(plant["target"]["orbit"])
+    if target_ta_deg is not None:
+        target_orbit["ta_deg"] = target_ta_deg
+    plant["target"] = dict(plant["target"], albedo=albedo, orbit=target_orbit)
+    if chaser_ta_deg is not None:
+        plant["chaser"] = dict(plant["chaser"], orbit=dict(plant["chaser"]["orbit"], ta_deg=chaser_ta_deg))
     plant["camera"] = dict(plant.get("camera", {}), rate_hz=1.0 / camera_period_s)
     plant["sensors"] = {"gnss": {"rate_hz": 1.0}}
     probe = Plant("plant", {"config": plant}, seed)
@@ -125,15 +132,17 @@ def pointed_plant(seed: int, camera_period_s: float, target_ta_deg: float, albed
     return plant
 
 
-def fly(seed: int, duration_s: float, target_ta_deg: float, albedo: float = 0.25,
-        camera_period_s: float = 5.0):
+def fly(seed: int, duration_s: float, target_ta_deg: float | None, albedo: float = 0.25,
+        camera_period_s: float = 5.0, scenario: str = "victus-haze", chaser_ta_deg: float | None = None,
+        detect_params: dict | None = None):
     """Run plant, attitude, detect and probe; returns rows per confirmed bearing:
     (t_s, range_m, err_1, err_2 (rad, across u, in the stated covariance's eigenbasis),
     sigma_1, sigma_2 (rad), NIS, snr), and the detect app."""
-    specs = [AppSpec("plant", "hil.plant:Plant", {"config": pointed_plant(seed, camera_period_s, target_ta_deg, albedo)}),
+    plant = pointed_plant(seed, camera_period_s, target_ta_deg, albedo, scenario, chaser_ta_deg)
+    specs = [AppSpec("plant", "hil.plant:Plant", {"config": plant}),
              AppSpec("attitude", "test_detect_plant:Attitude", rate_hz=1.0),
-             AppSpec("detect", "flightsw.detect.app:DetectApp", {"max_attitude_age_s": 3.0},
-                     rate_hz=1.0),
+             AppSpec("detect", "flightsw.detect.app:DetectApp",
+                     {"max_attitude_age_s": 3.0, **(detect_params or {})}, rate_hz=1.0),
              AppSpec("probe", "test_detect_plant:Probe", rate_hz=1.0)]
     run = InProcessRun(specs, seed)
     run.run(int(duration_s * NS_PER_S))
@@ -152,7 +161,7 @@ def fly(seed: int, duration_s: float, target_ta_deg: float, albedo: float = 0.25
         e2 = across.T @ e
         rows.append((track.t_meas_ns / NS_PER_S, np.linalg.norm(rho), *e2, *np.sqrt(w[1:]),
                      float(e2 @ (e2 / w[1:])), track.snr))
-    return np.array(rows), run.runners["detect"].app
+    return np.array(rows), run.runners["detect"].app, probe
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +172,7 @@ def bearings():
 
 
 def test_detect_bearings_nis_against_plant_truth_is_inside_its_99_percent_bounds(bearings):
-    rows, detect = bearings
+    rows, detect, _ = bearings
     n = len(rows)
     # the first frame comes before any attitude estimate
     assert n >= 100 and detect.rejected <= 1 and rows[:, 7].min() < 8.0
@@ -172,6 +181,79 @@ def test_detect_bearings_nis_against_plant_truth_is_inside_its_99_percent_bounds
 
 
 def test_detect_bearings_outliers_against_plant_truth_are_rare(bearings):
-    rows, _ = bearings
+    rows, _, _ = bearings
     # beyond the 99.9 % point of chi2(2): 0.1 % for honest bearings; at most 2 % allowed
     assert (rows[:, 6] > chi2.ppf(0.999, 2)).mean() <= 0.02
+
+
+# -- close in: exposure control (issue 4) ------------------------------------------------------
+# mid-range's [plant] table with the chaser ~5 km behind the target (argument of latitude
+# -0.0417 deg): the 0.5 m target, half lit, is a 0.57 px disc that saturates ~20 pixels at the
+# far-range exposure of 0.1 s.
+CLOSE_CHASER_TA_DEG = 269.9583
+
+
+@pytest.fixture(scope="module")
+def close_in():
+    """Four minutes at ~5 km, a frame every 2 s, detect's exposure control on (its default)."""
+    rows, detect, probe = fly(seed=5, duration_s=240.0, target_ta_deg=None, albedo=0.25,
+                              camera_period_s=2.0, scenario="mid-range",
+                              chaser_ta_deg=CLOSE_CHASER_TA_DEG)
+    return detect, probe
+
+
+def light_errors(probe):
+    """Per confirmed bearing: the pixel error (px, x and y) of the track's position against the
+    truth attitude's projection of the target's light (the Lambert photocentre), and the NIS
+    of its bearing against that light direction."""
+    from flightsw.detect.camera import CameraModel
+    from hil.camera.resolved import lambert_photocentre_m
+    from hil.ephemeris import julian_date, sun_position_N
+
+    doc = tomllib.loads((resources.files("hil.scenarios") / "mid-range.toml").read_text())
+    jd0 = julian_date(doc["plant"]["epoch_utc"])
+    radius = doc["plant"]["target"]["radius_m"]
+    camera = CameraModel(1024, 1024, 10.0, (1.0, 0.0, 0.0, 0.0))
+    out = []
+    for track in probe.tracks:
+        truth = probe.truth.get(track.t_meas_ns)
+        if track.state != "confirmed" or truth is None:
+            continue
+        r_T = np.asarray(truth.r_TN_N)
+        rho = r_T - np.asarray(truth.r_BN_N)
+        sun = sun_position_N(jd0 + track.t_meas_ns / NS_PER_S / 86400.0)
+        light = rho + lambert_photocentre_m(radius, rho, sun - r_T)
+        u_light = light / np.linalg.norm(light)
+        x, y, _ = camera.project((camera.C_CN(np.asarray(truth.q_BN)) @ u_light)[None])
+        e = np.asarray(track.u_N) - u_light
+        out.append((track.x_px - x[0], track.y_px - y[0], float(e @ np.linalg.pinv(np.asarray(track.P_u)) @ e)))
+    return np.array(out)
+
+
+def test_close_in_exposure_control_brings_the_target_below_saturation_and_keeps_it_there(close_in):
+    detect, probe = close_in
+    per_frame = {h.frames: (h.exposure_s, h.target_peak_dn) for h in probe.health if h.target_peak_dn > 0.0}
+    peaks = [per_frame[k] for k in sorted(per_frame)]
+    assert peaks[0] == (0.1, pytest.approx(15100.0, abs=10.0))       # saturated at far-range exposure
+    settled = peaks[6:]
+    assert len(settled) >= 100
+    assert all(0.15 * 15000.0 < peak < 15000.0 for _, peak in settled)
+    assert all(exposure < 0.01 for exposure, _ in settled)
+    assert detect.exposure.commands <= 6                             # no hunting
+
+
+def test_close_in_the_track_holds_through_the_exposure_changes_and_without_stars(close_in):
+    _, probe = close_in
+    states = [t.state for t in probe.tracks]
+    assert len(states) >= 110 and states.count("confirmed") >= 0.97 * len(states)
+
+
+def test_close_in_the_light_centroid_is_measured_to_hundredths_of_a_pixel(close_in):
+    _, probe = close_in
+    errors = light_errors(probe)
+    settled = errors[6:]
+    assert np.sqrt(np.mean(settled[:, 0] ** 2 + settled[:, 1] ** 2)) < 0.03
+    # beyond the 99.9 % point of chi2(2): few.  Measured 3 of 115, all on frames whose attitude
+    # is this test's star-tracker stand-in (too short an exposure for stars), propagated 1 s to
+    # mid-exposure, with centroid errors of 0.003 px: the prior's, not detect's (open in issue 4)
+    assert (errors[:, 2] > chi2.ppf(0.999, 2)).mean() <= 0.04

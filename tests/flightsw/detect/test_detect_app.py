@@ -182,7 +182,7 @@ def test_search_progress_grows_as_frames_cover_the_cue():
         # camera = body here (q_CB identity); a star-free frame: the 1 arcsec prior is used
         estimate = attitude(int(t * NS), q_CN, sigma_rad=1 * ARCSEC)
         app.step(int(t * NS) + NS, make_inbox((int(t * NS), estimate),
-                                              (int(t * NS), camera_frame(k + 1, int(t * NS), noise_frame(rng), 0.0))))
+                                              (int(t * NS), camera_frame(k + 1, int(t * NS), noise_frame(rng), 1e-6))))
         coverage.append(app.search_coverage)
     assert coverage[0] == 0.0 and np.all(np.diff(coverage) >= 0) and coverage[-1] >= 0.98
     # the same cue again keeps the progress; a new one starts over
