@@ -147,8 +147,6 @@ class DetectApp(App):
         prior = None if reason else self._attitude_at(t_mid_ns)
         if not reason and prior is None:
             reason = f"no valid attitude estimate within {self.p.max_attitude_age_s:g} s of mid-exposure"
-        if not reason and not frame.exposure_s > 0.0:
-            reason = f"frame {frame.frame_id}: exposure {frame.exposure_s!r} s is not positive"
         if not reason:
             try:
                 result = self.pipeline.process(frame.image, t_mid_ns / NS_PER_S, *prior,

@@ -70,8 +70,6 @@ class FrameDetections:
         identified stars (SOURCE_DTYPE), the PSF reference (unflagged ones only); gain_e_per_dn:
         the detector gain, for the sources' own shot noise (see sources.centroid_sigma_px);
         exposure_s: the frame's integration time, s (flux is divided by it)."""
-        if not (np.isfinite(exposure_s) and exposure_s > 0.0):
-            raise ValueError(f"exposure must be positive and finite, got {exposure_s!r}")
         sigma_px = centroid_sigma_px(sources, psf_sigma_px, centroid_floor_px,
                                      gain_e_per_dn=gain_e_per_dn)
         attitude_var = max(P_theta_C[0, 0], P_theta_C[1, 1], 0.0)

@@ -99,9 +99,11 @@ class DetectionPipeline:
         noise (sources.point_source_sigma_px; None: background-limited); exposure_s: the
         frame's integration time (fluxes are compared between frames per second of it).
 
-        Raises ValueError for a frame extraction refuses (see extract_sources) or one whose
-        shape is not the camera's.
+        Raises ValueError for a frame extraction refuses (see extract_sources), one whose
+        shape is not the camera's, or an exposure that is not positive.
         """
+        if not (np.isfinite(exposure_s) and exposure_s > 0.0):
+            raise ValueError(f"exposure {exposure_s!r} s is not positive and finite")
         if getattr(image, "shape", None) != (self.camera.n_rows, self.camera.n_cols):
             raise ValueError(f"frame shape {getattr(image, 'shape', None)} is not the camera's "
                              f"{self.camera.n_rows}x{self.camera.n_cols}")

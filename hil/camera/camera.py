@@ -32,7 +32,7 @@ from hil.camera.projection import project_substeps, project_visible, rotation_ov
 from hil.camera.psf import GaussianPsf
 from hil.camera.readout import PlanarBackground, read_out
 from hil.camera.resolved import (add_lambert_sphere, apparent_radius_rad, lambert_photocentre_m,
-                                 lambert_radiance_e_per_sr)
+                                 lambert_radiance_e_per_sr, subsamples_for)
 from hil.camera.stray_light import (
     EARTH_ALBEDO,
     EARTH_RADIUS_M,
@@ -48,8 +48,6 @@ from hil.camera.stray_light import (
 SPEED_OF_LIGHT_M_S = 299792458.0
 SOURCE_CATALOG, SOURCE_FAINT, SOURCE_TARGET = 0, 1, 2
 RESOLVED_MIN_RADIUS_PX = 0.5  # below this apparent radius the target is drawn as a point source
-RESOLVED_SUBSAMPLES_PER_RADIUS = 16.0  # a resolved disc's radius spans at least this many sub-samples
-RESOLVED_MAX_SUBSAMPLES = 48  # per pixel side
 MAX_SUBSTEPS = 64
 SMEAR_STEP_PX = 0.5
 _STAMP_MARGIN_PX = 16
@@ -139,7 +137,6 @@ class Camera:
         self.hot = hot_pixels(params)
         self._signal = np.zeros((params.n_rows, params.n_cols), dtype=np.float32)
         self._half_diagonal_rad = half_diagonal_fov_rad(params)
-        self._render_limit_v_mag = float(params.vmag_for_electrons(max(params.faint_star_min_electrons, 1e-6)))
 
     def set_exposure(self, exposure_s: float) -> float:
         """Integrate the following frames for exposure_s, clamped to the shutter's limits
@@ -150,13 +147,13 @@ class Camera:
             raise ValueError(f"exposure must be finite, got {exposure_s!r}")
         exposure_s = min(max(exposure_s, p.min_exposure_s), p.max_exposure_s)
         if exposure_s != p.exposure_s:
-            self.params = p = replace(p, exposure_s=exposure_s)
-            self._render_limit_v_mag = float(p.vmag_for_electrons(max(p.faint_star_min_electrons, 1e-6)))
+            self.params = replace(p, exposure_s=exposure_s)
         return exposure_s
 
     def render_limit_v_mag(self):
         """Faintest star drawn individually: one giving faint_star_min_electrons per exposure."""
-        return self._render_limit_v_mag
+        p = self.params
+        return float(p.vmag_for_electrons(max(p.faint_star_min_electrons, 1e-6)))
 
     def expected_electrons(self, scene: Scene):
         """The noise-free image: expected electrons per pixel from every source (float32, a view
@@ -337,15 +334,10 @@ class Camera:
             return {"source": None, "info": info}
         if info["resolved"]:
             sun_C = C_CN @ (to_sun / np.linalg.norm(to_sun))
-            # sub-samples fine enough that a disc just above the resolved limit is not drawn
-            # with a handful of them (4 per pixel put 50 % jumps in the flux and ~0.1 px in the
-            # light centroid of a half-lit 0.57 px disc as it grew)
-            n_sub = int(min(RESOLVED_MAX_SUBSAMPLES, max(4, math.ceil(RESOLVED_SUBSAMPLES_PER_RADIUS
-                                                                      / info["apparent_radius_px"]))))
             drawn = add_lambert_sphere(
                 signal, p, r_C, target.radius_m, sun_C,
                 lambert_radiance_e_per_sr(p, target.albedo, sun_photon_flux_per_m2_s(np.linalg.norm(to_sun))),
-                n_sub=n_sub,
+                n_sub=subsamples_for(info["apparent_radius_px"]),
             )
             info["electrons"] = drawn["electrons"]
             return {"source": None, "info": info}

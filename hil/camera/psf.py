@@ -76,11 +76,19 @@ class GaussianPsf:
 
     def pixel_fractions(self, x_px, y_px, rows, cols):
         """Reference: the exact fraction of a source at (x, y) in each pixel of rows x cols (math.erf)."""
-        s = self.sigma_px * math.sqrt(2.0)
-        erf = np.vectorize(math.erf)
-        fx = 0.5 * (erf((cols + 0.5 - x_px) / s) - erf((cols - 0.5 - x_px) / s))
-        fy = 0.5 * (erf((rows + 0.5 - y_px) / s) - erf((rows - 0.5 - y_px) / s))
+        fx = axis_fractions(cols, [x_px], self.sigma_px)[:, 0]
+        fy = axis_fractions(rows, [y_px], self.sigma_px)[:, 0]
         return fy[:, None] * fx[None, :]
+
+
+def axis_fractions(pixels, centres_px, sigma_px: float) -> np.ndarray:
+    """(len(pixels), len(centres_px)): along one axis, the fraction of a Gaussian of sigma_px
+    centred at each centre that falls on each pixel (pixel centres on integers; math.erf)."""
+    pixels = np.asarray(pixels, dtype=np.float64)[:, None]
+    centres = np.asarray(centres_px, dtype=np.float64)[None, :]
+    s = sigma_px * math.sqrt(2.0)
+    erf = np.vectorize(math.erf, otypes=[float])
+    return 0.5 * (erf((pixels + 0.5 - centres) / s) - erf((pixels - 0.5 - centres) / s))
 
 
 def add_point_sources_reference(shape, psf: GaussianPsf, x_px, y_px, electrons):

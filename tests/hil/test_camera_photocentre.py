@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hil.camera.params import CameraParams
-from hil.camera.resolved import add_lambert_sphere, lambert_photocentre_m
+from hil.camera.resolved import add_lambert_sphere, lambert_photocentre_m, subsamples_for
 from lambert_truth import disc_centroid_fraction
 
 
@@ -37,8 +37,7 @@ def test_a_drawn_resolved_disc_has_its_light_centred_at_the_lambert_photocentre(
     centre = np.array([offset_px * d / f, 0.0, d])
     sun = np.array([math.sin(a), 0.0, -math.cos(a)])
     image = np.zeros((p.n_rows, p.n_cols), np.float32)
-    n_sub = int(min(48, max(4, math.ceil(16.0 / radius_px))))
-    add_lambert_sphere(image, p, centre, 0.5, sun, 1e12, n_sub=n_sub)
+    add_lambert_sphere(image, p, centre, 0.5, sun, 1e12, n_sub=subsamples_for(radius_px))
     cols = np.arange(p.n_cols)
     x_light = float((image.sum(axis=0) * cols).sum() / image.sum())
     expected = x0 + f * (centre[0] + 0.5 * disc_centroid_fraction(a)) / d

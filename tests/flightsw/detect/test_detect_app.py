@@ -97,6 +97,14 @@ def test_a_frame_without_a_usable_attitude_is_refused(estimates, reason):
     assert out[-1].frames_rejected == 1 and reason in out[-1].last_rejection
 
 
+def test_a_frame_of_zero_exposure_is_refused_and_counted():
+    app = new_app()
+    frame = camera_frame(1, NS, noise_frame(np.random.default_rng(3)), exposure_s=0.0)
+    out = app.step(NS, make_inbox((NS, attitude(NS, GOOD_Q)), (NS, frame)))
+    assert out[-1].frames_rejected == 1 and out[-1].frames == 0
+    assert "exposure" in out[-1].last_rejection
+
+
 def test_health_is_published_every_step_even_without_frames():
     app = new_app()
     for k in range(3):
