@@ -22,6 +22,10 @@ PHASE_TABLE_MAX_HALF_WIDTH = 6
 PHASE_STEPS = 512
 
 
+_erf = np.vectorize(math.erf, otypes=[float])
+_erfc = np.vectorize(math.erfc, otypes=[float])
+
+
 class GaussianPsf:
     """Pixel-integrated Gaussian PSF of standard deviation sigma_px."""
 
@@ -31,15 +35,14 @@ class GaussianPsf:
         self.sigma_px = float(sigma_px)
         u_max = MAX_HALF_WIDTH_PX + 1.0
         u = np.arange(-u_max, u_max + CDF_STEP_PX / 2, CDF_STEP_PX)
-        erf = np.vectorize(math.erf)
-        cdf = 0.5 * (1.0 + erf(u / (self.sigma_px * math.sqrt(2.0))))
+        cdf = 0.5 * (1.0 + _erf(u / (self.sigma_px * math.sqrt(2.0))))
         pdf = np.exp(-0.5 * (u / self.sigma_px) ** 2) / (self.sigma_px * math.sqrt(2.0 * math.pi))
         self.cdf_table = np.ascontiguousarray(np.stack([cdf, pdf * CDF_STEP_PX], axis=1))
         self.u_min = float(u[0])
         # flux beyond distance h on one side of one axis is Q(h/sigma); a stamp of half-width h
         # around the nearest pixel misses at most 4 Q(h / sigma) of it
         h = np.arange(MAX_HALF_WIDTH_PX + 1)
-        q = 0.5 * np.vectorize(math.erfc)(h / (self.sigma_px * math.sqrt(2.0)))
+        q = 0.5 * _erfc(h / (self.sigma_px * math.sqrt(2.0)))
         self.half_width_limits = np.full(len(h), np.inf)
         positive = q > 1e-300
         self.half_width_limits[positive] = MISSED_FLUX_E / (4.0 * q[positive])
@@ -49,14 +52,10 @@ class GaussianPsf:
     def _phase_tables(self):
         """For h = 0..PHASE_TABLE_MAX_HALF_WIDTH: the weights of pixels -h..h for a source at
         sub-pixel offsets -1/2 .. 1/2 in PHASE_STEPS steps, rows of 2h + 1, flattened."""
-        erf = np.vectorize(math.erf)
         delta = np.linspace(-0.5, 0.5, PHASE_STEPS + 1)
         tables, offsets, start = [], [], 0
         for h in range(PHASE_TABLE_MAX_HALF_WIDTH + 1):
-            j = np.arange(-h, h + 1)
-            edges = (j[None, :] - delta[:, None]) / (self.sigma_px * math.sqrt(2.0))
-            table = 0.5 * (erf(edges + 0.5 / (self.sigma_px * math.sqrt(2.0)))
-                           - erf(edges - 0.5 / (self.sigma_px * math.sqrt(2.0))))
+            table = axis_fractions(np.arange(-h, h + 1), delta, self.sigma_px).T
             tables.append(table.ravel())
             offsets.append(start)
             start += table.size
@@ -87,8 +86,7 @@ def axis_fractions(pixels, centres_px, sigma_px: float) -> np.ndarray:
     pixels = np.asarray(pixels, dtype=np.float64)[:, None]
     centres = np.asarray(centres_px, dtype=np.float64)[None, :]
     s = sigma_px * math.sqrt(2.0)
-    erf = np.vectorize(math.erf, otypes=[float])
-    return 0.5 * (erf((pixels + 0.5 - centres) / s) - erf((pixels - 0.5 - centres) / s))
+    return 0.5 * (_erf((pixels + 0.5 - centres) / s) - _erf((pixels - 0.5 - centres) / s))
 
 
 def add_point_sources_reference(shape, psf: GaussianPsf, x_px, y_px, electrons):

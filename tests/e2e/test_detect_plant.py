@@ -42,6 +42,7 @@ from flightsw.runtime.scheduler import InProcessRun
 from flightsw.runtime.topology import AppSpec
 from hil.attitude.quaternion import dcm_to_quat, quat_mult, quat_to_dcm
 from hil.plant import Plant
+from hil.sensors.star_tracker import rotation_quaternion
 
 ARCSEC = math.pi / 648000.0
 STAR_TRACKER_CROSS_RAD = 5.0 * ARCSEC
@@ -49,14 +50,6 @@ STAR_TRACKER_ROLL_RAD = 40.0 * ARCSEC
 STAR_TRACKER_ALIGN_RAD = 10.0 * ARCSEC
 # victus-haze's star tracker boresight, body +y: its roll is about y
 SIGMA_ATT_B = np.array([STAR_TRACKER_CROSS_RAD, STAR_TRACKER_ROLL_RAD, STAR_TRACKER_CROSS_RAD])
-
-
-def small_rotation_quat(theta):
-    """Scalar-first quaternion of the small rotation vector theta (rad)."""
-    angle = np.linalg.norm(theta)
-    if angle == 0.0:
-        return np.array([1.0, 0.0, 0.0, 0.0])
-    return np.concatenate([[math.cos(angle / 2)], math.sin(angle / 2) * theta / angle])
 
 
 class Attitude(App):
@@ -78,7 +71,7 @@ class Attitude(App):
             theta_B = self.alignment_B + SIGMA_ATT_B * self.rng.standard_normal(3)
             # the estimate's frame B' is B turned by theta_B, in B: q_B'N = quat_mult(q_BN, q_B'B)
             # (hil.attitude.quaternion's composition; the other order turns it in N)
-            q = quat_mult(np.asarray(truth.q_BN), small_rotation_quat(theta_B))
+            q = quat_mult(np.asarray(truth.q_BN), rotation_quaternion(theta_B))
             out.append(AttitudeEstimate(t_est_ns=env.t_ns, q_BN=q / np.linalg.norm(q),
                                         omega_BN_B=np.asarray(truth.omega_BN_B), P_att=self.P_att,
                                         valid=True))
