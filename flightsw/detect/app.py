@@ -5,6 +5,7 @@ from collections import deque
 
 import numpy as np
 
+from flightsw.detect.alignment import AlignmentConfig
 from flightsw.detect.camera import CameraModel
 from flightsw.detect.candidates import CandidateConfig
 from flightsw.detect.catalog import load_onboard_catalog
@@ -68,6 +69,11 @@ class DetectApp(App):
         "max_misses": Param(5, "frames", "frames coasted before the track is lost", lo=0, hi=1000),
         "max_pixel_rate_px_s": Param(5.0, "px/s", "largest image motion of a new target", lo=0.01, hi=1e4),
         "max_sky_rate_deg_s": Param(0.2, "deg/s", "largest sky rate of a new target", lo=1e-4, hi=10.0),
+        "prior_alignment_sigma_arcsec": Param(10.0, "arcsec", "1-sigma per axis of the attitude prior's "
+                                              "unmodelled offset (star tracker mount) before the star fits "
+                                              "calibrate it", lo=0.01, hi=3600.0),
+        "prior_alignment_drift_arcsec_per_sqrt_s": Param(0.05, "arcsec/sqrt(s)", "random walk of that offset",
+                                                         lo=0.0, hi=100.0),
         "search_samples": Param(2000, "count", "Monte Carlo samples of the cue", lo=100, hi=100000),
     }
 
@@ -88,7 +94,9 @@ class DetectApp(App):
                             max_sky_rate_deg_s=self.p.max_sky_rate_deg_s),
             TrackConfig(max_misses=int(self.p.max_misses)),
             PipelineConfig(threshold_sigma=self.p.threshold_sigma, saturation_dn=self.p.saturation_dn),
-            self.rng)
+            self.rng,
+            AlignmentConfig(initial_sigma_arcsec=self.p.prior_alignment_sigma_arcsec,
+                            drift_arcsec_per_sqrt_s=self.p.prior_alignment_drift_arcsec_per_sqrt_s))
         self.search_config = SearchConfig(n_samples=int(self.p.search_samples))
         self.exposure = ExposureControl(ExposureConfig(
             nominal_s=self.p.nominal_exposure_s, min_s=self.p.min_exposure_s,
@@ -216,7 +224,10 @@ class DetectApp(App):
             attitude_residual_rad=float(last.stars.residual_rad) if last else float("nan"),
             exposure_s=self.last_exposure_s,
             target_peak_dn=float(np.nan_to_num(last.target_peak_dn, nan=0.0)) if last else 0.0,
-            exposure_commands=self.exposure.commands)
+            exposure_commands=self.exposure.commands,
+            prior_offset_B_rad=np.clip(self.pipeline.calibration.b, -0.1, 0.1),
+            prior_offset_sigma_rad=self.pipeline.calibration.sigma_rad,
+            prior_fits_refused=self.pipeline.calibration.refused)
 
     # -- search -----------------------------------------------------------------------------------
     @property

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from flightsw.detect.alignment import AlignmentConfig, PriorCalibration
 from flightsw.detect.camera import CameraModel
 from flightsw.detect.candidates import CandidateConfig
 from flightsw.detect.catalog import OnboardCatalog
@@ -27,6 +28,7 @@ from flightsw.detect.detections import FrameDetections
 from flightsw.detect.extract import extract_sources
 from flightsw.detect.figure import measure_figure
 from flightsw.detect.moments import light_centroid
+from flightsw.detect.rotation import quaternion_conjugate, quaternion_multiply
 from flightsw.detect.stars import StarMatchConfig, StarSolution, match_stars
 from flightsw.detect.track import TargetTracker, TrackConfig, TrackUpdate
 
@@ -82,18 +84,21 @@ class DetectionPipeline:
                  candidate_config: CandidateConfig = CandidateConfig(),
                  track_config: TrackConfig = TrackConfig(),
                  config: PipelineConfig = PipelineConfig(),
-                 rng: np.random.Generator | None = None):
+                 rng: np.random.Generator | None = None,
+                 alignment_config: AlignmentConfig = AlignmentConfig()):
         self.camera = camera
         self.catalog = catalog
         self.star_config = star_config
         self.config = config
         self.tracker = TargetTracker(camera, candidate_config, track_config)
+        self.calibration = PriorCalibration(alignment_config)
         self.rng = np.random.default_rng(0) if rng is None else rng
         self.frame_no = 0
 
     def process(self, image: np.ndarray, t_s: float, q_BN, P_att_B, v_observer_N=None,
                 gain_e_per_dn=None, exposure_s: float = 1.0) -> FrameResult:
-        """Detect in one frame at mid-exposure time t_s with the prior attitude (q_BN, P_att_B);
+        """Detect in one frame at mid-exposure time t_s with the prior attitude (q_BN, P_att_B),
+        which the calibration against earlier star fits corrects (flightsw.detect.alignment);
         v_observer_N: the camera's velocity (m/s, ECI) for stellar aberration (see match_stars);
         gain_e_per_dn: the detector's gain, for the sources' own shot noise in their centroid
         noise (sources.point_source_sigma_px; None: background-limited); exposure_s: the
@@ -111,8 +116,14 @@ class DetectionPipeline:
         sources = extract_sources(image, cfg.threshold_sigma, psf_sigma_px=self.star_config.psf_sigma_px,
                                   min_npix=cfg.min_npix, saturation_dn=cfg.saturation_dn,
                                   mesh_px=cfg.mesh_px)
-        stars = match_stars(sources, self.catalog, self.camera, q_BN, P_att_B, self.star_config,
+        q_prior, P_prior = self.calibration.correct(q_BN, P_att_B)
+        stars = match_stars(sources, self.catalog, self.camera, q_prior, P_prior, self.star_config,
                             v_observer_N, gain_e_per_dn)
+        if stars.valid:
+            C_CB = self.camera.C_CB
+            self.calibration.update(t_s, q_BN, P_att_B,
+                                    quaternion_multiply(stars.q_CN, quaternion_conjugate(self.camera.q_CB)),
+                                    C_CB.T @ stars.P_theta_C @ C_CB)
         unexplained = sources[~stars.matched]
         resolved = self._resolved(unexplained)
         unexplained, radius_px = self._figures(image, unexplained, resolved)

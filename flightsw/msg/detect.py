@@ -34,7 +34,7 @@ class DetectHealth(Message):
     """
 
     TOPIC = "detect.health"
-    VERSION = 2
+    VERSION = 3
     FIELDS = (
         Field.u64("frames", "count", "frames processed, cumulative"),
         Field.u64("frames_rejected", "count", "frames refused (bad shape, NaN, saturated...)"),
@@ -49,4 +49,8 @@ class DetectHealth(Message):
         Field.f64("target_peak_dn", "DN", "brightest raw pixel of the target in the last frame "
                   "(0: not measured)", lo=0.0),
         Field.u64("exposure_commands", "count", "exposure changes commanded, cumulative"),
+        Field.vec("prior_offset_B_rad", "rad", "estimated error of the attitude prior in the body "
+                  "frame (q_prior = q_true (x) q(offset)), from the star fits", 3, lo=-0.1, hi=0.1),
+        Field.f64("prior_offset_sigma_rad", "rad", "largest 1-sigma of that estimate", lo=0.0),
+        Field.u64("prior_fits_refused", "count", "star fits the prior calibration gated out, cumulative"),
     )
