@@ -195,7 +195,7 @@ def mission_feed(seed, duration_s=600):
                                     P_u=SIGMA_RAD ** 2 * (np.eye(3) - np.outer(u, u)), x_px=0.0,
                                     y_px=0.0, flux_dn=100.0, snr=20.0, resolved=False,
                                     apparent_radius_rad=0.0, frames_tracked=10,
-                                    state="confirmed"))
+                                    state="confirmed", saturated=False))
         samples.append(msgs)
         x_T, x_C = rk4_state(x_T, 1.0), rk4_state(x_C, 1.0)
     steps = []

@@ -90,14 +90,15 @@ class PriorCalibration:
         """Take one star fit at t_s: the uncorrected prior (q_BN_prior, P_att_B) and the fitted
         body attitude with its covariance in B.  Returns whether the fit was accepted."""
         self._predict(float(t_s))
-        theta = attitude_error(q_BN_prior, q_BN_fit)
-        S = self.P + np.asarray(P_att_B, dtype=float) + np.asarray(P_fit_B, dtype=float)
-        S = 0.5 * (S + S.T)
-        innovation = theta - self.b
-        try:
-            solved = np.linalg.solve(S, innovation)
-        except np.linalg.LinAlgError:
-            solved = None
+        noise = np.asarray(P_att_B, dtype=float) + np.asarray(P_fit_B, dtype=float)
+        solved = None
+        if noise.shape == (3, 3) and np.isfinite(noise).all():
+            innovation = attitude_error(q_BN_prior, q_BN_fit) - self.b
+            S = self.P + 0.5 * (noise + noise.T)
+            try:
+                solved = np.linalg.solve(S, innovation)
+            except np.linalg.LinAlgError:
+                pass
         if solved is None or not np.all(np.isfinite(solved)) or innovation @ solved > self.config.gate_nis:
             self.refused += 1
             self._refused_in_row += 1

@@ -212,7 +212,7 @@ class DetectApp(App):
             P_u=P_u, x_px=float(np.clip(track.x_px, -1e4, 1e4)), y_px=float(np.clip(track.y_px, -1e4, 1e4)),
             flux_dn=max(track.flux * exposure_s, 0.0), snr=max(track.snr, 0.0), resolved=result.resolved,
             apparent_radius_rad=result.apparent_radius_rad, frames_tracked=track.frames_tracked,
-            state=track.state)
+            state=track.state, saturated=result.saturated)
 
     def _health(self) -> DetectHealth:
         last = self.last

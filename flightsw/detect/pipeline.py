@@ -25,7 +25,7 @@ from flightsw.detect.camera import CameraModel
 from flightsw.detect.candidates import CandidateConfig
 from flightsw.detect.catalog import OnboardCatalog
 from flightsw.detect.detections import FrameDetections
-from flightsw.detect.extract import extract_sources
+from flightsw.detect.extract import FLAG_SATURATED, extract_sources
 from flightsw.detect.figure import measure_figure
 from flightsw.detect.moments import light_centroid
 from flightsw.detect.rotation import quaternion_conjugate, quaternion_multiply
@@ -63,7 +63,8 @@ class FrameResult:
     'prior', 'prior_track' or 'none'), the unexplained detections, the track (or None), and for the tracked
     source whether it is resolved, its apparent radius (rad) and its brightest raw pixel (DN,
     background included; NaN when the track was not measured in this frame), what exposure
-    control meters on."""
+    control meters on, and whether that source has saturated pixels (its flux is then a lower
+    bound and its centroid weaker than stated)."""
 
     sources: np.ndarray
     stars: StarSolution
@@ -73,6 +74,7 @@ class FrameResult:
     resolved: bool
     apparent_radius_rad: float
     target_peak_dn: float = float("nan")
+    saturated: bool = False
 
 
 class DetectionPipeline:
@@ -141,11 +143,12 @@ class DetectionPipeline:
         self.frame_no += 1
         is_resolved = bool(track is not None and track.source >= 0 and resolved[track.source])
         radius_rad = radius_px[track.source] / self.camera.f_px if is_resolved else 0.0
-        peak = float("nan")
+        peak, saturated = float("nan"), False
         if track is not None and track.source >= 0:
             peak = self._raw_peak(image, unexplained[track.source])
+            saturated = bool(unexplained["flags"][track.source] & FLAG_SATURATED)
         return FrameResult(sources, stars, attitude, detections, track, is_resolved, float(radius_rad),
-                           peak)
+                           peak, saturated)
 
     @staticmethod
     def _raw_peak(image: np.ndarray, source) -> float:

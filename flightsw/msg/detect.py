@@ -6,7 +6,7 @@ class TargetTrack(Message):
     """The target as the camera sees it: a bearing with uncertainty, brightness, size."""
 
     TOPIC = "detect.track"
-    VERSION = 1
+    VERSION = 2
     FIELDS = (
         Field.u64("t_meas_ns", "ns", "mid-exposure sim time of the frame"),
         Field.u64("track_id", "count", "identifier of the confirmed track"),
@@ -23,6 +23,7 @@ class TargetTrack(Message):
                   lo=0.0, hi=1.0),
         Field.u64("frames_tracked", "count", "consecutive frames with the target found"),
         Field.text("state", "track state", choices=("tentative", "confirmed", "coasting")),
+        Field.boolean("saturated", "the measured target has saturated pixels (flux a lower bound)"),
     )
 
 

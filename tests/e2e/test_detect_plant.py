@@ -240,6 +240,9 @@ def test_close_in_the_track_holds_through_the_exposure_changes_and_without_stars
     _, probe = close_in
     states = [t.state for t in probe.tracks]
     assert len(states) >= 110 and states.count("confirmed") >= 0.97 * len(states)
+    # the track says when its target is saturated: at the far-range exposure, not once settled
+    saturated = [t.saturated for t in probe.tracks if t.state == "confirmed"]
+    assert saturated[0] and not any(saturated[6:])
 
 
 def test_close_in_the_light_centroid_is_measured_to_hundredths_of_a_pixel(close_in):

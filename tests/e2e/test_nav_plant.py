@@ -89,7 +89,7 @@ class Optics(App):
             out.append(TargetTrack(t_meas_ns=env.t_ns, track_id=1, u_N=w, P_u=P_u, x_px=0.0,
                                    y_px=0.0, flux_dn=1e3, snr=15.0, resolved=False,
                                    apparent_radius_rad=0.0, frames_tracked=100,
-                                   state="confirmed"))
+                                   state="confirmed", saturated=False))
             if self.p.ranging:
                 r = self.rangefinder.measure(env.t_ns, rho, pointing_q_BN(u), self.p.radius_m,
                                              self.rng_range)

@@ -82,7 +82,7 @@ class SyntheticRun:
         self.add(t_meas_s * NS + NS, TargetTrack(
             t_meas_ns=int(t_meas_s * NS), track_id=1, u_N=np.array([1.0, 0, 0]),
             P_u=np.eye(3) * 1e-10, x_px=x_px, y_px=y_px, flux_dn=100.0, snr=50.0,
-            resolved=False, apparent_radius_rad=0.0, frames_tracked=3, state=state), "detect")
+            resolved=False, apparent_radius_rad=0.0, frames_tracked=3, state=state, saturated=False), "detect")
 
     def nav(self, t_est_s, r_CT_rtn, sigma_m=1.0):
         P = np.diag([sigma_m**2] * 3 + [1e-4] * 3)

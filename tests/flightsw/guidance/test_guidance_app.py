@@ -80,7 +80,7 @@ def attitude_msg(t_ns):
 def track_msg(t_ns, u_N, state="confirmed"):
     return TargetTrack(t_meas_ns=t_ns, track_id=7, u_N=np.asarray(u_N) / np.linalg.norm(u_N),
                        P_u=np.eye(3) * 1e-10, x_px=512.0, y_px=512.0, flux_dn=500.0, snr=30.0,
-                       resolved=False, apparent_radius_rad=0.0, frames_tracked=12, state=state)
+                       resolved=False, apparent_radius_rad=0.0, frames_tracked=12, state=state, saturated=False)
 
 
 def line_of_sight(xT, xC):

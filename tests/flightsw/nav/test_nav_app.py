@@ -19,7 +19,7 @@ def track(t_ns, u, state="confirmed"):
     P_u = SIGMA_U ** 2 * (np.eye(3) - np.outer(u, u))
     return TargetTrack(t_meas_ns=t_ns, track_id=1, u_N=u, P_u=P_u,
                        x_px=0.0, y_px=0.0, flux_dn=100.0, snr=20.0, resolved=False,
-                       apparent_radius_rad=0.0, frames_tracked=10, state=state)
+                       apparent_radius_rad=0.0, frames_tracked=10, state=state, saturated=False)
 
 
 def gnss(t_ns, x, valid=True):
