@@ -11,7 +11,8 @@ from flightsw.detect.candidates import CandidateConfig
 from flightsw.detect.catalog import load_onboard_catalog
 from flightsw.detect.exposure import ExposureConfig, ExposureControl
 from flightsw.detect.pipeline import DetectionPipeline, FrameResult, PipelineConfig
-from flightsw.detect.rotation import propagate_attitude
+from flightsw.detect.rotation import (attitude_error, propagate_attitude, quaternion_multiply,
+                                      rotation_quaternion, unit_quaternion)
 from flightsw.detect.search import CueState, SearchConfig, SearchPlan, SearchProgress, plan_search
 from flightsw.detect.stars import StarMatchConfig
 from flightsw.detect.track import TrackConfig
@@ -40,11 +41,26 @@ class DetectApp(App):
     (predicted: not a measurement); tentative candidates are not published.  With
     auto_exposure it meters on the tracked target and commands the camera's exposure so that
     the target's core stays below saturation (flightsw.detect.exposure).
+
+    The frame's attitude prior.  Nav publishes its attitude at instants behind the step (its
+    horizon), and the body is never still: the attitude loop's torque jitter makes the rate
+    wander by tens of arcsec/s within seconds, so carrying an estimate 2 s forward on its rate
+    misses the mid-exposure attitude by ~30 arcsec while its covariance says a few (the
+    star tracker's, about its own boresight ~18).  A frame is therefore held until an estimate
+    at or after its mid-exposure has arrived, for at most attitude_wait_s, and its prior is
+    interpolated between the estimates either side on a cubic Hermite curve through both
+    attitudes with both rates as its slopes (exact for a constant angular acceleration; see
+    interpolate_attitude), with their covariances blended.  A frame
+    that waited its time out is processed on the nearest estimate within max_attitude_age_s,
+    carried on its rate (counted as extrapolated).  The track of a held frame is published
+    when it is processed, stamped with its mid-exposure time; nav's measurement_lag_s must
+    cover the wait.
     """
 
     SUBSCRIBES = (CameraFrame, AttitudeEstimate, TargetCue, GnssFix)
     PUBLISHES = (TargetTrack, DetectHealth, ExposureCommand)
     RATE_HZ = 1.0
+    MAX_HELD = 16                       # frames waiting for their attitude, at most
     PARAMS = {
         "n_cols": Param(1024, "px", "detector columns", lo=32, hi=4096),
         "n_rows": Param(1024, "px", "detector rows", lo=32, hi=4096),
@@ -64,6 +80,8 @@ class DetectApp(App):
         "catalog_epoch_jyear": Param(2026.0, "Julian year", "epoch of the star positions", lo=1990.0, hi=2100.0),
         "max_attitude_age_s": Param(2.0, "s", "largest gap between an attitude estimate and mid-exposure",
                                     lo=0.0, hi=60.0),
+        "attitude_wait_s": Param(4.0, "s", "longest a frame is held for an attitude estimate at or after "
+                                 "its mid-exposure (0: process on arrival)", lo=0.0, hi=60.0),
         "confirm_hits": Param(4, "frames", "M: hits needed within the window to confirm", lo=2, hi=32),
         "confirm_window": Param(5, "frames", "N: confirmation window", lo=2, hi=32),
         "max_misses": Param(5, "frames", "frames coasted before the track is lost", lo=0, hi=1000),
@@ -103,6 +121,8 @@ class DetectApp(App):
             saturation_dn=self.p.saturation_dn))
         self.last_exposure_s = 0.0
         self.attitudes: deque[AttitudeEstimate] = deque(maxlen=64)
+        self.held: deque[CameraFrame] = deque()
+        self.extrapolated = 0
         self.cue: CueState | None = None
         self.chaser: tuple[float, np.ndarray] | None = None
         self.search: SearchProgress | None = None
@@ -123,7 +143,14 @@ class DetectApp(App):
             self._take_cue(cue)
         out = []
         exposure = None
-        for _, frame in inbox.all(CameraFrame):
+        arrived = [frame for _, frame in inbox.all(CameraFrame)]
+        for frame in arrived:
+            if self._frame_problem(frame.image):
+                self._frame(frame)                        # refused now: no attitude will mend it
+            else:
+                self.held.append(frame)
+        while self.held and self._ready(self.held[0], t_ns):
+            frame = self.held.popleft()
             processed = self.frames
             track = self._frame(frame)
             if track is not None:
@@ -149,8 +176,21 @@ class DetectApp(App):
             self.cue, self.search = new, None
 
     # -- one frame -------------------------------------------------------------------------------
+    @staticmethod
+    def _mid_exposure_ns(frame: CameraFrame) -> int:
+        return int(frame.t_exposure_start_ns + round(0.5 * frame.exposure_s * NS_PER_S))
+
+    def _ready(self, frame: CameraFrame, t_ns: int) -> bool:
+        """Whether a held frame is processed now: an estimate at or after its mid-exposure is
+        here, it has waited attitude_wait_s, or more than MAX_HELD frames are waiting."""
+        t_mid_ns = self._mid_exposure_ns(frame)
+        if (self.p.attitude_wait_s <= 0.0 or len(self.held) > self.MAX_HELD
+                or t_ns - t_mid_ns >= self.p.attitude_wait_s * NS_PER_S):
+            return True
+        return any(a.t_est_ns >= t_mid_ns for a in self.attitudes)
+
     def _frame(self, frame: CameraFrame) -> TargetTrack | None:
-        t_mid_ns = int(frame.t_exposure_start_ns + round(0.5 * frame.exposure_s * NS_PER_S))
+        t_mid_ns = self._mid_exposure_ns(frame)
         reason = self._frame_problem(frame.image)
         prior = None if reason else self._attitude_at(t_mid_ns)
         if not reason and prior is None:
@@ -192,15 +232,21 @@ class DetectApp(App):
         return ""
 
     def _attitude_at(self, t_ns: int):
-        """(q_BN, P_att) at t_ns from the nearest estimate within max_attitude_age_s, or None."""
+        """(q_BN, P_att) at t_ns: interpolated between the estimates either side, each within
+        max_attitude_age_s; else carried from the nearest within it; else None."""
         if not self.attitudes:
             return None
-        nearest = min(self.attitudes, key=lambda a: abs(a.t_est_ns - t_ns))
-        dt_s = (t_ns - nearest.t_est_ns) / NS_PER_S
-        if abs(dt_s) > self.p.max_attitude_age_s:
+        max_age_ns = self.p.max_attitude_age_s * NS_PER_S
+        before = [a for a in self.attitudes if t_ns - max_age_ns <= a.t_est_ns <= t_ns]
+        after = [a for a in self.attitudes if t_ns <= a.t_est_ns <= t_ns + max_age_ns]
+        if before and after:
+            return interpolate_attitude(max(before, key=lambda a: a.t_est_ns),
+                                        min(after, key=lambda a: a.t_est_ns), t_ns)
+        nearest = min(before + after, key=lambda a: abs(a.t_est_ns - t_ns), default=None)
+        if nearest is None:
             return None
-        q = propagate_attitude(np.asarray(nearest.q_BN, float), np.asarray(nearest.omega_BN_B, float), dt_s)
-        return q, np.asarray(nearest.P_att, float)
+        self.extrapolated += 1
+        return carried(nearest, t_ns), np.asarray(nearest.P_att, float)
 
     def _track_message(self, t_mid_ns: int, result: FrameResult, exposure_s: float) -> TargetTrack | None:
         track = result.track
@@ -227,7 +273,8 @@ class DetectApp(App):
             exposure_commands=self.exposure.commands,
             prior_offset_B_rad=np.clip(self.pipeline.calibration.b, -0.1, 0.1),
             prior_offset_sigma_rad=self.pipeline.calibration.sigma_rad,
-            prior_fits_refused=self.pipeline.calibration.refused)
+            prior_fits_refused=self.pipeline.calibration.refused,
+            frames_attitude_extrapolated=self.extrapolated)
 
     # -- search -----------------------------------------------------------------------------------
     @property
@@ -249,3 +296,34 @@ class DetectApp(App):
             self.search = SearchProgress(self.cue, self.chaser[1], self.chaser[0], self.camera,
                                          self.rng, self.search_config)
         self.search.observe(t_s, result.stars.C_CN)
+
+
+def carried(estimate: AttitudeEstimate, t_ns: int) -> np.ndarray:
+    """The estimate's attitude carried to t_ns on its own rate."""
+    return propagate_attitude(np.asarray(estimate.q_BN, float), np.asarray(estimate.omega_BN_B, float),
+                              (t_ns - estimate.t_est_ns) / NS_PER_S)
+
+
+def interpolate_attitude(early: AttitudeEstimate, late: AttitudeEstimate, t_ns: int):
+    """(q_BN, P_att) at t_ns between two estimates (early.t_est_ns <= t_ns <= late.t_est_ns).
+
+    A cubic Hermite curve in the rotation vector from the early attitude, through the late one
+    (theta = attitude_error(q_late, q_early)) with both estimates' rates as its end slopes:
+    delta(s) = h10(s) T omega_e + h01(s) theta + h11(s) T omega_l, s the fraction of the gap
+    T, and q = q_early (x) q(delta).  Exact for a constant angular acceleration up to the
+    non-commutation of rotations (~|theta|^2 / 2, an arcsec for 0.2 deg between estimates),
+    where carrying the nearer estimate on its rate misses by alpha tau^2 / 2 and blending the
+    two carried ones by alpha tau_e tau_l / 2.  Covariances blend linearly in s (the two
+    estimates' errors are nearly the same error, a filter's a second or two apart)."""
+    gap = late.t_est_ns - early.t_est_ns
+    if gap <= 0:
+        return carried(early, t_ns), np.asarray(early.P_att, float)
+    T, s = gap / NS_PER_S, (t_ns - early.t_est_ns) / gap
+    q_early = np.asarray(early.q_BN, float)
+    theta = attitude_error(np.asarray(late.q_BN, float), q_early)       # q_late = q_early (x) q(theta)
+    h10, h01, h11 = s**3 - 2 * s**2 + s, -2 * s**3 + 3 * s**2, s**3 - s**2
+    delta = (h10 * T * np.asarray(early.omega_BN_B, float) + h01 * theta
+             + h11 * T * np.asarray(late.omega_BN_B, float))
+    q = unit_quaternion(quaternion_multiply(q_early, rotation_quaternion(delta)))
+    P = (1.0 - s) * np.asarray(early.P_att, float) + s * np.asarray(late.P_att, float)
+    return q, P

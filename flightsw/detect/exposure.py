@@ -24,7 +24,7 @@ shortest exposures (10 us: ~20 % of full well) from a few hundred metres in.
 
 The law reads only the frame's own exposure and peak, so a lost or late command is simply
 issued again from the next frame, and a frame taken before a command took effect asks for the
-same exposure again instead of stepping twice.  Commands whose change is within the dead band
+same exposure again instead of stepping twice (sent again, not counted as a new command).  Commands whose change is within the dead band
 (a factor deadband) are not sent.  The detector's signal is linear below full well, so a
 shorter exposure changes the flux in proportion: detect compares fluxes between frames as DN
 per second of exposure (FrameDetections.flux).
@@ -65,7 +65,8 @@ class ExposureControl:
     def __init__(self, config: ExposureConfig = ExposureConfig()):
         self.config = config
         self.frames_without_target = 0
-        self.commands = 0
+        self.commands = 0                 # distinct exposures commanded (repeats not counted)
+        self.last_commanded_s: float | None = None
 
     def update(self, exposure_s: float, peak_dn: float | None) -> float | None:
         """The exposure to command after a frame of exposure_s whose measured target's peak
@@ -88,5 +89,7 @@ class ExposureControl:
         ratio = wanted / exposure_s if exposure_s > 0.0 else float("inf")
         if 1.0 / cfg.deadband < ratio < cfg.deadband:
             return None
-        self.commands += 1
+        if wanted != self.last_commanded_s:
+            self.commands += 1
+            self.last_commanded_s = wanted
         return wanted

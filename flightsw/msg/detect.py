@@ -54,4 +54,6 @@ class DetectHealth(Message):
                   "frame (q_prior = q_true (x) q(offset)), from the star fits", 3, lo=-0.1, hi=0.1),
         Field.f64("prior_offset_sigma_rad", "rad", "largest 1-sigma of that estimate", lo=0.0),
         Field.u64("prior_fits_refused", "count", "star fits the prior calibration gated out, cumulative"),
+        Field.u64("frames_attitude_extrapolated", "count", "frames whose attitude prior was carried "
+                  "from one side, not interpolated between estimates either side, cumulative"),
     )

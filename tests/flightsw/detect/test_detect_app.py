@@ -17,7 +17,9 @@ from flightsw.msg import (AttitudeEstimate, CameraFrame, DetectHealth, Envelope,
 from flightsw.msg.codec import decode_payload, encode_payload
 from flightsw.runtime.app import Inbox
 
-PARAMS = {"n_cols": 256, "n_rows": 256, "fov_deg": 2.5, "saturation_dn": float(ADC_MAX_DN)}
+# frames are processed on arrival here (no wait for a later attitude estimate): the wait has its own tests
+PARAMS = {"n_cols": 256, "n_rows": 256, "fov_deg": 2.5, "saturation_dn": float(ADC_MAX_DN),
+          "attitude_wait_s": 0.0}
 ARCSEC = np.radians(1 / 3600)
 NS = 1_000_000_000
 
@@ -211,3 +213,81 @@ def test_wrong_parameters_are_refused_at_configuration():
         DetectApp("detect", {**PARAMS, "confirm_hits": 6, "confirm_window": 5}).reset()
     with pytest.raises(ValueError, match="q_CB"):
         DetectApp("detect", {**PARAMS, "q_CB": "0,0,0,0"}).reset()
+
+
+# -- the frame's attitude prior: held for the estimate after mid-exposure, interpolated --------
+def spinning_truth(t_s, alpha=np.radians([0.004, -0.003, 0.002]), omega0=np.radians([0.05, 0.02, -0.04])):
+    """A body under constant angular acceleration alpha (rad/s^2, in B) from omega0, q(0) =
+    identity: (q_BN, omega_BN_B) at t_s, integrated with scipy (rotations composed in B)."""
+    from scipy.spatial.transform import Rotation
+    steps = 2000
+    r = Rotation.identity()
+    dt = t_s / steps
+    for k in range(steps):
+        w = omega0 + alpha * (k + 0.5) * dt
+        r = r * Rotation.from_rotvec(w * dt)              # C_NB, turned in B
+    x, y, z, w_ = r.as_quat()
+    q = np.array([w_, x, y, z])
+    return (q if q[0] >= 0 else -q), omega0 + alpha * t_s
+
+
+def test_the_prior_between_two_estimates_is_far_closer_than_either_carried_alone():
+    from flightsw.detect.app import carried, interpolate_attitude
+    from flightsw.detect.rotation import attitude_error
+    t0, t1, t_mid = 10.0, 12.0, 10.6
+    est = []
+    for t in (t0, t1):
+        q, w = spinning_truth(t)
+        est.append(attitude(int(t * NS), q, w, sigma_rad=2 * ARCSEC))
+    q_true, _ = spinning_truth(t_mid)
+    q, P = interpolate_attitude(est[0], est[1], int(t_mid * NS))
+    alone = max(np.linalg.norm(attitude_error(carried(e, int(t_mid * NS)), q_true)) for e in est)
+    blended = np.linalg.norm(attitude_error(q, q_true))
+    alpha = np.linalg.norm(np.radians([0.004, -0.003, 0.002]))
+    assert alone > 0.5 * alpha * 0.6**2 * 0.9                       # ~alpha tau^2 / 2: tens of arcsec
+    # the Hermite curve is exact for a constant alpha but for the rotations' non-commutation
+    assert blended < 0.01 * alone and blended < 0.1 * ARCSEC
+    assert np.allclose(P, np.eye(3) * (2 * ARCSEC) ** 2)
+    # at an estimate's own instant the blend is that estimate
+    q_at, _ = interpolate_attitude(est[0], est[1], int(t0 * NS))
+    assert np.linalg.norm(attitude_error(q_at, est[0].q_BN)) < 1e-12
+
+
+def waiting_app():
+    app = DetectApp("detect", {**PARAMS, "attitude_wait_s": 3.0, "max_attitude_age_s": 3.0}, seed=0)
+    app.reset()
+    return app
+
+
+def test_a_frame_is_held_until_an_estimate_after_its_mid_exposure_arrives():
+    app = waiting_app()
+    frame = camera_frame(1, 5 * NS, noise_frame(np.random.default_rng(4)))     # mid-exposure 5.05 s
+    out = app.step(6 * NS, make_inbox((4 * NS, attitude(4 * NS, GOOD_Q)), (5 * NS, frame)))
+    assert out[-1].frames == 0 and out[-1].frames_rejected == 0           # held, not lost
+    out = app.step(7 * NS, make_inbox((6 * NS, attitude(6 * NS, GOOD_Q))))
+    assert out[-1].frames == 1 and out[-1].frames_attitude_extrapolated == 0
+
+
+def test_a_frame_without_a_later_estimate_goes_on_the_last_one_after_the_wait():
+    app = waiting_app()
+    frame = camera_frame(1, 5 * NS, noise_frame(np.random.default_rng(5)))
+    out = app.step(6 * NS, make_inbox((4 * NS, attitude(4 * NS, GOOD_Q)), (5 * NS, frame)))
+    out = app.step(7 * NS, make_inbox())
+    assert out[-1].frames == 0
+    out = app.step(8 * NS + NS // 10, make_inbox())                      # 3 s after mid-exposure
+    assert out[-1].frames == 1 and out[-1].frames_attitude_extrapolated == 1
+
+
+def test_a_bad_frame_is_refused_on_arrival_not_held():
+    app = waiting_app()
+    bad = camera_frame(1, 5 * NS, np.zeros((10, 10), np.uint16))
+    out = app.step(6 * NS, make_inbox((5 * NS, bad)))
+    assert out[-1].frames_rejected == 1 and not app.held
+
+
+def test_held_frames_are_bounded():
+    app = waiting_app()
+    rng = np.random.default_rng(6)
+    frames = [(5 * NS, camera_frame(k, 5 * NS + k, noise_frame(rng))) for k in range(DetectApp.MAX_HELD + 3)]
+    out = app.step(6 * NS, make_inbox((4 * NS, attitude(4 * NS, GOOD_Q)), *frames))
+    assert len(app.held) == DetectApp.MAX_HELD and out[-1].frames == 3
