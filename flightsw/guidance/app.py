@@ -176,9 +176,11 @@ class GuidanceApp(App):
                                           "estimate", lo=10.0, hi=86400.0),
         "plan_retry_s": Param(60.0, "s", "wait before planning again after a failure",
                               lo=1.0, hi=86400.0),
-        "far_budget_s": Param(30 * 3600.0, "s", "far approach time budget (phasing arrival)",
+        "far_budget_s": Param(22 * 3600.0, "s", "far approach time budget (phasing arrival): of the "
+                              "48 h, the rest is ~12 h to the 300 m hold, ~6 h of inspection, departure",
                               lo=3600.0, hi=PHASES[Phase.FAR_APPROACH].timeout_s),
-        "hold_dwell_s": Param(5700.0, "s", "time at a hold point before the next leg", lo=0.0,
+        "hold_dwell_s": Param(2700.0, "s", "time at a hold point before the next leg (half an orbit: "
+                              "navigation sees the hold before the next transfer)", lo=0.0,
                               hi=86400.0),
         "keepout_m": Param(50.0, "m", "keep-out sphere radius", lo=1.0, hi=10000.0),
         "k_sigma": Param(3.0, "1", "sigmas of margin in the keep-out tests", lo=0.0, hi=10.0),

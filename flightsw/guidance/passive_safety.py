@@ -64,17 +64,25 @@ class SafetyCheck:
 
 
 def check_plan(chief0: MeanOrbit, roe0, burns, plan_end_s, keepout_m=DEFAULT_KEEPOUT_M,
-               drift_s=DAY_S, step_s=10.0, P_roe=None, k_sigma=3.0, require_ei=True) -> SafetyCheck:
+               drift_s=DAY_S, step_s=10.0, P_roe=None, k_sigma=3.0, require_ei=True,
+               rn_required_m=None) -> SafetyCheck:
     """Check a plan before executing it (module docstring).
 
     Planned: no entry into the keep-out sphere from now to plan_end_s + drift_s (the plan and a
     day of free drift after it). Missed burn: for each burn k, the plan executed up to burn k
-    and then a day of free drift from there. R-N: the separation of the relative orbit after
-    the last burn and at each missed-burn point exceeds the keep-out radius (required for
-    ``ok`` unless require_ei is False, e.g. for a plan that starts from an unsafe state).
+    and then a day of free drift from there. R-N: the separation of every relative orbit the
+    plan makes — after each burn but the last, where the next may be missed, and after the
+    last — exceeds rn_required_m (default the keep-out radius; required for ``ok`` unless
+    require_ei is False, e.g. for a plan that starts from an unsafe state). The orbit the
+    chaser is on now is not the plan's to answer for: its day of drift is the first missed-burn
+    case, and its R-N separation is reported (rn_min_m is the least of all) but not required,
+    so a plan that leaves a marginal orbit is not refused for where it starts. A planner asks
+    for a margin over the radius (rn_required_m), so the burns' execution errors do not bring
+    the orbits it makes below the radius the pre-burn check holds them to.
     """
     burns = sorted(burns, key=lambda b: b.t_s)
     a = float(chief0.a_m)
+    needed = keepout_m if rn_required_m is None else float(rn_required_m)
     horizon = plan_end_s + drift_s
     planned = closest_approach(chief0, roe0, burns, horizon, keepout_m, P_roe, step_s)
     missed, rn = [], []
@@ -84,7 +92,8 @@ def check_plan(chief0: MeanOrbit, roe0, burns, plan_end_s, keepout_m=DEFAULT_KEE
                                        None, step_s, t_start_s=burn.t_s).min_range_m)
         rn.append(rn_min_distance_m(predict_roe(chief0, roe0, executed, [burn.t_s])[:, 0], a))
     rn.append(rn_min_distance_m(predict_roe(chief0, roe0, burns, [plan_end_s])[:, 0], a))
+    made = rn[1:] if burns else rn                 # rn[0]: the orbit before the first burn
     missed_min = min(missed) if missed else planned.min_range_m
     ok = (planned.safe(keepout_m, k_sigma) if P_roe is not None else planned.min_range_m > keepout_m)
-    ok = ok and missed_min > keepout_m and (min(rn) > keepout_m or not require_ei)
+    ok = ok and missed_min > keepout_m and (min(made) > needed or not require_ei)
     return SafetyCheck(planned.min_range_m, float(missed_min), float(min(rn)), bool(ok))
