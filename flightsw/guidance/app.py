@@ -189,6 +189,9 @@ class GuidanceApp(App):
         "flyaround_radial_m": Param(75.0, "m", "fly-around radial amplitude", lo=1.0, hi=5000.0),
         "flyaround_normal_m": Param(150.0, "m", "fly-around cross-track amplitude", lo=1.0,
                                     hi=5000.0),
+        "depart_drift_m_per_orbit": Param(5000.0, "m", "the departure's drift away behind the target, per "
+                                          "orbit (5 km out within about an orbit of the departure burns)",
+                                          lo=100.0, hi=1e5),
         "flyaround_orbits": Param(2, "orbits", "orbits on each fly-around ellipse", lo=1, hi=20),
         "coverage_incidence_deg": Param(60.0, "deg", "largest useful incidence on the surface",
                                         lo=1.0, hi=89.0),
@@ -252,6 +255,8 @@ class GuidanceApp(App):
         self.tracks: deque = deque(maxlen=2)      # (t_ns, track_id, u_N, state)
         self.diverged = False
         self.far_deadline_ns: int | None = None   # far approach entry + far_budget_s
+        # the first fly-around plan's (side of di, flip time, end time), ns: re-plans keep it
+        self.flyaround_schedule: tuple | None = None
         self.cue: CueState | None = None
         self.search: SearchPointing | None = None
         self.commands_seen: set[int] = set()
@@ -542,6 +547,24 @@ class GuidanceApp(App):
         tolerance = max(self.p.replan_tolerance_m, self.p.replan_tolerance_fraction * est.range_m)
         return abs(hold[0]) > est.range_m or off_m <= tolerance
 
+    def _plan_flyaround(self, chief, roe, t0: float, est: Estimate):
+        """The fly-around; a re-plan keeps the first plan's schedule: its flip time while the
+        flip is ahead, its end once it is done (the flip reverses the sign of de . di), so a
+        correction does not start the inspection over."""
+        schedule = self.flyaround_schedule
+        if schedule is not None and schedule[0] != (1.0 if roe[2:4] @ roe[4:6] >= 0.0 else -1.0):
+            p = plan_flyaround(chief, roe, self.p.flyaround_radial_m, self.p.flyaround_normal_m,
+                               int(self.p.flyaround_orbits), t0, self.p.keepout_m, flip=False,
+                               t_end_s=(schedule[2] - est.t_ns) / NS_PER_S)
+            return p
+        p = plan_flyaround(chief, roe, self.p.flyaround_radial_m, self.p.flyaround_normal_m,
+                           int(self.p.flyaround_orbits), t0, self.p.keepout_m,
+                           t_flip_s=None if schedule is None else (schedule[1] - est.t_ns) / NS_PER_S)
+        side = 1.0 if roe[2:4] @ roe[4:6] >= 0.0 else -1.0
+        self.flyaround_schedule = (side, est.t_ns + int(p.t_flip_s * NS_PER_S),
+                                   est.t_ns + int(p.t_end_s * NS_PER_S))
+        return p
+
     def _plan_leg(self, leg, t_ns: int, est: Estimate) -> bool:
         """Plan one leg from est; on failure log it and retry after plan_retry_s."""
         kind, index = leg
@@ -568,11 +591,11 @@ class GuidanceApp(App):
                 burns, t_end = p.burns, p.t_arrival_s
                 name = f"transfer to the {abs(HOLD_POINTS_M[index][0]):.0f} m hold"
             elif kind == "flyaround":
-                p = plan_flyaround(chief, roe, self.p.flyaround_radial_m, self.p.flyaround_normal_m,
-                                   int(self.p.flyaround_orbits), t0, self.p.keepout_m)
+                p = self._plan_flyaround(chief, roe, t0, est)
                 burns, t_end, name = p.burns, p.t_end_s, "fly-around"
             else:
-                burns, t_end = plan_departure(chief, roe, t0, keepout_m=self.p.keepout_m)
+                burns, t_end = plan_departure(chief, roe, t0, drift_m_per_orbit=self.p.depart_drift_m_per_orbit,
+                                              keepout_m=self.p.keepout_m)
                 name = "departure"
         except (ValueError, np.linalg.LinAlgError) as exc:
             self.note(t_ns, f"{kind} planning failed: {exc}")

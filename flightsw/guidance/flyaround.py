@@ -97,22 +97,33 @@ class CoverageMap:
 
 
 def plan_flyaround(chief0: MeanOrbit, roe0, rho_m, normal_m, orbits_per_ellipse=2,
-                   t_start_s=0.0, keepout_m=DEFAULT_KEEPOUT_M) -> FlyAround:
+                   t_start_s=0.0, keepout_m=DEFAULT_KEEPOUT_M, t_flip_s=None, flip=True,
+                   t_end_s=None) -> FlyAround:
     """Enter the fly-around ellipse from roe0 (e.g. the 300 m hold), fly orbits_per_ellipse
-    orbits, flip di, fly as many again. The entry is a two-pair transfer over one orbit."""
+    orbits, flip di, fly as many again. The entry is a two-pair transfer over one orbit onto
+    the ellipse on roe0's side (di parallel or anti-parallel to de, as roe0 has it).
+
+    A re-plan during the inspection keeps the schedule it corrects: t_flip_s, the earliest
+    flip (the flip comes at the first flip latitude after both it and the entry), or, once
+    the flip is done, flip=False and t_end_s, when the second ellipse's orbits are over."""
     roe0 = np.asarray(roe0, dtype=np.float64)
     a = float(chief0.a_m)
     phase = float(np.arctan2(roe0[3], roe0[2]))
-    target = parallel_ei_roe(0.0, rho_m, normal_m, phase, a)
+    side = 1.0 if roe0[2:4] @ roe0[4:6] >= 0.0 else -1.0
+    target = parallel_ei_roe(0.0, rho_m, side * normal_m, phase, a)
     half = times_at_latitude(chief0, roe0, phase, t_start_s, t_start_s)[1]
     times, axes, t_entered = transfer_burn_times(chief0, roe0, target, t_start_s, 1)
     entry = solve_impulses(chief0, roe0, target, t_entered, times, axes)
-    # the flip: at u = i-vector phase (mod pi) a cross-track impulse reverses di
-    t_ready = t_entered + orbits_per_ellipse * 2.0 * half
-    t_flip = times_at_latitude(chief0, target, phase, t_ready, t_ready + 2.0 * half)[0][0]
-    flip = _flip_burn(chief0, roe0, entry, t_flip)
-    burns = tuple(entry) + (flip,)
-    t_end = t_flip + orbits_per_ellipse * 2.0 * half
+    if flip:
+        # the flip: at u = i-vector phase (mod pi) a cross-track impulse reverses di
+        t_ready = t_entered + orbits_per_ellipse * 2.0 * half if t_flip_s is None else max(t_entered, t_flip_s)
+        t_flip = times_at_latitude(chief0, target, phase, t_ready, t_ready + 2.0 * half)[0][0]
+        burns = tuple(entry) + (_flip_burn(chief0, roe0, entry, t_flip),)
+        t_end = t_flip + orbits_per_ellipse * 2.0 * half
+    else:
+        burns = tuple(entry)
+        t_flip = float("nan")
+        t_end = max(t_entered, t_end_s if t_end_s is not None else t_entered)
     check = check_plan(chief0, roe0, burns, t_end, keepout_m)
     if not check.ok:
         raise ValueError(f"fly-around not passively safe: {check}")

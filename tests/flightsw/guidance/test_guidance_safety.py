@@ -98,6 +98,33 @@ def test_flyaround_covers_the_target_and_stays_out_of_the_keep_out_sphere():
     assert rn_min_distance_m(roe_end, A) > KEEPOUT_M
 
 
+def test_a_flyaround_replan_keeps_its_schedule_instead_of_starting_over():
+    """Re-planned from the ellipse half-way round its first side, the fly-around flips at the
+    first flip latitude after its original flip time and a one-orbit entry; re-planned after
+    the flip, it only corrects the second ellipse and still ends when the first plan did."""
+    xT, xC, chief, roe0 = start(hold_roe(HOLD_POINTS_M[-1], np.pi / 2, A) * A)
+    first = plan_flyaround(chief, roe0, rho_m=75.0, normal_m=150.0)
+    period = 2 * np.pi / chief.n_rad_s
+    # before the flip: the state an orbit into the first ellipse, 5 m off (nav, execution)
+    t_mid = first.t_flip_s - period
+    roe_mid = predict_roe(chief, roe0, [b for b in first.burns if b.t_s < t_mid], [t_mid])[:, 0]
+    roe_mid = roe_mid + np.array([0.0, 0.0, 5.0, -5.0, 0.0, 0.0]) / A
+    again = plan_flyaround(chief, roe_mid, 75.0, 150.0, 2, t_mid + 600.0, t_flip_s=first.t_flip_s)
+    assert first.t_flip_s <= again.t_flip_s <= t_mid + 600.0 + 2.5 * period
+    fresh = plan_flyaround(chief, roe_mid, 75.0, 150.0, 2, t_mid + 600.0)
+    assert again.t_flip_s < fresh.t_flip_s                             # the fresh one starts over
+    # after the flip: de . di < 0; no second flip, the same end
+    t_late = first.t_flip_s + period
+    roe_late = predict_roe(chief, roe0, list(first.burns), [t_late])[:, 0]
+    assert roe_late[2:4] @ roe_late[4:6] < 0.0
+    rest = plan_flyaround(chief, roe_late, 75.0, 150.0, 2, t_late + 600.0, flip=False,
+                          t_end_s=first.t_end_s)
+    assert all(abs(b.dv_rtn[2]) < 0.01 for b in rest.burns)             # no di reversal
+    assert rest.t_end_s == pytest.approx(max(first.t_end_s, rest.t_end_s)) and rest.t_end_s >= first.t_end_s
+    roe_end = predict_roe(chief, roe_late, list(rest.burns), [rest.t_end_s])[:, 0]
+    assert roe_end[2:4] @ roe_end[4:6] < 0.0 and rn_min_distance_m(roe_end, A) > KEEPOUT_M
+
+
 def test_coverage_of_one_great_circle_is_sin_of_the_incidence_limit():
     u = np.linspace(0, 2 * np.pi, 720, endpoint=False)
     ring = np.column_stack([np.cos(u), np.sin(u), np.zeros_like(u)])
