@@ -145,7 +145,8 @@ def _merge(t, x, keep_fraction):
 def _split(merged, cap, period, t_from, t_to):
     """Burns over ``cap`` m/s split into equal parts whole orbits apart (the same latitude,
     so nearly the same effect on the ROE), spread before and after the original within the
-    window: a finite burn of the whole would sweep a long arc of the orbit."""
+    window: a finite burn of the whole would sweep a long arc of the orbit. ValueError when
+    the window has no room for the parts a burn needs."""
     out = []
     for t, dv in merged:
         parts = int(np.ceil(np.linalg.norm(dv) / cap)) if cap else 1
@@ -157,6 +158,11 @@ def _split(merged, cap, period, t_from, t_to):
             for side in (-j, j):
                 if len(offsets) < parts and t_from <= t + side * period <= t_to:
                     offsets.append(side)
+        if len(offsets) < parts:
+            # a burn left whole would sweep a long arc (vh19: 5 m/s over 21 min near the far
+            # deadline, after which navigation diverged): refuse, the caller plans otherwise
+            raise ValueError(f"a {np.linalg.norm(dv):.2f} m/s burn needs {parts} parts of at most "
+                             f"{cap:.2f} m/s an orbit apart; the window has room for {len(offsets)}")
         out += [(t + k * period, dv / len(offsets)) for k in offsets]
     return sorted(out, key=lambda m: m[0])
 
@@ -166,7 +172,8 @@ def plan_phasing(chief0: MeanOrbit, roe0, roe_final, t_budget_s, t_earliest_s=60
     """The least-delta-v transfer from roe0 (at the epoch) to roe_final within t_budget_s (s
     after the epoch), first burn no earlier than t_earliest_s, no burn over max_burn_dv_mps
     (larger ones split into parts an orbit apart) (module docstring). Raises ValueError if the
-    window is empty or the burns cannot reach the aim."""
+    window is empty, too short for the parts of a burn over the cap, or the burns cannot
+    reach the aim."""
     roe0 = np.asarray(roe0, dtype=np.float64)
     roe_final = np.asarray(roe_final, dtype=np.float64)
     if not t_budget_s > t_earliest_s:

@@ -105,3 +105,17 @@ def test_lower_bound_is_the_two_impulse_drift_for_long_spans():
     # 4/n sin(n s) term of the Hill solution move it by a few per cent at most
     textbook = 2 * 1.98e6 / (3 * BUDGET_S)
     assert bound == pytest.approx(textbook, rel=0.03)
+
+
+def test_a_burn_the_window_cannot_split_is_refused_not_flown_whole():
+    """50 km to close in a 2-orbit window with burns of at most 0.2 m/s: the parts would need
+    orbits the window does not have, so the plan is refused (one long burn would sweep a long
+    arc of the orbit); with room, every burn keeps to the cap."""
+    xT, xC = scenario(-70e3, 0.0, (0.0, 0.0), (0.0, 0.0))
+    chief, roe0 = mean_roe_from_states(xT[:3], xT[3:], xC[:3], xC[3:])
+    aim = parallel_ei_roe(HOLD_M, 500.0, 500.0, np.pi / 2, chief.a_m)
+    period = 2 * np.pi / chief.n_rad_s
+    with pytest.raises(ValueError, match="parts"):
+        plan_phasing(chief, roe0, aim, 2 * period, max_burn_dv_mps=0.2)
+    plan = plan_phasing(chief, roe0, aim, 12 * period, max_burn_dv_mps=0.2)
+    assert max(np.linalg.norm(b.dv_rtn) for b in plan.burns) <= 0.2 + 1e-6
