@@ -167,14 +167,7 @@ def _split(merged, cap, period, t_from, t_to):
             raise ValueError(f"a {np.linalg.norm(dv):.2f} m/s burn needs {parts} parts of at most "
                              f"{cap:.2f} m/s an orbit apart; the window has room for {len(offsets)}")
         out += [(t + k * period, dv / len(offsets)) for k in offsets]
-    out.sort(key=lambda m: m[0])
-    joined = []                       # parts landing on another burn's time join it
-    for t, dv in out:
-        if joined and t - joined[-1][0] < 1.0:
-            joined[-1] = (joined[-1][0], joined[-1][1] + dv)
-        else:
-            joined.append((t, dv))
-    return joined
+    return sorted(out, key=lambda m: m[0])
 
 
 def plan_phasing(chief0: MeanOrbit, roe0, roe_final, t_budget_s, t_earliest_s=600.0,
