@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -137,9 +138,8 @@ def _print_timing(summary: dict) -> None:
 def cmd_run(args) -> int:
     sc = scenarios.load(args.scenario)
     if args.seed is not None or args.duration_s is not None:
-        sc = scenarios.Scenario(sc.name, sc.seed if args.seed is None else args.seed,
-                                sc.duration_s if args.duration_s is None else args.duration_s,
-                                sc.apps, sc.blobs_every, sc.source)
+        sc = replace(sc, seed=sc.seed if args.seed is None else args.seed,
+                     duration_s=sc.duration_s if args.duration_s is None else args.duration_s)
     out = Path(args.out) if args.out else Path("runs") / f"{sc.name}-s{sc.seed}"
     summary = run_scenario(sc, out, args.topology, args.transport, args.pace,
                            progress=not args.quiet, plots=not args.no_plots)

@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +34,7 @@ def fly(name: str, seed: int, out: Path, topology: str, duration_s: float | None
     """One run (in a worker process); returns its summary."""
     from hil.cli import run_scenario
     sc = scenarios.load(name)
-    sc = scenarios.Scenario(sc.name, seed, sc.duration_s if duration_s is None else duration_s,
-                            sc.apps, sc.blobs_every, sc.source)
+    sc = replace(sc, seed=seed, duration_s=sc.duration_s if duration_s is None else duration_s)
     return run_scenario(sc, out, topology, progress=False, plots=False)
 
 

@@ -81,37 +81,39 @@ class PriorCalibration:
 
     def _predict(self, t_s: float) -> None:
         if self.t_s is not None and t_s > self.t_s:
-            q = (self.config.drift_arcsec_per_sqrt_s * ARCSEC_RAD) ** 2 * (t_s - self.t_s)
-            self.P = self.P + np.eye(3) * q
-        if self.t_s is None or t_s > self.t_s:
-            self.t_s = t_s
+            self.P = self.P + np.eye(3) * (self.config.drift_arcsec_per_sqrt_s * ARCSEC_RAD) ** 2 * (t_s - self.t_s)
+        self.t_s = t_s if self.t_s is None else max(self.t_s, t_s)
 
     def update(self, t_s: float, q_BN_prior, P_att_B, q_BN_fit, P_fit_B) -> bool:
         """Take one star fit at t_s: the uncorrected prior (q_BN_prior, P_att_B) and the fitted
         body attitude with its covariance in B.  Returns whether the fit was accepted."""
         self._predict(float(t_s))
-        noise = np.asarray(P_att_B, dtype=float) + np.asarray(P_fit_B, dtype=float)
-        solved = None
-        if noise.shape == (3, 3) and np.isfinite(noise).all():
-            innovation = attitude_error(q_BN_prior, q_BN_fit) - self.b
-            S = self.P + 0.5 * (noise + noise.T)
-            try:
-                solved = np.linalg.solve(S, innovation)
-            except np.linalg.LinAlgError:
-                pass
-        if solved is None or not np.all(np.isfinite(solved)) or innovation @ solved > self.config.gate_nis:
-            self.refused += 1
-            self._refused_in_row += 1
-            if self._refused_in_row >= self.config.restart_after:
-                self._start()
-                self.restarts += 1
-            return False
+        R = np.asarray(P_att_B, dtype=float) + np.asarray(P_fit_B, dtype=float)
+        if not (R.shape == (3, 3) and np.isfinite(R).all()):
+            return self._refuse()
+        R = 0.5 * (R + R.T)
+        innovation = attitude_error(q_BN_prior, q_BN_fit) - self.b
+        S = self.P + R
+        try:
+            solved = np.linalg.solve(S, innovation)
+        except np.linalg.LinAlgError:
+            return self._refuse()
+        if not (np.all(np.isfinite(solved)) and innovation @ solved <= self.config.gate_nis):
+            return self._refuse()
         gain = np.linalg.solve(S, self.P).T              # P S^-1 (S and P symmetric)
         self.b = self.b + gain @ innovation
         I_K = np.eye(3) - gain
-        R = S - self.P
         self.P = I_K @ self.P @ I_K.T + gain @ R @ gain.T  # Joseph form
         self.P = 0.5 * (self.P + self.P.T)
         self.accepted += 1
         self._refused_in_row = 0
         return True
+
+    def _refuse(self) -> bool:
+        """Count a refused fit; restart_after in a row restart the calibration."""
+        self.refused += 1
+        self._refused_in_row += 1
+        if self._refused_in_row >= self.config.restart_after:
+            self._start()
+            self.restarts += 1
+        return False

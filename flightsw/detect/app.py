@@ -143,8 +143,7 @@ class DetectApp(App):
             self._take_cue(cue)
         out = []
         exposure = None
-        arrived = [frame for _, frame in inbox.all(CameraFrame)]
-        for frame in arrived:
+        for _, frame in inbox.all(CameraFrame):
             if self._frame_problem(frame.image):
                 self._frame(frame)                        # refused now: no attitude will mend it
             else:

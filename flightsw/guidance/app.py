@@ -83,7 +83,7 @@ from flightsw.guidance.keepout import closest_approach, required_sigmas
 from flightsw.guidance.maneuvers import Burn
 from flightsw.guidance.mission import PHASES, MissionManager, Observations, Phase
 from flightsw.guidance.observability import CANDIDATE_AXES, plan_observability_burn
-from flightsw.guidance.passive_safety import check_plan
+from flightsw.guidance.passive_safety import check_plan, ei_side
 from flightsw.guidance.phasing import plan_phasing
 from flightsw.guidance.plan import ActivePlan
 from flightsw.guidance.pointing import (boresight_attitude, clear_of_sun, reference_rate,
@@ -552,16 +552,12 @@ class GuidanceApp(App):
         flip is ahead, its end once it is done (the flip reverses the sign of de . di), so a
         correction does not start the inspection over."""
         schedule = self.flyaround_schedule
-        if schedule is not None and schedule[0] != (1.0 if roe[2:4] @ roe[4:6] >= 0.0 else -1.0):
-            p = plan_flyaround(chief, roe, self.p.flyaround_radial_m, self.p.flyaround_normal_m,
-                               int(self.p.flyaround_orbits), t0, self.p.keepout_m, flip=False,
-                               t_end_s=(schedule[2] - est.t_ns) / NS_PER_S)
-            return p
-        p = plan_flyaround(chief, roe, self.p.flyaround_radial_m, self.p.flyaround_normal_m,
-                           int(self.p.flyaround_orbits), t0, self.p.keepout_m,
-                           t_flip_s=None if schedule is None else (schedule[1] - est.t_ns) / NS_PER_S)
-        side = 1.0 if roe[2:4] @ roe[4:6] >= 0.0 else -1.0
-        self.flyaround_schedule = (side, est.t_ns + int(p.t_flip_s * NS_PER_S),
+        args = (chief, roe, self.p.flyaround_radial_m, self.p.flyaround_normal_m,
+                int(self.p.flyaround_orbits), t0, self.p.keepout_m)
+        if schedule is not None and schedule[0] != ei_side(roe):
+            return plan_flyaround(*args, flip=False, t_end_s=(schedule[2] - est.t_ns) / NS_PER_S)
+        p = plan_flyaround(*args, t_flip_s=None if schedule is None else (schedule[1] - est.t_ns) / NS_PER_S)
+        self.flyaround_schedule = (ei_side(roe), est.t_ns + int(p.t_flip_s * NS_PER_S),
                                    est.t_ns + int(p.t_end_s * NS_PER_S))
         return p
 

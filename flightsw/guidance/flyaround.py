@@ -30,7 +30,7 @@ import numpy as np
 from flightsw.guidance.keepout import DEFAULT_KEEPOUT_M, predicted_positions
 from flightsw.guidance.maneuvers import (Burn, predict_roe, solve_impulses, times_at_latitude,
                                         total_dv, transfer_burn_times)
-from flightsw.guidance.passive_safety import check_plan, parallel_ei_roe
+from flightsw.guidance.passive_safety import check_plan, ei_side, parallel_ei_roe
 from flightsw.guidance.roe import MeanOrbit, propagate_mean
 
 
@@ -109,8 +109,7 @@ def plan_flyaround(chief0: MeanOrbit, roe0, rho_m, normal_m, orbits_per_ellipse=
     roe0 = np.asarray(roe0, dtype=np.float64)
     a = float(chief0.a_m)
     phase = float(np.arctan2(roe0[3], roe0[2]))
-    side = 1.0 if roe0[2:4] @ roe0[4:6] >= 0.0 else -1.0
-    target = parallel_ei_roe(0.0, rho_m, side * normal_m, phase, a)
+    target = parallel_ei_roe(0.0, rho_m, ei_side(roe0) * normal_m, phase, a)
     half = times_at_latitude(chief0, roe0, phase, t_start_s, t_start_s)[1]
     times, axes, t_entered = transfer_burn_times(chief0, roe0, target, t_start_s, 1)
     entry = solve_impulses(chief0, roe0, target, t_entered, times, axes)
@@ -123,7 +122,7 @@ def plan_flyaround(chief0: MeanOrbit, roe0, rho_m, normal_m, orbits_per_ellipse=
     else:
         burns = tuple(entry)
         t_flip = float("nan")
-        t_end = max(t_entered, t_end_s if t_end_s is not None else t_entered)
+        t_end = t_entered if t_end_s is None else max(t_entered, t_end_s)
     check = check_plan(chief0, roe0, burns, t_end, keepout_m)
     if not check.ok:
         raise ValueError(f"fly-around not passively safe: {check}")
@@ -154,8 +153,7 @@ def plan_departure(chief0: MeanOrbit, roe0, t_start_s=0.0, radial_m=300.0, norma
     # where the chaser will be at the end of the transfer if it drifts from the last burn on
     along = predict_roe(chief0, roe0, [], [t_start_s + 3.0 * half])[1, 0] * a - drift_m_per_orbit
     # keep the i vector on its side of the e vector (parallel or anti-parallel, both safe)
-    side = 1.0 if roe0[2:4] @ roe0[4:6] >= 0.0 else -1.0
-    target = parallel_ei_roe(along, radial_m, side * normal_m, phase, a)
+    target = parallel_ei_roe(along, radial_m, ei_side(roe0) * normal_m, phase, a)
     target[0] = da
     times, axes, t_done = transfer_burn_times(chief0, roe0, target, t_start_s, 1)
     burns = solve_impulses(chief0, roe0, target, t_done, times, axes)

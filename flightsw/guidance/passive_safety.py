@@ -52,6 +52,13 @@ def parallel_ei_roe(along_track_m, radial_m, normal_m, phase_rad, a_m) -> np.nda
                            normal_m / a_m * e_dir])
 
 
+def ei_side(roe) -> float:
+    """+1 when the relative i vector is parallel to the e vector (de . di >= 0), -1 when
+    anti-parallel: the side of the R-N ellipse a fly-around flip reverses."""
+    roe = np.asarray(roe, dtype=np.float64)
+    return 1.0 if roe[2:4] @ roe[4:6] >= 0.0 else -1.0
+
+
 @dataclass(frozen=True)
 class SafetyCheck:
     """Result of checking one plan: the planned trajectory, the free drift if each burn is

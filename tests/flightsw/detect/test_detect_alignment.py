@@ -88,13 +88,20 @@ def test_the_offset_is_recovered_and_the_corrected_prior_is_consistent(seed):
     assert calibration.sigma_rad < 2.0 * ARCSEC
 
 
-def test_without_calibration_the_prior_is_inconsistent():
-    """The reference case: the same prior against the MEKF's covariance alone."""
+def test_before_any_fit_the_prior_is_unchanged_and_carries_the_alignment_budget():
+    """The reference case: with no fit yet, correct() leaves the attitude as it is and adds the
+    tracker's alignment sigma to its covariance, so an 8-7 arcsec mount error is inside it
+    while against the MEKF's 3 arcsec alone it is not."""
     offset = ARCSEC * np.array([8.0, -6.0, 7.0])             # the tracker's 10 arcsec budget
     P_att_B = np.eye(3) * (3.0 * ARCSEC) ** 2
     q_true = q_scalar_first(Rotation.random(random_state=1))
-    error = offset_in_body(turned_in_body(q_true, offset), q_true)
+    q_prior = turned_in_body(q_true, offset)
+    q, P = PriorCalibration(AlignmentConfig(initial_sigma_arcsec=10.0)).correct(q_prior, P_att_B)
+    assert np.linalg.norm(offset_in_body(q, q_prior)) < 1e-3 * ARCSEC
+    assert np.allclose(P, P_att_B + np.eye(3) * (10.0 * ARCSEC) ** 2)
+    error = offset_in_body(q, q_true)
     assert error @ np.linalg.solve(P_att_B, error) > CHI2_3_999
+    assert error @ np.linalg.solve(P, error) < CHI2_3_999
 
 
 def test_a_wrong_fit_is_refused_and_repeated_refusals_restart_the_calibration():
