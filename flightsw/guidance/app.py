@@ -74,7 +74,7 @@ from flightsw.control.attitude import quat_from_dcm
 from flightsw.detect.camera import CameraModel
 from flightsw.detect.propagate import propagate
 from flightsw.detect.search import CueState, SearchConfig
-from flightsw.guidance.approach import HOLD_POINTS_M, hold_aim, plan_transfer
+from flightsw.guidance.approach import HOLD_POINTS_M, hold_aim, plan_transfer, retarget_transfer
 from flightsw.guidance.cam import CAM_DECISION_S, SHORT_HORIZON_S, cam_needed, plan_cam
 from flightsw.guidance.estimate import (Estimate, checked_array, checked_covariance,
                                         dv_N_from_rtn, estimate_from_navigation, navigation_twin)
@@ -84,7 +84,7 @@ from flightsw.guidance.maneuvers import Burn
 from flightsw.guidance.mission import PHASES, MissionManager, Observations, Phase
 from flightsw.guidance.observability import CANDIDATE_AXES, plan_observability_burn
 from flightsw.guidance.passive_safety import check_plan, ei_side
-from flightsw.guidance.phasing import plan_phasing
+from flightsw.guidance.phasing import plan_phasing_in_cap
 from flightsw.guidance.plan import ActivePlan
 from flightsw.guidance.pointing import (boresight_attitude, clear_of_sun, reference_rate,
                                         sun_attitude, unit)
@@ -110,6 +110,12 @@ RATE_LOOKAHEAD_S = 1.0
 # controller delivers what it can, its BurnReport shows the rest, and the plan is re-made)
 MAX_BURN_S = 3600.0
 MIN_PHASING_ORBITS = 4
+# a transfer's correction on its own schedule is preferred to a new transfer (which starts it
+# over: hours) unless it costs more than this factor of the new one's delta-v, plus the slack
+RETARGET_DV_FACTOR = 2.0
+RETARGET_DV_SLACK_MPS = 0.1
+# a corrected transfer keeps only the burns at least this long after their issue lead
+RETARGET_MARGIN_S = 60.0
 CAMERA_REFRESH_S = 600.0
 
 
@@ -179,6 +185,9 @@ class GuidanceApp(App):
         "far_budget_s": Param(22 * 3600.0, "s", "far approach time budget (phasing arrival): of the "
                               "48 h, the rest is ~12 h to the 300 m hold, ~6 h of inspection, departure",
                               lo=3600.0, hi=PHASES[Phase.FAR_APPROACH].timeout_s),
+        "far_late_s": Param(6 * 3600.0, "s", "how much later than the far budget a phasing "
+                            "whose burns do not fit the cap by then may arrive", lo=0.0,
+                            hi=PHASES[Phase.FAR_APPROACH].timeout_s),
         "hold_dwell_s": Param(2700.0, "s", "time at a hold point before the next leg (half an orbit: "
                               "navigation sees the hold before the next transfer)", lo=0.0,
                               hi=86400.0),
@@ -504,6 +513,15 @@ class GuidanceApp(App):
             self.far_deadline_ns = t_ns + int(self.p.far_budget_s * NS_PER_S)
         if phase in (Phase.COMMISSION, Phase.SEARCH):
             self.plan, self.plan_leg = None, None
+        if (phase is Phase.MID_APPROACH and self.plan_leg is not None
+                and self.plan_leg[0] == "phasing" and not self.plan.flown(t_ns)):
+            # inside the 25 km gate the 20 km hold is only a waypoint: the phasing's arrival
+            # burns (hours of them: vh22 flew 6 h of phasing inside the gate) give way to the
+            # mid approach's first transfer, planned from where the chaser is once the burn
+            # in flight, if any, has settled
+            self.note(t_ns, "phasing handed over inside the 25 km gate: the mid approach's "
+                            "transfer takes over")
+            self.plan, self.plan_leg, self.replan_reason = None, None, ""
         if self.plan is None:
             self.next_leg_ns = 0
         self.plan_retry_ns = 0
@@ -566,24 +584,31 @@ class GuidanceApp(App):
         kind, index = leg
         t0 = (t_ns - est.t_ns) / NS_PER_S + self.p.plan_start_s
         chief, roe, a = est.chief, est.roe, est.a_m
-        bound = 0.0
+        bound, aim = 0.0, None
+        cap = self.p.burn_force_N * self.p.max_phasing_burn_s / self.p.mass_kg
         try:
             if kind == "phasing":
                 # what is left of the budget, counted from the far approach's entry (which
                 # queued this leg and set the deadline); once spent, the quickest drift that
-                # still has room for its four burns (the phase time-out is the manager's)
+                # still has room for its four burns (the phase time-out is the manager's); a
+                # plan whose burns do not fit the cap by then arrives whole orbits later, up to
+                # far_late_s after it
                 left = (self.far_deadline_ns - t_ns) / NS_PER_S
                 budget = max(left, t0 + MIN_PHASING_ORBITS * 2.0 * np.pi / float(chief.n_rad_s))
-                cap = self.p.burn_force_N * self.p.max_phasing_burn_s / self.p.mass_kg
-                p = plan_phasing(chief, roe, hold_aim(HOLD_POINTS_M[index], roe, a),
-                                 budget + (t_ns - est.t_ns) / NS_PER_S,
-                                 t_earliest_s=t0 + 0.5 * self.p.max_phasing_burn_s,
-                                 max_burn_dv_mps=cap)
+                shift = (t_ns - est.t_ns) / NS_PER_S
+                p, late = plan_phasing_in_cap(
+                    chief, roe, hold_aim(HOLD_POINTS_M[index], roe, a), budget + shift,
+                    budget + shift + self.p.far_late_s,
+                    t_earliest_s=t0 + 0.5 * self.p.max_phasing_burn_s, max_burn_dv_mps=cap,
+                    burn_s_per_mps=self.p.mass_kg / self.p.burn_force_N,
+                    gap_s=self.p.burn_merge_gap_s)
                 burns, t_end, name = p.burns, p.t_arrival_s, "phasing to the 20 km hold"
                 bound = p.dv_lower_bound_m_s
+                if late:
+                    self.note(t_ns, f"phasing arrives {late} orbit(s) after the budget: its burns "
+                                    f"fit the {cap:.2f} m/s cap only then")
             elif kind == "hold":
-                p = plan_transfer(chief, roe, hold_aim(HOLD_POINTS_M[index], roe, a), t0,
-                                  self.p.keepout_m)
+                p, aim = self._plan_transfer(index, t_ns, est, t0, cap)
                 burns, t_end = p.burns, p.t_arrival_s
                 name = f"transfer to the {abs(HOLD_POINTS_M[index][0]):.0f} m hold"
             elif kind == "flyaround":
@@ -604,7 +629,7 @@ class GuidanceApp(App):
                             f"{self.p.max_plan_dv_mps:g} m/s a leg may use")
             self.plan_retry_ns = t_ns + int(self.p.plan_retry_s * NS_PER_S)
             return False
-        self.plan = ActivePlan(name, est.t_ns, chief, roe, burns, t_end)
+        self.plan = ActivePlan(name, est.t_ns, chief, roe, burns, t_end, aim=aim)
         self.plan_leg = leg
         dwell = self.p.hold_dwell_s if kind in ("phasing", "hold") else 0.0
         self.next_leg_ns = self.plan.end_ns + int(dwell * NS_PER_S)
@@ -616,6 +641,34 @@ class GuidanceApp(App):
                                        dv_mps=planned, dv_lower_bound_mps=float(bound),
                                        t_end_ns=max(int(self.plan.end_ns), 0)))
         return True
+
+    def _plan_transfer(self, index: int, t_ns: int, est: Estimate, t0: float, cap: float):
+        """The transfer to hold index: a correction of the one under way on its schedule
+        (approach.retarget_transfer: its burns still ahead, the same aim and arrival) when
+        that is safe, within the cap and costs at most RETARGET_DV_FACTOR x a new transfer
+        (+ RETARGET_DV_SLACK_MPS); else a new one. Returns (Transfer, the ROE it aims at)."""
+        plan, fresh_aim = self.plan, hold_aim(HOLD_POINTS_M[index], est.roe, est.a_m)
+        fresh = plan_transfer(est.chief, est.roe, fresh_aim, t0, self.p.keepout_m,
+                              max_burn_dv_mps=cap)
+        if (plan is None or plan.aim is None or self.plan_leg != ("hold", index)
+                or plan.flown(t_ns)):
+            return fresh, fresh_aim
+        # burns far enough ahead to be issued in time
+        soon = (t_ns - est.t_ns) / NS_PER_S + self.p.burn_lead_s + RETARGET_MARGIN_S
+        ahead = [b for b in plan.remaining_from(est.t_ns) if b.t_s >= soon]
+        try:
+            fixed = retarget_transfer(est.chief, est.roe, plan.aim, ahead, plan.end_from(est.t_ns),
+                                      self.p.keepout_m, max_burn_dv_mps=cap)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            self.note(t_ns, f"transfer not re-targeted ({exc}): a new one")
+            return fresh, fresh_aim
+        if fixed.dv_m_s > RETARGET_DV_FACTOR * fresh.dv_m_s + RETARGET_DV_SLACK_MPS:
+            self.note(t_ns, f"transfer not re-targeted ({fixed.dv_m_s:.3f} m/s against "
+                            f"{fresh.dv_m_s:.3f} m/s new): a new one")
+            return fresh, fresh_aim
+        self.note(t_ns, f"transfer re-targeted on its schedule ({fixed.dv_m_s:.3f} m/s; a new one "
+                        f"{fresh.dv_m_s:.3f} m/s, arriving {(fresh.t_arrival_s - fixed.t_arrival_s) / 60:.0f} min later)")
+        return fixed, plan.aim
 
     def _check_deviation(self, t_ns: int, est: Estimate) -> None:
         if self.plan is None or self.plan_leg is None or self.replan_reason:

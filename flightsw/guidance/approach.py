@@ -73,10 +73,13 @@ def hold_aim(hold, roe, a_m, samples=360) -> np.ndarray:
 
 
 def plan_transfer(chief0: MeanOrbit, roe0, roe_target, t_start_s=0.0, keepout_m=DEFAULT_KEEPOUT_M,
-                  P_roe=None, min_orbits=1) -> Transfer:
+                  P_roe=None, min_orbits=1, max_burn_dv_mps=None) -> Transfer:
     """The fastest passively safe transfer, of at least min_orbits orbits of drift, from roe0
-    (at the epoch) to roe_target, first burn at or after t_start_s (s). Raises ValueError if
-    no transfer up to MAX_TRANSFER_ORBITS is safe."""
+    (at the epoch) to roe_target, first burn at or after t_start_s (s), no impulse over
+    max_burn_dv_mps (a faster transfer's larger drift burns would fly as long arcs: vh23's
+    one-orbit transfer from a fast drift took 16.6 m/s in 5 m/s, 21 min burns, and navigation
+    diverged after them; more orbits of drift need smaller ones). Raises ValueError if no
+    transfer up to MAX_TRANSFER_ORBITS is safe and within the cap."""
     roe0 = np.asarray(roe0, dtype=np.float64)
     roe_target = np.asarray(roe_target, dtype=np.float64)
     a = float(chief0.a_m)
@@ -89,10 +92,44 @@ def plan_transfer(chief0: MeanOrbit, roe0, roe_target, t_start_s=0.0, keepout_m=
         check = check_plan(chief0, roe0, burns, t_final, keepout_m, P_roe=P_roe,
                            rn_required_m=RN_PLAN_MARGIN * keepout_m)
         last = Transfer(tuple(burns), float(t_final), total_dv(burns), check)
-        if check.ok:
+        worst = max(b.dv_m_s for b in burns)
+        if check.ok and (max_burn_dv_mps is None or worst <= max_burn_dv_mps):
             return last
         orbits += 1
     if last is None:
         raise ValueError(f"a transfer over {along_m:.0f} m needs more than {MAX_TRANSFER_ORBITS} orbits "
                          f"(min_orbits {min_orbits})")
-    raise ValueError(f"no passively safe transfer found; last try {last.check}")
+    raise ValueError(f"no passively safe transfer within the burn cap found; last try {last.check}, "
+                     f"largest burn {max(b.dv_m_s for b in last.burns):.2f} m/s")
+
+
+def retarget_transfer(chief0: MeanOrbit, roe0, roe_target, burns, t_final_s,
+                      keepout_m=DEFAULT_KEEPOUT_M, P_roe=None, max_burn_dv_mps=None) -> Transfer:
+    """A transfer already under way corrected on its own schedule: the impulses of its burns
+    still ahead (``burns``, s after the epoch of roe0, on their axes: in-plane ones radial +
+    tangential, cross-track ones normal) re-solved to reach roe_target at the same t_final_s.
+    A re-plan from scratch would start the transfer over (the first pair at the next e
+    latitude, the drift orbits again: +2-4 h each time in victus-haze). With fewer than two
+    cross-track burns left the i vector is left as it is (one impulse moves it along one line
+    only) and only the in-plane ROE are reached. Raises ValueError if the burns left cannot
+    reach the target, or the result is not passively safe or is over the cap."""
+    burns = sorted(burns, key=lambda b: b.t_s)
+    is_cross = [bool(abs(b.dv_rtn[2]) > 0.0 and not np.any(b.dv_rtn[:2])) for b in burns]
+    steer_i = sum(is_cross) >= 2
+    keep = [(b, c) for b, c in zip(burns, is_cross) if steer_i or not c]
+    in_plane = sum(1 for _, c in keep if not c)
+    if in_plane < 2:
+        raise ValueError(f"{in_plane} in-plane burn(s) left: too few to re-target")
+    axes = [(2,) if c else (0, 1) for _, c in keep]
+    components = (0, 1, 2, 3, 4, 5) if steer_i else (0, 1, 2, 3)
+    solved = solve_impulses(chief0, roe0, roe_target, t_final_s, [b.t_s for b, _ in keep], axes,
+                            components)
+    check = check_plan(chief0, roe0, solved, t_final_s, keepout_m, P_roe=P_roe,
+                       rn_required_m=RN_PLAN_MARGIN * keepout_m)
+    worst = max(b.dv_m_s for b in solved)
+    if not check.ok:
+        raise ValueError(f"the re-targeted transfer is not passively safe: {check}")
+    if max_burn_dv_mps is not None and worst > max_burn_dv_mps:
+        raise ValueError(f"the re-targeted transfer needs a {worst:.2f} m/s burn, over the "
+                         f"{max_burn_dv_mps:.2f} m/s cap")
+    return Transfer(tuple(solved), float(t_final_s), total_dv(solved), check)

@@ -149,6 +149,34 @@ def _merge(t, x, keep_fraction):
 CAP_TOLERANCE = 1.5
 
 
+class OverCap(ValueError):
+    """The phasing's burns do not fit the burn cap in its window (too few orbits to split a
+    burn, or the solved burns over CAP_TOLERANCE x the cap): a later arrival may fit."""
+
+
+def _window_s(dv, burn_s_per_mps, cap=None) -> float:
+    """The finite window (s) a burn of dv flies in, at most a capped part's."""
+    size = float(np.linalg.norm(dv))
+    return burn_s_per_mps * (size if cap is None else min(size, cap))
+
+
+def _coalesce(merged, burn_s_per_mps, gap_s, cap=None):
+    """Burns whose finite windows (burn_s_per_mps s per m/s, a burn over the cap counted as
+    one capped part) would overlap or come within gap_s — guidance flies such impulses as one,
+    the controller flying one burn at a time — joined into one at their impulse-weighted
+    time, so the cap and the split see the burn that will be flown."""
+    out = []
+    for t, dv in merged:
+        if out and t - out[-1][0] < 0.5 * (_window_s(out[-1][1], burn_s_per_mps, cap)
+                                           + _window_s(dv, burn_s_per_mps, cap)) + gap_s:
+            t0, dv0 = out[-1]
+            w0, w1 = np.linalg.norm(dv0), np.linalg.norm(dv)
+            out[-1] = ((w0 * t0 + w1 * t) / max(w0 + w1, 1e-300), dv0 + dv)
+        else:
+            out.append((t, dv))
+    return out
+
+
 def _split(merged, cap, period, t_from, t_to):
     """Burns over ``cap`` m/s split into equal parts whole orbits apart (the same latitude,
     so nearly the same effect on the ROE), spread before and after the original within the
@@ -168,19 +196,20 @@ def _split(merged, cap, period, t_from, t_to):
         if len(offsets) < parts:
             # a burn left whole would sweep a long arc (vh19: 5 m/s over 21 min near the far
             # deadline, after which navigation diverged): refuse, the caller plans otherwise
-            raise ValueError(f"a {np.linalg.norm(dv):.2f} m/s burn needs {parts} parts of at most "
+            raise OverCap(f"a {np.linalg.norm(dv):.2f} m/s burn needs {parts} parts of at most "
                              f"{cap:.2f} m/s an orbit apart; the window has room for {len(offsets)}")
         out += [(t + k * period, dv / len(offsets)) for k in offsets]
     return sorted(out, key=lambda m: m[0])
 
 
 def plan_phasing(chief0: MeanOrbit, roe0, roe_final, t_budget_s, t_earliest_s=600.0,
-                 max_burn_dv_mps=None) -> PhasingPlan:
+                 max_burn_dv_mps=None, burn_s_per_mps=0.0, gap_s=0.0) -> PhasingPlan:
     """The least-delta-v transfer from roe0 (at the epoch) to roe_final within t_budget_s (s
     after the epoch), first burn no earlier than t_earliest_s, no burn over max_burn_dv_mps
-    (larger ones split into parts an orbit apart) (module docstring). Raises ValueError if the
-    window is empty, too short for the parts of a burn over the cap, or the burns cannot
-    reach the aim."""
+    (larger ones split into parts an orbit apart), no two burns' finite windows (burn_s_per_mps
+    s per m/s: mass / force) within gap_s of each other (closer ones joined first) (module
+    docstring). Raises ValueError if the window is empty or the burns cannot reach the aim;
+    OverCap if its burns do not fit the cap or their windows overlap after the solve."""
     roe0 = np.asarray(roe0, dtype=np.float64)
     roe_final = np.asarray(roe_final, dtype=np.float64)
     if not t_budget_s > t_earliest_s:
@@ -191,7 +220,7 @@ def plan_phasing(chief0: MeanOrbit, roe0, roe_final, t_budget_s, t_earliest_s=60
     x, mu = min_dv_impulses(impulse_matrices(chief0, roe0, t, t_budget_s), b)
     fine = _grid(chief0, t_earliest_s, t_budget_s, CANDIDATES_PER_ORBIT * BOUND_REFINE)
     bound = dual_bound(impulse_matrices(chief0, roe0, fine, t_budget_s), b, mu)
-    merged = _merge(t, x, KEEP_FRACTION)
+    merged = _coalesce(_merge(t, x, KEEP_FRACTION), burn_s_per_mps, gap_s, max_burn_dv_mps)
     if len(merged) > MAX_BURNS:
         merged = sorted(sorted(merged, key=lambda m: -np.linalg.norm(m[1]))[:MAX_BURNS])
     period = 2.0 * np.pi / float(j2_rates(mean_from_roe(chief0, roe0))[0])
@@ -206,6 +235,32 @@ def plan_phasing(chief0: MeanOrbit, roe0, roe_final, t_budget_s, t_earliest_s=60
     # (vh19: a 4-orbit re-plan put 5 m/s, 21 min, on one burn): refused
     worst = max(b.dv_m_s for b in burns)
     if max_burn_dv_mps is not None and worst > CAP_TOLERANCE * max_burn_dv_mps:
-        raise ValueError(f"the phasing needs a {worst:.2f} m/s burn, over {CAP_TOLERANCE:g}x the "
+        raise OverCap(f"the phasing needs a {worst:.2f} m/s burn, over {CAP_TOLERANCE:g}x the "
                          f"{max_burn_dv_mps:.2f} m/s cap")
+    # the solve moves delta-v between burns: parts of two burns an orbit apart each may have
+    # come within each other's windows (vh24: two such joined by guidance into 2.7 and 3.4 m/s)
+    for first, second in zip(burns, burns[1:]):
+        room = 0.5 * (_window_s(first.dv_rtn, burn_s_per_mps) + _window_s(second.dv_rtn, burn_s_per_mps))
+        if second.t_s - first.t_s < room + gap_s:
+            raise OverCap(f"the phasing's burns at {first.t_s:.0f} s and {second.t_s:.0f} s "
+                          f"({first.dv_m_s:.2f}, {second.dv_m_s:.2f} m/s) would fly as one")
     return PhasingPlan(tuple(burns), float(times[-1]), total_dv(burns), bound)
+
+
+def plan_phasing_in_cap(chief0: MeanOrbit, roe0, roe_final, t_budget_s, t_latest_s,
+                        t_earliest_s=600.0, max_burn_dv_mps=None, burn_s_per_mps=0.0, gap_s=0.0):
+    """plan_phasing arriving by t_budget_s if its burns fit the cap there, else the earliest
+    arrival a whole orbit later, then two, ... up to t_latest_s, that does: a re-plan left
+    with less time than its delta-v needs in burns of the cap (victus-haze's at 11 h, after
+    navigation moved the estimate 107 km) arrives an orbit or two late rather than not at all.
+    Returns (plan, orbits late); raises the last ValueError if none up to t_latest_s fits."""
+    period = 2.0 * np.pi / float(chief0.n_rad_s)
+    late, error = 0, None
+    while t_budget_s + late * period <= max(t_latest_s, t_budget_s):
+        try:
+            return plan_phasing(chief0, roe0, roe_final, t_budget_s + late * period, t_earliest_s,
+                                max_burn_dv_mps, burn_s_per_mps, gap_s), late
+        except OverCap as exc:
+            error = exc
+        late += 1
+    raise OverCap(f"{error} (and with the arrival up to {late - 1} orbits later)")

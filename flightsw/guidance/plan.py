@@ -20,7 +20,8 @@ from flightsw.runtime.app import NS_PER_S
 class ActivePlan:
     """name: what the plan does (its leg); epoch_ns: sim time of the estimate it was planned
     from; chief0, roe0: that estimate; burns: impulses, s after the epoch, in time order;
-    t_end_s: when its goal is reached (s after the epoch); issued: burns already commanded."""
+    t_end_s: when its goal is reached (s after the epoch); issued: burns already commanded;
+    aim: the ROE it reaches at t_end_s, when it has one a correction can re-target (a hold)."""
 
     name: str
     epoch_ns: int
@@ -29,6 +30,7 @@ class ActivePlan:
     burns: tuple
     t_end_s: float
     issued: int = 0
+    aim: np.ndarray | None = None
 
     def __post_init__(self):
         self.burns = tuple(sorted(self.burns, key=lambda b: b.t_s))

@@ -509,11 +509,14 @@ def test_ground_hold_stops_new_burns_and_resume_plans_again():
         if 100.0 <= t < 1500.0:
             assert mode.held and not issued
         assert mode.phase == "mid_approach"
-    # after the resume: a new plan from the estimate then, its first burn issued once
-    assert len(burns) == 1
-    t_issue, burn = burns[0]
-    assert t_issue > 1500.0 + 570.0 and burn.burn_id == 1
+    # after the resume: the transfer re-planned from the estimate then (re-targeted on its
+    # schedule, its missed burns dropped), each burn issued once, none before the resume had
+    # been planned for
+    assert burns and [b.burn_id for _, b in burns] == list(range(1, len(burns) + 1))
+    assert all(t_issue > 1500.0 and b.t_start_ns > (1500.0 + 60.0) * NS for t_issue, b in burns)
     assert any("re-planning: resumed after a hold" in e[1] for e in app.events)
+    assert any("re-targeted" in e[1] or "planned transfer" in e[1] for e in app.events
+               if e[0] > 1500.0)
     assert sum("command 2 resume" in e[1] for e in app.events) == 1
 
 

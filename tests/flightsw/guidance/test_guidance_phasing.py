@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from flightsw.guidance.passive_safety import parallel_ei_roe
-from flightsw.guidance.phasing import impulse_matrices, phasing_lower_bound, plan_phasing
+from flightsw.guidance.phasing import (CAP_TOLERANCE, OverCap, _coalesce, impulse_matrices,
+                                      phasing_lower_bound, plan_phasing, plan_phasing_in_cap)
 from flightsw.guidance.maneuvers import predict_roe
 from flightsw.guidance.roe import (mean_from_roe, mean_orbit_from_state, mean_roe_from_states,
                                    state_from_mean_orbit)
@@ -119,3 +120,46 @@ def test_a_burn_the_window_cannot_split_is_refused_not_flown_whole():
         plan_phasing(chief, roe0, aim, 2 * period, max_burn_dv_mps=0.2)
     plan = plan_phasing(chief, roe0, aim, 12 * period, max_burn_dv_mps=0.2)
     assert max(np.linalg.norm(b.dv_rtn) for b in plan.burns) <= 0.2 + 1e-6
+
+
+def test_a_phasing_short_of_time_for_the_cap_arrives_whole_orbits_later():
+    """The same 50 km with 0.2 m/s burns: by 2 orbits the parts do not fit (OverCap); allowed
+    to arrive later, the plan is the first whole-orbit delay whose burns fit, and reaches the
+    aim; with no delay allowed it is refused."""
+    xT, xC = scenario(-70e3, 0.0, (0.0, 0.0), (0.0, 0.0))
+    chief, roe0 = mean_roe_from_states(xT[:3], xT[3:], xC[:3], xC[3:])
+    aim = parallel_ei_roe(HOLD_M, 500.0, 500.0, np.pi / 2, chief.a_m)
+    period = 2 * np.pi / chief.n_rad_s
+    with pytest.raises(OverCap):
+        plan_phasing(chief, roe0, aim, 2 * period, max_burn_dv_mps=0.2)
+    with pytest.raises(OverCap):
+        plan_phasing_in_cap(chief, roe0, aim, 2 * period, 2 * period, max_burn_dv_mps=0.2)
+    plan, late = plan_phasing_in_cap(chief, roe0, aim, 2 * period, 12 * period, max_burn_dv_mps=0.2)
+    assert 1 <= late <= 10 and plan.t_arrival_s <= (2 + late) * period + 1e-6
+    # one orbit less late does not fit: the delay is the least that does
+    with pytest.raises(OverCap):
+        plan_phasing(chief, roe0, aim, (2 + late - 1) * period, max_burn_dv_mps=0.2)
+    assert max(np.linalg.norm(b.dv_rtn) for b in plan.burns) <= CAP_TOLERANCE * 0.2 + 1e-9
+    # at 250 s per m/s (a 100 kg chaser, 0.4 N) no two windows overlap
+    apart, _ = plan_phasing_in_cap(chief, roe0, aim, 2 * period, 12 * period, max_burn_dv_mps=0.2,
+                                   burn_s_per_mps=250.0, gap_s=10.0)
+    for first, second in zip(apart.burns, apart.burns[1:]):
+        assert second.t_s - first.t_s >= 125.0 * (first.dv_m_s + second.dv_m_s) + 10.0
+    end = predict_roe(chief, roe0, plan.burns, [plan.t_arrival_s])[:, 0]
+    assert chief.a_m * np.abs(end - aim).max() < 2.0
+
+
+def test_burns_too_close_to_fly_apart_are_joined_before_the_cap_is_applied():
+    """At 250 s per m/s, impulses of 1 and 3 m/s 100 s apart (windows of 250 and 750 s that
+    overlap: guidance would fly them as one) become one at their impulse-weighted time
+    carrying their sum; one far away stays apart; with a 1 m/s cap the 3 m/s burn counts as
+    one capped part's window (250 s) and 300 s apart they stay apart."""
+    merged = [(1000.0, np.array([0.0, 1.0, 0.0])), (1100.0, np.array([0.0, 3.0, 0.0])),
+              (5000.0, np.array([0.0, -1.0, 0.0]))]
+    out = _coalesce(merged, 250.0, 10.0)
+    assert len(out) == 2
+    assert out[0][0] == pytest.approx(1075.0) and out[0][1] == pytest.approx([0.0, 4.0, 0.0])
+    assert out[1][0] == 5000.0
+    apart = [(1000.0, np.array([0.0, 1.0, 0.0])), (1300.0, np.array([0.0, 3.0, 0.0]))]
+    assert len(_coalesce(apart, 250.0, 10.0, cap=1.0)) == 2
+    assert len(_coalesce(apart, 250.0, 10.0)) == 1

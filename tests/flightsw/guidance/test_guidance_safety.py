@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from flightsw.control import Allocator, reference_layout
-from flightsw.guidance.approach import HOLD_POINTS_M, hold_roe, plan_transfer
+from flightsw.guidance.approach import HOLD_POINTS_M, hold_roe, plan_transfer, retarget_transfer
 from flightsw.guidance.cam import cam_needed, plan_cam
 from flightsw.guidance.flyaround import (coverage_fraction, fibonacci_sphere, plan_departure,
                                          plan_flyaround, planned_coverage)
@@ -217,3 +217,63 @@ def test_the_committed_motion_is_the_issued_burns_still_ahead_only():
     assert [b.t_s for b in plan.committed_from(int(50e9))] == [50.0, 1950.0]
     assert [b.t_s for b in plan.committed_from(int(500e9))] == [1500.0]
     assert [b.t_s for b in plan.remaining_from(int(500e9))] == [1500.0, 3500.0]
+
+
+def test_a_transfer_keeps_to_the_burn_cap_by_drifting_longer():
+    """20 km hold to 5 km hold with a cap below the fastest transfer's largest burn: the plan
+    drifts more orbits, every burn within the cap, still passively safe in truth."""
+    xT, xC, chief, roe0 = start(hold_roe(HOLD_POINTS_M[0], np.pi / 2, A) * A)
+    aim = hold_roe(HOLD_POINTS_M[1], np.pi / 2, A)
+    fast = plan_transfer(chief, roe0, aim, 600.0)
+    cap = 0.6 * max(b.dv_m_s for b in fast.burns)
+    slow = plan_transfer(chief, roe0, aim, 600.0, max_burn_dv_mps=cap)
+    assert max(b.dv_m_s for b in slow.burns) <= cap and slow.check.ok
+    assert slow.t_arrival_s > fast.t_arrival_s
+    assert truth_min_range(xT, xC, slow.burns, slow.t_arrival_s + 3600.0, step=30.0) > KEEPOUT_M
+    with pytest.raises(ValueError, match="cap"):
+        plan_transfer(chief, roe0, aim, 600.0, max_burn_dv_mps=1e-4)
+
+
+@pytest.mark.parametrize("error", [0.0, 0.05, -0.08])
+def test_a_transfer_corrected_on_its_schedule_arrives_on_time_and_safe(error):
+    """5 km hold to 1 km hold; its first pair flown `error` off in magnitude. From the truth
+    state after them (what a converged navigation reports) the burns left are re-targeted on
+    their own times: in truth it arrives at the same time, nearer the aim than the
+    uncorrected plan (in plane: one cross-track burn is left, too few to steer di), and
+    stays clear of the keep-out sphere."""
+    xT, xC, chief, roe0 = start(hold_roe(HOLD_POINTS_M[1], np.pi / 2, A) * A)
+    aim = hold_roe(HOLD_POINTS_M[2], np.pi / 2, A)
+    plan = plan_transfer(chief, roe0, aim, 600.0)
+    burns = sorted(plan.burns, key=lambda b: b.t_s)
+    in_plane = [b for b in burns if np.any(b.dv_rtn[:2])]
+    t_fix = in_plane[1].t_s + 300.0
+    flown = [type(b)(b.t_s, (1.0 + error) * b.dv_rtn) for b in burns if b.t_s < t_fix]
+    ahead = [type(b)(b.t_s - t_fix, b.dv_rtn) for b in burns if b.t_s >= t_fix]
+    _, XT, XC = fly(xT, xC, t_fix, [(b.t_s, b.dv_rtn) for b in flown], t_eval=[t_fix], rtn=True)
+    chief1, roe1 = mean_roe_from_states(XT[-1, :3], XT[-1, 3:], XC[-1, :3], XC[-1, 3:])
+    fixed = retarget_transfer(chief1, roe1, aim, ahead, plan.t_arrival_s - t_fix, KEEPOUT_M)
+    assert fixed.t_arrival_s == pytest.approx(plan.t_arrival_s - t_fix) and fixed.check.ok
+    assert [b.t_s for b in fixed.burns] == pytest.approx([b.t_s for b in ahead])
+
+    def arrival_miss(rest):
+        t_end = plan.t_arrival_s - t_fix
+        _, YT, YC = fly(XT[-1], XC[-1], t_end + 1.0, [(b.t_s, b.dv_rtn) for b in rest],
+                        t_eval=[t_end + 1.0], rtn=True)
+        _, roe = mean_roe_from_states(YT[-1, :3], YT[-1, 3:], YC[-1, :3], YC[-1, 3:])
+        return A * np.linalg.norm((roe - aim)[:4])
+
+    corrected, uncorrected = arrival_miss(fixed.burns), arrival_miss(ahead)
+    # the in-plane ROE reached within the model's own metres; the i vector, with one
+    # cross-track burn left (it moves di along one line only), is left as it is
+    assert corrected < 3.0 and (error == 0.0 or corrected < 0.05 * uncorrected)
+    assert truth_min_range(XT[-1], XC[-1], fixed.burns, fixed.t_arrival_s + DAY_S / 4,
+                           step=30.0) > KEEPOUT_M
+
+
+def test_a_transfer_with_too_few_burns_left_is_not_re_targeted():
+    xT, xC, chief, roe0 = start(hold_roe(HOLD_POINTS_M[1], np.pi / 2, A) * A)
+    aim = hold_roe(HOLD_POINTS_M[2], np.pi / 2, A)
+    plan = plan_transfer(chief, roe0, aim, 600.0)
+    last = sorted(plan.burns, key=lambda b: b.t_s)[-1:]
+    with pytest.raises(ValueError, match="too few"):
+        retarget_transfer(chief, roe0, aim, last, plan.t_arrival_s, KEEPOUT_M)
