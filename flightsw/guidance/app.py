@@ -78,7 +78,8 @@ from flightsw.guidance.approach import HOLD_POINTS_M, hold_aim, plan_transfer, r
 from flightsw.guidance.cam import CAM_DECISION_S, SHORT_HORIZON_S, cam_needed, plan_cam
 from flightsw.guidance.estimate import (Estimate, checked_array, checked_covariance,
                                         dv_N_from_rtn, estimate_from_navigation, navigation_twin)
-from flightsw.guidance.flyaround import CoverageMap, plan_departure, plan_flyaround, viewing_directions
+from flightsw.guidance.flyaround import (CoverageMap, plan_departure, plan_flyaround,
+                                         viewing_directions, visible_coverage)
 from flightsw.guidance.keepout import closest_approach, required_sigmas
 from flightsw.guidance.maneuvers import Burn
 from flightsw.guidance.mission import PHASES, MissionManager, Observations, Phase
@@ -117,6 +118,8 @@ RETARGET_DV_SLACK_MPS = 0.1
 # a corrected transfer keeps only the burns at least this long after their issue lead
 RETARGET_MARGIN_S = 60.0
 CAMERA_REFRESH_S = 600.0
+# the fly-around ellipse phases tried (from the hold's e vector phase), rad
+FLYAROUND_PHASES = np.radians(np.arange(0.0, 360.0, 30.0))
 
 
 class GuidanceApp(App):
@@ -204,6 +207,9 @@ class GuidanceApp(App):
         "flyaround_orbits": Param(2, "orbits", "orbits on each fly-around ellipse", lo=1, hi=20),
         "coverage_incidence_deg": Param(60.0, "deg", "largest useful incidence on the surface",
                                         lo=1.0, hi=89.0),
+        "earth_background_ok": Param(True, "", "the detector finds the target against the "
+                                     "Earth (false: the fly-around phase is chosen for imaging "
+                                     "with the Earth not behind the target)"),
         "target_attitude": Param("rtn", "", "frame the target holds its attitude in: rtn or "
                                             "inertial"),
         "replan_tolerance_m": Param(20.0, "m", "deviation from the plan that re-plans", lo=0.0),
@@ -264,7 +270,8 @@ class GuidanceApp(App):
         self.tracks: deque = deque(maxlen=2)      # (t_ns, track_id, u_N, state)
         self.diverged = False
         self.far_deadline_ns: int | None = None   # far approach entry + far_budget_s
-        # the first fly-around plan's (side of di, flip time, end time), ns: re-plans keep it
+        # the first fly-around plan's (side of di, flip time (ns), end time (ns), ellipse
+        # phase (rad)): re-plans keep it
         self.flyaround_schedule: tuple | None = None
         self.cue: CueState | None = None
         self.search: SearchPointing | None = None
@@ -566,18 +573,53 @@ class GuidanceApp(App):
         return abs(hold[0]) > est.range_m or off_m <= tolerance
 
     def _plan_flyaround(self, chief, roe, t0: float, est: Estimate):
-        """The fly-around; a re-plan keeps the first plan's schedule: its flip time while the
-        flip is ahead, its end once it is done (the flip reverses the sign of de . di), so a
-        correction does not start the inspection over."""
+        """The fly-around; a re-plan keeps the first plan's schedule: its ellipse phase, its
+        flip time while the flip is ahead, its end once it is done (the flip reverses the sign
+        of de . di), so a correction does not start the inspection over. The first plan's
+        ellipse phase is the one of FLYAROUND_PHASES whose plan images the most of the target
+        (flyaround.visible_coverage: lit, off the Sun, and unless earth_background_ok not
+        against the Earth); with the Sun unknown, roe's own."""
         schedule = self.flyaround_schedule
         args = (chief, roe, self.p.flyaround_radial_m, self.p.flyaround_normal_m,
                 int(self.p.flyaround_orbits), t0, self.p.keepout_m)
-        if schedule is not None and schedule[0] != ei_side(roe):
-            return plan_flyaround(*args, flip=False, t_end_s=(schedule[2] - est.t_ns) / NS_PER_S)
-        p = plan_flyaround(*args, t_flip_s=None if schedule is None else (schedule[1] - est.t_ns) / NS_PER_S)
+        if schedule is not None:
+            side, t_flip_ns, t_end_ns, phase = schedule
+            if side != ei_side(roe):
+                return plan_flyaround(*args, flip=False, t_end_s=(t_end_ns - est.t_ns) / NS_PER_S,
+                                      phase_rad=phase)
+            return plan_flyaround(*args, t_flip_s=(t_flip_ns - est.t_ns) / NS_PER_S, phase_rad=phase)
+        phase, p = self._best_flyaround_phase(args, est)
         self.flyaround_schedule = (ei_side(roe), est.t_ns + int(p.t_flip_s * NS_PER_S),
-                                   est.t_ns + int(p.t_end_s * NS_PER_S))
+                                   est.t_ns + int(p.t_end_s * NS_PER_S), phase)
         return p
+
+    def _best_flyaround_phase(self, args, est: Estimate):
+        """(phase, plan) of the first fly-around (_plan_flyaround)."""
+        chief, roe = args[0], args[1]
+        own = float(np.arctan2(roe[3], roe[2]))
+        sun = self._sun(est.t_ns)
+        if sun is None:
+            return own, plan_flyaround(*args, phase_rad=own)
+        best, errors = None, []
+        for offset in FLYAROUND_PHASES:
+            phase = own + offset
+            try:
+                p = plan_flyaround(*args, phase_rad=phase)
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                errors.append(str(exc))
+                continue
+            seen = visible_coverage(chief, roe, p, sun, np.radians(self.p.sun_exclusion_deg),
+                                    self.p.target_attitude, np.radians(self.p.coverage_incidence_deg),
+                                    earth_background=self.p.earth_background_ok)
+            # the most coverage; near-equal ones (within a lattice point or two): the sooner done
+            key = (round(seen, 3), -p.t_end_s)
+            if best is None or key > best[0]:
+                best = (key, phase, p)
+        if best is None:
+            raise ValueError("; ".join(errors))
+        self.note(est.t_ns, f"fly-around phase {np.degrees(best[1] - own) % 360:.0f} deg from the "
+                            f"hold's: {best[0][0]:.3f} of the target imageable")
+        return best[1], best[2]
 
     def _plan_leg(self, leg, t_ns: int, est: Estimate) -> bool:
         """Plan one leg from est; on failure log it and retry after plan_retry_s."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flightsw.guidance.keepout import DEFAULT_KEEPOUT_M
-from flightsw.guidance.maneuvers import solve_impulses, total_dv, transfer_burn_times
+from flightsw.guidance.maneuvers import Burn, solve_impulses, total_dv, transfer_burn_times
 from flightsw.guidance.passive_safety import SafetyCheck, check_plan, parallel_ei_roe
 from flightsw.guidance.roe import MeanOrbit
 
@@ -111,15 +111,24 @@ def retarget_transfer(chief0: MeanOrbit, roe0, roe_target, burns, t_final_s,
     A re-plan from scratch would start the transfer over (the first pair at the next e
     latitude, the drift orbits again: +2-4 h each time in victus-haze). With fewer than two
     cross-track burns left the i vector is left as it is (one impulse moves it along one line
-    only) and only the in-plane ROE are reached. Raises ValueError if the burns left cannot
-    reach the target, or the result is not passively safe or is over the cap."""
+    only) and only the in-plane ROE are reached; with one in-plane burn left, one is added
+    half an orbit after it and the arrival moved there. Raises ValueError if no in-plane burn
+    is left, the burns cannot reach the target, or the result is not passively safe or is
+    over the cap."""
     burns = sorted(burns, key=lambda b: b.t_s)
     is_cross = [bool(abs(b.dv_rtn[2]) > 0.0 and not np.any(b.dv_rtn[:2])) for b in burns]
     steer_i = sum(is_cross) >= 2
     keep = [(b, c) for b, c in zip(burns, is_cross) if steer_i or not c]
     in_plane = sum(1 for _, c in keep if not c)
-    if in_plane < 2:
-        raise ValueError(f"{in_plane} in-plane burn(s) left: too few to re-target")
+    if in_plane == 0:
+        raise ValueError("no in-plane burn left: too few to re-target")
+    if in_plane == 1:
+        # the last burn of the pair alone cannot reach the four in-plane ROE: one more half an
+        # orbit after it (the pattern's own spacing), the arrival moved there — half an orbit
+        # late rather than a new transfer's two or three orbits
+        last = max(b.t_s for b, c in keep if not c)
+        t_final_s = max(t_final_s, last + np.pi / float(chief0.n_rad_s))
+        keep.append((Burn(t_final_s, np.zeros(3)), False))
     axes = [(2,) if c else (0, 1) for _, c in keep]
     components = (0, 1, 2, 3, 4, 5) if steer_i else (0, 1, 2, 3)
     solved = solve_impulses(chief0, roe0, roe_target, t_final_s, [b.t_s for b, _ in keep], axes,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flightsw.guidance.keepout import DEFAULT_KEEPOUT_M, predicted_positions
+from flightsw.guidance.lighting import imaging_possible
 from flightsw.guidance.maneuvers import (Burn, predict_roe, solve_impulses, times_at_latitude,
                                         total_dv, transfer_burn_times)
 from flightsw.guidance.passive_safety import check_plan, ei_side, parallel_ei_roe
@@ -98,17 +99,19 @@ class CoverageMap:
 
 def plan_flyaround(chief0: MeanOrbit, roe0, rho_m, normal_m, orbits_per_ellipse=2,
                    t_start_s=0.0, keepout_m=DEFAULT_KEEPOUT_M, t_flip_s=None, flip=True,
-                   t_end_s=None) -> FlyAround:
+                   t_end_s=None, phase_rad=None) -> FlyAround:
     """Enter the fly-around ellipse from roe0 (e.g. the 300 m hold), fly orbits_per_ellipse
     orbits, flip di, fly as many again. The entry is a two-pair transfer over one orbit onto
-    the ellipse on roe0's side (di parallel or anti-parallel to de, as roe0 has it).
+    the ellipse on roe0's side (di parallel or anti-parallel to de, as roe0 has it), its
+    relative e vector at phase_rad (default: roe0's), which sets where on its orbit the chaser
+    is at each point of the ellipse, and so the lighting of each viewing direction (lighting).
 
     A re-plan during the inspection keeps the schedule it corrects: t_flip_s, the earliest
     flip (the flip comes at the first flip latitude after both it and the entry), or, once
     the flip is done, flip=False and t_end_s, when the second ellipse's orbits are over."""
     roe0 = np.asarray(roe0, dtype=np.float64)
     a = float(chief0.a_m)
-    phase = float(np.arctan2(roe0[3], roe0[2]))
+    phase = float(np.arctan2(roe0[3], roe0[2])) if phase_rad is None else float(phase_rad)
     target = parallel_ei_roe(0.0, rho_m, ei_side(roe0) * normal_m, phase, a)
     half = times_at_latitude(chief0, roe0, phase, t_start_s, t_start_s)[1]
     times, axes, t_entered = transfer_burn_times(chief0, roe0, target, t_start_s, 1)
@@ -173,3 +176,21 @@ def planned_coverage(chief0: MeanOrbit, roe0, plan: FlyAround, target_frame="rtn
     r = predicted_positions(chief0, roe0, plan.burns, t)
     u = propagate_mean(chief0, t).u_rad if target_frame == "inertial" else None
     return coverage_fraction(viewing_directions(r, u), max_incidence_rad)
+
+
+def visible_coverage(chief0: MeanOrbit, roe0, plan: FlyAround, sun_N, sun_exclusion_rad,
+                     target_frame="rtn", max_incidence_rad=np.radians(60.0), step_s=60.0,
+                     earth_background=True, earth_margin_rad=0.0) -> float:
+    """Coverage fraction of a fly-around plan counting only the directions the camera can
+    image (lighting.imaging_possible: sunlit target, boresight off the Sun, and, with
+    earth_background False, the Earth not behind the target), from the entry to the end."""
+    if target_frame not in ("rtn", "inertial"):
+        raise ValueError(f"target_frame must be 'rtn' or 'inertial', got {target_frame!r}")
+    t = np.arange(plan.burns[0].t_s, plan.t_end_s, step_s)
+    r = predicted_positions(chief0, roe0, plan.burns, t)
+    orbit = propagate_mean(chief0, t)
+    ok = imaging_possible(orbit, r, sun_N, sun_exclusion_rad, earth_background, earth_margin_rad)
+    if not ok.any():
+        return 0.0
+    u = orbit.u_rad[ok] if target_frame == "inertial" else None
+    return coverage_fraction(viewing_directions(r[:, ok], u), max_incidence_rad)

@@ -13,7 +13,7 @@ from flightsw.guidance.maneuvers import predict_roe
 from flightsw.guidance.observability import plan_observability_burn, predicted_range_rel_sigma
 from flightsw.guidance.passive_safety import ei_min_distance_m, rn_min_distance_m
 from flightsw.guidance.roe import (mean_from_roe, mean_orbit_from_state, mean_roe_from_states,
-                                   state_from_mean_orbit)
+                                   propagate_mean, state_from_mean_orbit)
 from guidance_truth import fly, kepler_state, relative_rtn
 
 A = 6878137.0
@@ -270,10 +270,23 @@ def test_a_transfer_corrected_on_its_schedule_arrives_on_time_and_safe(error):
                            step=30.0) > KEEPOUT_M
 
 
-def test_a_transfer_with_too_few_burns_left_is_not_re_targeted():
+def test_a_transfer_with_one_in_plane_burn_left_adds_one_half_an_orbit_later():
+    """Only the last burn left: one more half an orbit after it, the arrival moved there, the
+    in-plane ROE reached on the model; none left: refused."""
     xT, xC, chief, roe0 = start(hold_roe(HOLD_POINTS_M[1], np.pi / 2, A) * A)
     aim = hold_roe(HOLD_POINTS_M[2], np.pi / 2, A)
     plan = plan_transfer(chief, roe0, aim, 600.0)
-    last = sorted(plan.burns, key=lambda b: b.t_s)[-1:]
-    with pytest.raises(ValueError, match="too few"):
-        retarget_transfer(chief, roe0, aim, last, plan.t_arrival_s, KEEPOUT_M)
+    burns = sorted(plan.burns, key=lambda b: b.t_s)
+    # the state just before the last burn, on the plan's model, 5 m off in along-track
+    t_last = burns[-1].t_s
+    roe1 = predict_roe(chief, roe0, burns[:-1], [t_last - 100.0])[:, 0]
+    roe1[1] += 5.0 / A
+    chief1 = propagate_mean(chief, t_last - 100.0)
+    ahead = [type(burns[-1])(100.0, burns[-1].dv_rtn)]
+    fixed = retarget_transfer(chief1, roe1, aim, ahead, plan.t_arrival_s - (t_last - 100.0), KEEPOUT_M)
+    half = np.pi / chief.n_rad_s
+    assert len(fixed.burns) == 2 and fixed.t_arrival_s == pytest.approx(100.0 + half)
+    end = predict_roe(chief1, roe1, fixed.burns, [fixed.t_arrival_s])[:, 0]
+    assert A * np.abs(end - aim)[:4].max() < 1.0
+    with pytest.raises(ValueError, match="no in-plane"):
+        retarget_transfer(chief1, roe1, aim, [], fixed.t_arrival_s, KEEPOUT_M)
