@@ -16,15 +16,20 @@ Each step:
    end of the last burn: navigation holds its estimate through a burn until its report).
 4. Plans (only on a settled, converged estimate: range sigma within nav_converged_fraction of
    the range; a plan over max_plan_dv_mps is refused as a sign of a bad estimate). Entering a
-   phase queues its legs: far approach, phasing to the 20 km hold within
-   far_budget_s; mid approach, passively safe transfers to the 5 km and then the 1 km hold;
-   close approach, to the 300 m hold; inspect, the fly-around (entry and di flip); depart,
-   the departure to a drift-safe orbit. A leg is planned from the current estimate once the
-   plan before it has flown (a phase entered while the last plan still has burns due finishes
-   them first) and, after a hold transfer, hold_dwell_s has passed. A plan is re-planned when
+   phase queues its legs: far approach, phasing to the 20 km hold within far_budget_s (or
+   whole orbits later, up to far_late_s, when its burns fit the burn cap only then); mid
+   approach, passively safe transfers to the 5 km and then the 1 km hold; close approach, to
+   the 300 m hold; inspect, the fly-around (entry onto the ellipse whose phase images the most
+   of the target, and di flip); depart, the departure to a drift-safe orbit. No burn of a
+   phasing or a transfer is planned over the cap burn_force_N x max_phasing_burn_s / mass_kg.
+   A leg is planned from the current estimate once the plan before it has flown (a phase
+   entered while the last plan still has burns due finishes them first, but for the phasing
+   on entering the mid approach and the fly-around on entering the departure: HANDED_OVER)
+   and, after a hold transfer, hold_dwell_s has passed. A plan is re-planned when
    the estimate departs from its prediction by more than max(replan_tolerance_m,
    replan_tolerance_fraction x range), when a burn is missed or fails its check, when a burn
-   report differs from the command, and after a ground hold. Safe drops the plan (a passive
+   report differs from the command, and after a ground hold; a transfer's re-plan is first
+   tried as a correction on its own schedule (approach.retarget_transfer). Safe drops the plan (a passive
    hold; a plan burn commanded and not yet over is cancelled, as on a ground hold, by a zero
    delta-v command that supersedes it) and flies the collision-avoidance manoeuvre the
    manager asks for (abort, divergence,
@@ -105,6 +110,13 @@ LEGS = {
     Phase.CLOSE_APPROACH: (("hold", 3),),
     Phase.INSPECT: (("flyaround", None),),
     Phase.DEPART: (("departure", None),),
+}
+# entering these phases drops the plan of the leg named, not yet flown: (leg, why)
+HANDED_OVER = {
+    Phase.MID_APPROACH: ("phasing", "phasing handed over inside the 25 km gate: the mid "
+                                    "approach's transfer takes over"),
+    Phase.DEPART: ("flyaround", "coverage reached: the rest of the fly-around gives way to the "
+                                "departure"),
 }
 RATE_LOOKAHEAD_S = 1.0
 # the longest burn a BurnCommand may carry; a longer one is commanded at a higher force (the
@@ -520,14 +532,15 @@ class GuidanceApp(App):
             self.far_deadline_ns = t_ns + int(self.p.far_budget_s * NS_PER_S)
         if phase in (Phase.COMMISSION, Phase.SEARCH):
             self.plan, self.plan_leg = None, None
-        if (phase is Phase.MID_APPROACH and self.plan_leg is not None
-                and self.plan_leg[0] == "phasing" and not self.plan.flown(t_ns)):
+        handed = HANDED_OVER.get(phase)
+        if (handed and self.plan_leg is not None and self.plan_leg[0] == handed[0]
+                and not self.plan.flown(t_ns)):
             # inside the 25 km gate the 20 km hold is only a waypoint: the phasing's arrival
             # burns (hours of them: vh22 flew 6 h of phasing inside the gate) give way to the
-            # mid approach's first transfer, planned from where the chaser is once the burn
-            # in flight, if any, has settled
-            self.note(t_ns, "phasing handed over inside the 25 km gate: the mid approach's "
-                            "transfer takes over")
+            # mid approach's first transfer; with the coverage reached, the rest of the
+            # fly-around to the departure. Planned from where the chaser is (a passively safe
+            # orbit either way) once the burn in flight, if any, has settled
+            self.note(t_ns, handed[1])
             self.plan, self.plan_leg, self.replan_reason = None, None, ""
         if self.plan is None:
             self.next_leg_ns = 0

@@ -20,6 +20,7 @@ from flightsw.guidance.maneuvers import Burn, predict_roe
 from flightsw.guidance.mission import Phase
 from flightsw.guidance.passive_safety import parallel_ei_roe
 from flightsw.guidance.phasing import phasing_lower_bound
+from flightsw.guidance.plan import ActivePlan
 from flightsw.guidance.pointing import clear_of_sun, reference_rate
 from flightsw.guidance.roe import (mean_from_roe, mean_orbit_from_state, mean_roe_from_states,
                                    propagate_mean, roe_stm, roe_stm_series, state_from_mean_orbit)
@@ -421,6 +422,28 @@ def test_a_phasing_replanned_after_the_mid_approach_began_keeps_the_far_deadline
     app.replan_reason = "test: estimate off the plan"
     app._replan(int(t_replan_s * NS), app.est)
     assert app.plan is None and app.plan_leg is None and app.next_leg_ns <= t_replan_s * NS
+
+
+def test_entering_the_mid_approach_hands_the_phasing_over_and_the_departure_the_fly_around():
+    """The 25 km gate passed with phasing burns still due: the phasing is dropped at once and
+    the mid approach's first transfer is next (vh22 flew 6 h of phasing inside the gate);
+    likewise the rest of a fly-around once the coverage is reached. Other plans are kept."""
+    app, _, _, modes, _ = fly_far_approach(30.0, far_budget_s=30 * 3600.0)
+    assert app.plan is not None and app.plan_leg == ("phasing", 0)
+    t_ns = int(3600.0 * NS)
+    app.mission._enter(Phase.MID_APPROACH, 3600.0, "test: within 25 km")
+    app._enter(Phase.MID_APPROACH, t_ns)
+    assert app.plan is None and app.plan_leg is None and app.next_leg_ns <= t_ns
+    assert app.legs == [("hold", 1), ("hold", 2)]
+    assert any("handed over" in e[1] for e in app.events)
+    # a fly-around with burns ahead, the coverage reached
+    plan = ActivePlan("fly-around", t_ns, app.est.chief, app.est.roe,
+                      (Burn(7200.0, np.array([0.0, 0.01, 0.0])),), 9000.0)
+    app.plan, app.plan_leg = plan, ("flyaround", None)
+    app._enter(Phase.CLOSE_APPROACH, t_ns)
+    assert app.plan is plan                      # not a hand-over: kept
+    app._enter(Phase.DEPART, t_ns)
+    assert app.plan is None and app.legs == [("departure", None)]
 
 
 def hold_scenario(hold, phase=1.0):
