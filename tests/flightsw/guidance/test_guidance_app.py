@@ -760,6 +760,24 @@ def test_inspection_coverage_hands_over_to_departure():
     assert app.coverage.fraction >= 0.95
 
 
+def test_a_coasting_track_is_not_counted_as_imaged():
+    """Coverage counts images: a coasting track (detect's prediction with no detection) over
+    the same directions leaves it at zero."""
+    directions = fibonacci_sphere(150)[:, [2, 0, 1]]
+    app = guidance(start_phase="inspect", keepout_m=5.0, cam_check_period_s=3600.0)
+    xT, _ = start(np.zeros(6))
+    C = rtn_basis(xT[:3], xT[3:])
+    w = np.array([0.0, 0.0, np.linalg.norm(np.cross(xT[:3], xT[3:])) / (xT[:3] @ xT[:3])])
+    for k, d in enumerate(directions[:40]):
+        r = 150.0 * d
+        xC = np.concatenate([xT[:3] + C.T @ r, xT[3:] + C.T @ np.cross(w, r)])
+        t = float(k)
+        msgs = nav(t, xT, xC, sigma_rtn_m=(0.5, 0.5, 0.5)) + [track_msg(int(t * NS), -C.T @ r, "coasting")]
+        mode, _, _ = step(app, t, msgs)
+        assert mode.phase == "inspect"
+    assert app.coverage.fraction == 0.0
+
+
 # -- bad inputs --------------------------------------------------------------------------------
 def garbage_relative(t_ns, kind):
     good = relative_msg(t_ns, *start([0.0, -5000.0, 300.0, 0.0, 300.0, 0.0]))
