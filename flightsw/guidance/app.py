@@ -219,9 +219,12 @@ class GuidanceApp(App):
         "flyaround_orbits": Param(2, "orbits", "orbits on each fly-around ellipse", lo=1, hi=20),
         "coverage_incidence_deg": Param(60.0, "deg", "largest useful incidence on the surface",
                                         lo=1.0, hi=89.0),
-        "earth_background_ok": Param(True, "", "the detector finds the target against the "
-                                     "Earth (false: the fly-around phase is chosen for imaging "
-                                     "with the Earth not behind the target)"),
+        "earth_background_ok": Param(False, "", "the detector finds the target against the "
+                                     "sunlit Earth (false, as detect is today: its exposure "
+                                     "control stays at nominal while the Earth blinds the "
+                                     "frame, ~5 % of such frames tracked in mid-range; the "
+                                     "fly-around phase is then chosen for imaging with the "
+                                     "Earth not behind the target)"),
         "target_attitude": Param("rtn", "", "frame the target holds its attitude in: rtn or "
                                             "inertial"),
         "replan_tolerance_m": Param(20.0, "m", "deviation from the plan that re-plans", lo=0.0),
