@@ -707,10 +707,16 @@ class GuidanceApp(App):
         that is safe, within the cap and costs at most RETARGET_DV_FACTOR x a new transfer
         (+ RETARGET_DV_SLACK_MPS); else a new one. Returns (Transfer, the ROE it aims at)."""
         plan, fresh_aim = self.plan, hold_aim(HOLD_POINTS_M[index], est.roe, est.a_m)
-        fresh = plan_transfer(est.chief, est.roe, fresh_aim, t0, self.p.keepout_m,
-                              max_burn_dv_mps=cap)
+        fresh = failed = None
+        try:
+            fresh = plan_transfer(est.chief, est.roe, fresh_aim, t0, self.p.keepout_m,
+                                  max_burn_dv_mps=cap)
+        except ValueError as exc:
+            failed = exc
         if (plan is None or plan.aim is None or self.plan_leg != ("hold", index)
                 or plan.flown(t_ns)):
+            if fresh is None:
+                raise failed
             return fresh, fresh_aim
         # burns far enough ahead to be issued in time
         soon = (t_ns - est.t_ns) / NS_PER_S + self.p.burn_lead_s + RETARGET_MARGIN_S
@@ -719,14 +725,18 @@ class GuidanceApp(App):
             fixed = retarget_transfer(est.chief, est.roe, plan.aim, ahead, plan.end_from(est.t_ns),
                                       self.p.keepout_m, max_burn_dv_mps=cap)
         except (ValueError, np.linalg.LinAlgError) as exc:
+            if fresh is None:
+                raise ValueError(f"{failed}; nor re-targeted: {exc}") from None
             self.note(t_ns, f"transfer not re-targeted ({exc}): a new one")
             return fresh, fresh_aim
-        if fixed.dv_m_s > RETARGET_DV_FACTOR * fresh.dv_m_s + RETARGET_DV_SLACK_MPS:
+        if fresh is not None and fixed.dv_m_s > RETARGET_DV_FACTOR * fresh.dv_m_s + RETARGET_DV_SLACK_MPS:
             self.note(t_ns, f"transfer not re-targeted ({fixed.dv_m_s:.3f} m/s against "
                             f"{fresh.dv_m_s:.3f} m/s new): a new one")
             return fresh, fresh_aim
-        self.note(t_ns, f"transfer re-targeted on its schedule ({fixed.dv_m_s:.3f} m/s; a new one "
-                        f"{fresh.dv_m_s:.3f} m/s, arriving {(fresh.t_arrival_s - fixed.t_arrival_s) / 60:.0f} min later)")
+        self.note(t_ns, f"transfer re-targeted on its schedule ({fixed.dv_m_s:.3f} m/s"
+                        + ("; no new one found)" if fresh is None else
+                           f"; a new one {fresh.dv_m_s:.3f} m/s, arriving "
+                           f"{(fresh.t_arrival_s - fixed.t_arrival_s) / 60:.0f} min later)"))
         return fixed, plan.aim
 
     def _check_deviation(self, t_ns: int, est: Estimate) -> None:
