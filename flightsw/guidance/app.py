@@ -87,7 +87,7 @@ from flightsw.guidance.flyaround import (CoverageMap, plan_departure, plan_flyar
                                          viewing_directions, visible_coverage)
 from flightsw.guidance.keepout import closest_approach, required_sigmas
 from flightsw.guidance.maneuvers import Burn
-from flightsw.guidance.mission import PHASES, MissionManager, Observations, Phase
+from flightsw.guidance.mission import COVERAGE_GOAL, PHASES, MissionManager, Observations, Phase
 from flightsw.guidance.observability import CANDIDATE_AXES, plan_observability_burn
 from flightsw.guidance.passive_safety import check_plan, ei_side
 from flightsw.guidance.phasing import plan_phasing_in_cap
@@ -572,6 +572,14 @@ class GuidanceApp(App):
 
     def _next_leg(self, t_ns: int, est: Estimate) -> None:
         idle = self.plan is None or self.plan.flown(t_ns)
+        if (idle and not self.legs and self.mission.phase is Phase.INSPECT
+                and self.plan_leg == ("flyaround", None) and self.coverage.fraction < COVERAGE_GOAL):
+            # the fly-around flown and the goal not reached (its lighting repeats every
+            # orbit: more of the same ellipse would image the same): another, its phase
+            # chosen for what the first left unseen
+            self.note(t_ns, f"fly-around done at coverage {self.coverage.fraction:.3f}: another")
+            self.legs.append(("flyaround", None))
+            self.flyaround_schedule = None
         if not (idle and self.legs and t_ns >= self.next_leg_ns and self._can_plan(t_ns)):
             return
         leg = self.legs[0]
@@ -595,7 +603,9 @@ class GuidanceApp(App):
         of de . di), so a correction does not start the inspection over. The first plan's
         ellipse phase is the one of FLYAROUND_PHASES whose plan images the most of the target
         (flyaround.visible_coverage: lit, off the Sun, and unless earth_background_ok not
-        against the Earth); with the Sun unknown, roe's own."""
+        against the Earth), counted with what is seen already (a second fly-around, when the
+        first left the goal unreached, aims at what it missed); with the Sun unknown, roe's
+        own."""
         schedule = self.flyaround_schedule
         args = (chief, roe, self.p.flyaround_radial_m, self.p.flyaround_normal_m,
                 int(self.p.flyaround_orbits), t0, self.p.keepout_m)
@@ -627,7 +637,8 @@ class GuidanceApp(App):
                 continue
             seen = visible_coverage(chief, roe, p, sun, np.radians(self.p.sun_exclusion_deg),
                                     self.p.target_attitude, np.radians(self.p.coverage_incidence_deg),
-                                    earth_background=self.p.earth_background_ok)
+                                    earth_background=self.p.earth_background_ok,
+                                    seen=self.coverage.seen)
             # the most coverage; near-equal ones (within a lattice point or two): the sooner done
             key = (round(seen, 3), -p.t_end_s)
             if best is None or key > best[0]:

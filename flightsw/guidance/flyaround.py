@@ -35,6 +35,9 @@ from flightsw.guidance.passive_safety import check_plan, ei_side, parallel_ei_ro
 from flightsw.guidance.roe import MeanOrbit, propagate_mean
 
 
+COVERAGE_LATTICE = 4000
+
+
 @dataclass(frozen=True)
 class FlyAround:
     """A fly-around: the burns (entry, the di flip), the time inspection ends (s), delta-v."""
@@ -66,11 +69,15 @@ def viewing_directions(r_CT_rtn, u_rad=None) -> np.ndarray:
     return np.column_stack([c * d[:, 0] - s * d[:, 1], s * d[:, 0] + c * d[:, 1], d[:, 2]])
 
 
-def coverage_fraction(directions, max_incidence_rad=np.radians(60.0), lattice=4000) -> float:
+def coverage_fraction(directions, max_incidence_rad=np.radians(60.0), lattice=COVERAGE_LATTICE,
+                      seen=None) -> float:
     """Fraction of the target's surface seen within max_incidence_rad of its normal by at
-    least one viewing direction (module docstring)."""
+    least one viewing direction (module docstring), or by one of them or already in seen
+    (bool flags on the same lattice)."""
     normals = fibonacci_sphere(lattice)
-    seen = np.zeros(lattice, dtype=bool)
+    seen = np.zeros(lattice, dtype=bool) if seen is None else np.array(seen, dtype=bool)
+    if seen.shape != (lattice,):
+        raise ValueError(f"seen must be {lattice} flags, got shape {seen.shape}")
     cos_max = np.cos(max_incidence_rad)
     for chunk in np.array_split(np.asarray(directions), max(1, len(directions) // 512)):
         seen |= (normals @ chunk.T >= cos_max).any(axis=1)
@@ -81,7 +88,7 @@ class CoverageMap:
     """The coverage of coverage_fraction kept up to date one viewing direction at a time (the
     surface lattice's seen flags), for imaging as it happens."""
 
-    def __init__(self, max_incidence_rad=np.radians(60.0), lattice=4000):
+    def __init__(self, max_incidence_rad=np.radians(60.0), lattice=COVERAGE_LATTICE):
         self.normals = fibonacci_sphere(lattice)
         self.cos_max = float(np.cos(max_incidence_rad))
         self.seen = np.zeros(lattice, dtype=bool)
@@ -180,17 +187,20 @@ def planned_coverage(chief0: MeanOrbit, roe0, plan: FlyAround, target_frame="rtn
 
 def visible_coverage(chief0: MeanOrbit, roe0, plan: FlyAround, sun_N, sun_exclusion_rad,
                      target_frame="rtn", max_incidence_rad=np.radians(60.0), step_s=60.0,
-                     earth_background=True, earth_margin_rad=0.0) -> float:
+                     earth_background=True, earth_margin_rad=0.0, seen=None) -> float:
     """Coverage fraction of a fly-around plan counting only the directions the camera can
     image (lighting.imaging_possible: sunlit target, boresight off the Sun, and, with
-    earth_background False, the Earth not behind the target), from the entry to the end."""
+    earth_background False, the Earth not behind the target), from the entry to the end;
+    with seen (the bool flags of a CoverageMap of the same lattice, 4000 points), of what
+    it adds to them."""
     if target_frame not in ("rtn", "inertial"):
         raise ValueError(f"target_frame must be 'rtn' or 'inertial', got {target_frame!r}")
     t = np.arange(plan.burns[0].t_s, plan.t_end_s, step_s)
     r = predicted_positions(chief0, roe0, plan.burns, t)
     orbit = propagate_mean(chief0, t)
     ok = imaging_possible(orbit, r, sun_N, sun_exclusion_rad, earth_background, earth_margin_rad)
+    before = np.zeros(COVERAGE_LATTICE, dtype=bool) if seen is None else np.asarray(seen, dtype=bool)
     if not ok.any():
-        return 0.0
+        return float(before.mean())
     u = orbit.u_rad[ok] if target_frame == "inertial" else None
-    return coverage_fraction(viewing_directions(r[:, ok], u), max_incidence_rad)
+    return coverage_fraction(viewing_directions(r[:, ok], u), max_incidence_rad, seen=before)

@@ -446,6 +446,26 @@ def test_entering_the_mid_approach_hands_the_phasing_over_and_the_departure_the_
     assert app.plan is None and app.legs == [("departure", None)]
 
 
+def test_a_fly_around_that_leaves_the_goal_unreached_is_followed_by_another():
+    """The fly-around flown, the coverage short of the goal, still inspecting: another
+    fly-around is queued with a fresh schedule (its phase chosen anew)."""
+    app, _, _, _, _ = fly_far_approach(30.0, far_budget_s=30 * 3600.0)
+    t_ns = int(3600.0 * NS)
+    app.mission._enter(Phase.INSPECT, 3600.0, "test: within 400 m")
+    app.plan = ActivePlan("fly-around", 0, app.est.chief, app.est.roe, (), 1000.0)
+    app.plan_leg, app.legs = ("flyaround", None), []
+    app.flyaround_schedule = (1.0, 0, 0, 0.0)
+    app.plan_retry_ns = t_ns + 10**15           # planning held off: only the queue is tested
+    app._next_leg(t_ns, app.est)
+    assert app.legs == [("flyaround", None)] and app.flyaround_schedule is None
+    assert any("another" in e[1] for e in app.events)
+    # the goal reached: nothing more
+    app.legs = []
+    app.coverage.seen[:] = True
+    app._next_leg(t_ns, app.est)
+    assert app.legs == []
+
+
 def hold_scenario(hold, phase=1.0):
     return start(hold_roe(HOLD_POINTS_M[hold], phase, A) * A)
 

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from flightsw.guidance.approach import HOLD_POINTS_M, hold_roe
-from flightsw.guidance.flyaround import plan_flyaround, planned_coverage, visible_coverage
+from flightsw.guidance.flyaround import (COVERAGE_LATTICE, coverage_fraction, fibonacci_sphere,
+                                         plan_flyaround, planned_coverage, visible_coverage)
 from flightsw.guidance.lighting import imaging_possible, rtn_axes_N
 from flightsw.guidance.roe import MeanOrbit, propagate_mean
 from hil.ephemeris import sunlit_fraction
@@ -94,3 +95,23 @@ def test_visible_coverage_counts_only_imageable_directions_and_the_phase_changes
         by_phase.append(visible_coverage(rT_orbit, roe0, other, sun, np.radians(30.0),
                                          earth_background=False))
     assert len(by_phase) >= 3 and max(by_phase) - min(by_phase) > 0.01
+
+
+def test_visible_coverage_counts_what_is_seen_already():
+    """With the flags of what is seen already, the plan is judged by the union: all seen is
+    1; nothing seen is the plan's own; a half seen gives at least each part."""
+    orbit = MeanOrbit(A, 0.3, 1e-4, 0.0, np.radians(97.4), 0.5)
+    roe0 = hold_roe(HOLD_POINTS_M[-1], np.pi / 2, A)
+    sun = np.array([0.3, 0.9, 0.3]) / np.linalg.norm([0.3, 0.9, 0.3])
+    plan = plan_flyaround(orbit, roe0, rho_m=75.0, normal_m=150.0)
+    own = visible_coverage(orbit, roe0, plan, sun, np.radians(30.0), earth_background=False)
+    lattice = fibonacci_sphere(COVERAGE_LATTICE)
+    assert visible_coverage(orbit, roe0, plan, sun, np.radians(30.0), earth_background=False,
+                            seen=np.ones(COVERAGE_LATTICE, bool)) == 1.0
+    assert visible_coverage(orbit, roe0, plan, sun, np.radians(30.0), earth_background=False,
+                            seen=np.zeros(COVERAGE_LATTICE, bool)) == own
+    half = lattice[:, 2] > 0.0
+    union = visible_coverage(orbit, roe0, plan, sun, np.radians(30.0), earth_background=False, seen=half)
+    assert union >= max(own, half.mean()) - 1e-12 and union <= own + half.mean() + 1e-12
+    with pytest.raises(ValueError, match="flags"):
+        coverage_fraction(lattice[:3], seen=np.zeros(10, bool))
