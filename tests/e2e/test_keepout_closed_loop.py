@@ -14,7 +14,8 @@ from hil.cli import run_scenario
 from hil.orbit.propagate import propagate
 
 KEEPOUT_M = 50.0
-DURATION_S = 1700.0          # the fly-around is planned at ~300 s, its first burn near 1440 s
+DURATION_S = 2100.0          # the fly-around is planned at ~300 s, its first burn near 1910 s (its
+                             # ellipse phase, chosen for lighting, 30 deg past the hold's)
 ALL_OFF = [{"t_s": 0.0, "kind": "thruster_stuck_off", "index": k} for k in range(12)]
 CASES = {
     "nominal": [],
