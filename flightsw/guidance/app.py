@@ -203,7 +203,7 @@ class GuidanceApp(App):
         "far_late_s": Param(6 * 3600.0, "s", "how much later than the far budget a phasing "
                             "whose burns do not fit the cap by then may arrive", lo=0.0,
                             hi=PHASES[Phase.FAR_APPROACH].timeout_s),
-        "hold_dwell_s": Param(2700.0, "s", "time at a hold point before the next transfer (half an orbit: "
+        "hold_dwell_s": Param(2700.0, "s", "time at a hold point before the next leg (half an orbit: "
                               "navigation sees the hold before the next transfer)", lo=0.0,
                               hi=86400.0),
         "keepout_m": Param(50.0, "m", "keep-out sphere radius", lo=1.0, hi=10000.0),
@@ -216,10 +216,7 @@ class GuidanceApp(App):
         "depart_drift_m_per_orbit": Param(5000.0, "m", "the departure's drift away behind the target, per "
                                           "orbit (5 km out within about an orbit of the departure burns)",
                                           lo=100.0, hi=1e5),
-        "flyaround_orbits": Param(1, "orbits", "orbits on each fly-around ellipse (its lighting "
-                                  "repeats every orbit: a second images what the first did; "
-                                  "a fly-around short of the goal is followed by another)",
-                                  lo=1, hi=20),
+        "flyaround_orbits": Param(2, "orbits", "orbits on each fly-around ellipse", lo=1, hi=20),
         "coverage_incidence_deg": Param(60.0, "deg", "largest useful incidence on the surface",
                                         lo=1.0, hi=89.0),
         "earth_background_ok": Param(False, "", "the detector finds the target against the "
@@ -583,10 +580,7 @@ class GuidanceApp(App):
             self.note(t_ns, f"fly-around done at coverage {self.coverage.fraction:.3f}: another")
             self.legs.append(("flyaround", None))
             self.flyaround_schedule = None
-        # the dwell at a hold is for the next transfer's sake (navigation sees the hold first);
-        # the fly-around's entry from the 300 m hold, with the rangefinder on, does not wait
-        if not (idle and self.legs and (t_ns >= self.next_leg_ns or self.legs[0][0] == "flyaround")
-                and self._can_plan(t_ns)):
+        if not (idle and self.legs and t_ns >= self.next_leg_ns and self._can_plan(t_ns)):
             return
         leg = self.legs[0]
         if leg[0] == "hold" and self._hold_passed(leg[1], est):
