@@ -536,19 +536,26 @@ class GuidanceApp(App):
             self.far_deadline_ns = t_ns + int(self.p.far_budget_s * NS_PER_S)
         if phase in (Phase.COMMISSION, Phase.SEARCH):
             self.plan, self.plan_leg = None, None
-        handed = HANDED_OVER.get(phase)
-        if (handed and self.plan_leg is not None and self.plan_leg[0] == handed[0]
-                and not self.plan.flown(t_ns)):
-            # inside the 25 km gate the 20 km hold is only a waypoint: the phasing's arrival
-            # burns (hours of them: vh22 flew 6 h of phasing inside the gate) give way to the
-            # mid approach's first transfer; with the coverage reached, the rest of the
-            # fly-around to the departure. Planned from where the chaser is (a passively safe
-            # orbit either way) once the burn in flight, if any, has settled
-            self.note(t_ns, handed[1])
-            self.plan, self.plan_leg, self.replan_reason = None, None, ""
+        if self.plan is not None and not self.plan.flown(t_ns):
+            self._hand_over(t_ns, phase)
         if self.plan is None:
             self.next_leg_ns = 0
         self.plan_retry_ns = 0
+
+    def _hand_over(self, t_ns: int, phase: Phase) -> bool:
+        """Drop the plan of the leg the phase hands over (HANDED_OVER): inside the 25 km gate
+        the 20 km hold is only a waypoint, and the phasing's arrival burns (hours of them: vh22
+        flew 6 h inside the gate) give way to the mid approach's first transfer; with the
+        coverage reached, the rest of the fly-around gives way to the departure. The next leg
+        is planned from where the chaser is (a passively safe orbit either way) once the burn
+        in flight, if any, has settled. Returns whether the plan was dropped."""
+        handed = HANDED_OVER.get(phase)
+        if not (handed and self.plan_leg is not None and self.plan_leg[0] == handed[0]):
+            return False
+        self.note(t_ns, handed[1])
+        self.plan, self.plan_leg, self.replan_reason = None, None, ""
+        self.next_leg_ns = t_ns
+        return True
 
     def _fly(self, t_ns: int, est: Estimate | None, phase: Phase) -> list:
         if est is None:
@@ -766,14 +773,10 @@ class GuidanceApp(App):
             self.replan_reason = ""
             return
         self.note(t_ns, f"re-planning: {reason}")
-        if leg[0] == "phasing" and self.mission.phase is Phase.MID_APPROACH:
-            # inside the 25 km gate the 20 km hold is only a waypoint: rather than phase back
-            # onto it (after the far deadline, the quickest drift: hours lost), the mid
-            # approach's first transfer is planned from where the chaser is
-            self.note(t_ns, "phasing dropped inside the 25 km gate: the mid approach's "
-                            "transfer takes over")
-            self.plan, self.plan_leg, self.replan_reason = None, None, ""
-            self.next_leg_ns = t_ns
+        # a leg the phase hands over is not re-planned: rather than phase back onto the 20 km
+        # hold (after the far deadline, the quickest drift: hours lost) or fly more of a
+        # fly-around once the coverage is reached, the phase's own leg takes over
+        if self._hand_over(t_ns, self.mission.phase):
             return
         if not self._plan_leg(leg, t_ns, est):
             self.replan_reason = reason

@@ -89,18 +89,14 @@ def plan_transfer(chief0: MeanOrbit, roe0, roe_target, t_start_s=0.0, keepout_m=
     while orbits <= MAX_TRANSFER_ORBITS:
         times, axes, t_final = transfer_burn_times(chief0, roe0, roe_target, t_start_s, orbits)
         burns = solve_impulses(chief0, roe0, roe_target, t_final, times, axes)
-        check = check_plan(chief0, roe0, burns, t_final, keepout_m, P_roe=P_roe,
-                           rn_required_m=RN_PLAN_MARGIN * keepout_m)
-        last = Transfer(tuple(burns), float(t_final), total_dv(burns), check)
-        worst = max(b.dv_m_s for b in burns)
-        if check.ok and (max_burn_dv_mps is None or worst <= max_burn_dv_mps):
+        last, why = _checked(chief0, roe0, burns, t_final, keepout_m, P_roe, max_burn_dv_mps)
+        if not why:
             return last
         orbits += 1
     if last is None:
         raise ValueError(f"a transfer over {along_m:.0f} m needs more than {MAX_TRANSFER_ORBITS} orbits "
                          f"(min_orbits {min_orbits})")
-    raise ValueError(f"no passively safe transfer within the burn cap found; last try {last.check}, "
-                     f"largest burn {max(b.dv_m_s for b in last.burns):.2f} m/s")
+    raise ValueError(f"no passively safe transfer within the burn cap found; the last try {why}")
 
 
 def retarget_transfer(chief0: MeanOrbit, roe0, roe_target, burns, t_final_s,
@@ -133,12 +129,21 @@ def retarget_transfer(chief0: MeanOrbit, roe0, roe_target, burns, t_final_s,
     components = (0, 1, 2, 3, 4, 5) if steer_i else (0, 1, 2, 3)
     solved = solve_impulses(chief0, roe0, roe_target, t_final_s, [b.t_s for b, _ in keep], axes,
                             components)
-    check = check_plan(chief0, roe0, solved, t_final_s, keepout_m, P_roe=P_roe,
+    transfer, why = _checked(chief0, roe0, solved, t_final_s, keepout_m, P_roe, max_burn_dv_mps)
+    if why:
+        raise ValueError(f"the re-targeted transfer {why}")
+    return transfer
+
+
+def _checked(chief0, roe0, burns, t_final_s, keepout_m, P_roe, max_burn_dv_mps):
+    """(Transfer, why it is refused or ''): passive_safety.check_plan with the R-N separation
+    of RN_PLAN_MARGIN x the keep-out radius, and no impulse over max_burn_dv_mps."""
+    check = check_plan(chief0, roe0, burns, t_final_s, keepout_m, P_roe=P_roe,
                        rn_required_m=RN_PLAN_MARGIN * keepout_m)
-    worst = max(b.dv_m_s for b in solved)
+    transfer = Transfer(tuple(burns), float(t_final_s), total_dv(burns), check)
+    worst = max(b.dv_m_s for b in burns)
     if not check.ok:
-        raise ValueError(f"the re-targeted transfer is not passively safe: {check}")
+        return transfer, f"is not passively safe: {check}"
     if max_burn_dv_mps is not None and worst > max_burn_dv_mps:
-        raise ValueError(f"the re-targeted transfer needs a {worst:.2f} m/s burn, over the "
-                         f"{max_burn_dv_mps:.2f} m/s cap")
-    return Transfer(tuple(solved), float(t_final_s), total_dv(solved), check)
+        return transfer, f"needs a {worst:.2f} m/s burn, over the {max_burn_dv_mps:.2f} m/s cap"
+    return transfer, ""

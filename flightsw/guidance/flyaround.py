@@ -173,16 +173,27 @@ def plan_departure(chief0: MeanOrbit, roe0, t_start_s=0.0, radial_m=300.0, norma
     return tuple(burns), float(t_done)
 
 
+def _coverage_along(chief0: MeanOrbit, roe0, plan: FlyAround, t_s, target_frame, max_incidence_rad,
+                    imageable=None, seen=None) -> float:
+    """Coverage fraction from the plan's predicted viewing directions at times t_s, those
+    where imageable (a bool mask on t_s) is true, with the flags already seen."""
+    if target_frame not in ("rtn", "inertial"):
+        raise ValueError(f"target_frame must be 'rtn' or 'inertial', got {target_frame!r}")
+    orbit = propagate_mean(chief0, t_s)
+    r = predicted_positions(chief0, roe0, plan.burns, t_s)
+    keep = np.ones(len(t_s), dtype=bool) if imageable is None else np.asarray(imageable, dtype=bool)
+    if not keep.any():
+        return float(np.mean(seen)) if seen is not None else 0.0
+    u = orbit.u_rad[keep] if target_frame == "inertial" else None
+    return coverage_fraction(viewing_directions(r[:, keep], u), max_incidence_rad, seen=seen)
+
+
 def planned_coverage(chief0: MeanOrbit, roe0, plan: FlyAround, target_frame="rtn",
                      max_incidence_rad=np.radians(60.0), step_s=30.0) -> float:
     """Coverage fraction of the target's surface over a fly-around plan (module docstring)."""
-    if target_frame not in ("rtn", "inertial"):
-        raise ValueError(f"target_frame must be 'rtn' or 'inertial', got {target_frame!r}")
     t_begin = max(b.t_s for b in plan.burns if b.t_s < plan.t_flip_s)
-    t = np.arange(t_begin, plan.t_end_s, step_s)
-    r = predicted_positions(chief0, roe0, plan.burns, t)
-    u = propagate_mean(chief0, t).u_rad if target_frame == "inertial" else None
-    return coverage_fraction(viewing_directions(r, u), max_incidence_rad)
+    return _coverage_along(chief0, roe0, plan, np.arange(t_begin, plan.t_end_s, step_s),
+                           target_frame, max_incidence_rad)
 
 
 def visible_coverage(chief0: MeanOrbit, roe0, plan: FlyAround, sun_N, sun_exclusion_rad,
@@ -193,14 +204,7 @@ def visible_coverage(chief0: MeanOrbit, roe0, plan: FlyAround, sun_N, sun_exclus
     earth_background False, the Earth not behind the target), from the entry to the end;
     with seen (the bool flags of a CoverageMap of the same lattice, 4000 points), of what
     it adds to them."""
-    if target_frame not in ("rtn", "inertial"):
-        raise ValueError(f"target_frame must be 'rtn' or 'inertial', got {target_frame!r}")
     t = np.arange(plan.burns[0].t_s, plan.t_end_s, step_s)
-    r = predicted_positions(chief0, roe0, plan.burns, t)
-    orbit = propagate_mean(chief0, t)
-    ok = imaging_possible(orbit, r, sun_N, sun_exclusion_rad, earth_background, earth_margin_rad)
-    before = np.zeros(COVERAGE_LATTICE, dtype=bool) if seen is None else np.asarray(seen, dtype=bool)
-    if not ok.any():
-        return float(before.mean())
-    u = orbit.u_rad[ok] if target_frame == "inertial" else None
-    return coverage_fraction(viewing_directions(r[:, ok], u), max_incidence_rad, seen=before)
+    imageable = imaging_possible(propagate_mean(chief0, t), predicted_positions(chief0, roe0, plan.burns, t),
+                                 sun_N, sun_exclusion_rad, earth_background, earth_margin_rad)
+    return _coverage_along(chief0, roe0, plan, t, target_frame, max_incidence_rad, imageable, seen)

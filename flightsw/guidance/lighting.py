@@ -19,9 +19,8 @@ argument of latitude): kilometres off the osculating ones, far below what lighti
 """
 import numpy as np
 
+from flightsw.guidance.elements import R_EARTH_M
 from flightsw.guidance.roe import MeanOrbit
-
-R_EARTH_M = 6378137.0
 
 
 def rtn_axes_N(orbit: MeanOrbit):
