@@ -52,6 +52,7 @@ API:
     firing.force_B_N (3,), firing.torque_B_Nm (3,) about the truth centre of mass (averages),
     firing.impulse_Ns (12,), firing.propellant_used_kg
     rcs.set_fault(index, "stuck_off" | "stuck_on" | "degraded" | None, scale=None)
+    rcs.set_latches(closed (12,) bool)                      # latch valves: closed = no thrust
     rcs.propellant_kg, rcs.cg_B_m, rcs.directions_B, rcs.thrust_N     truth, for recording
 The geometry (positions, directions, centre of mass) is fixed at construction: `fire` uses
 the torque arms computed from it then.
@@ -163,6 +164,16 @@ class Thrusters:
         # nothing is commanded, a window fires nothing
         self._any_stuck_on = False
         self._any_valve_open = False
+        # latch valves upstream of each thruster valve: a closed latch stops its thruster,
+        # stuck-on valve or not
+        self.latched = np.zeros(N_THRUSTERS, dtype=bool)
+
+    def set_latches(self, closed) -> None:
+        """Close (True) or open the latch valve of each thruster, (12,) booleans."""
+        closed = np.asarray(closed, dtype=bool)
+        if closed.shape != (N_THRUSTERS,):
+            raise ValueError(f"latch states must have shape ({N_THRUSTERS},), got {closed.shape}")
+        self.latched = closed.copy()
 
     def set_fault(self, index: int, kind, scale=None) -> None:
         """Fault thruster `index` (0..11): "stuck_off", "stuck_on", "degraded" (thrust times
@@ -192,6 +203,8 @@ class Thrusters:
             impulse_Ns = np.zeros(N_THRUSTERS)
         else:
             impulse_Ns = self._pulse_impulses(on_time_s, window_s, rng)
+            if self.latched.any():
+                impulse_Ns = np.where(self.latched, 0.0, impulse_Ns)
         impulse_Ns, used_kg = self._draw_propellant(impulse_Ns)
         force_B_N = self.directions_B.T @ impulse_Ns / window_s
         torque_B_Nm = self._torque_arms_B_m @ impulse_Ns / window_s

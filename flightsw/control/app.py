@@ -32,7 +32,8 @@ from flightsw.control.allocate import Allocator, pulse_widths
 from flightsw.control.attitude import (AttitudeController, MomentumManager, WheelArray,
                                        dcm_from_quat, quat_rotated)
 from flightsw.control.thrusters import reference_layout
-from flightsw.msg import AttitudeEstimate, BurnReport, ThrusterCommand, WheelTorqueCommand
+from flightsw.msg import (AttitudeEstimate, BurnReport, FdirStatus, LatchValveCommand,
+                          ThrusterCommand, WheelTorqueCommand)
 from flightsw.runtime.app import NS_PER_S, App, Param
 
 POINTING_MSG = getattr(msg, "PointingCommand", None)
@@ -44,8 +45,8 @@ class ControlApp(App):
 
     POINTING_MSG = POINTING_MSG
     BURN_MSG = BURN_MSG
-    SUBSCRIBES = (AttitudeEstimate,) + tuple(m for m in (POINTING_MSG, BURN_MSG) if m)
-    PUBLISHES = (WheelTorqueCommand, ThrusterCommand, BurnReport)
+    SUBSCRIBES = (AttitudeEstimate, FdirStatus) + tuple(m for m in (POINTING_MSG, BURN_MSG) if m)
+    PUBLISHES = (WheelTorqueCommand, ThrusterCommand, BurnReport, LatchValveCommand)
     RATE_HZ = 5.0
     PARAMS = {
         "mass_kg": Param(100.0, "kg", "chaser mass", lo=1.0, hi=1e4),
@@ -76,7 +77,11 @@ class ControlApp(App):
         self.u_max = self.layout.thrust_max_N.copy()
         for k in filter(None, (s.strip() for s in self.p.failed_thrusters.split(","))):
             self.u_max[int(k)] = 0.0
+        self.configured_failed = self.u_max == 0.0
         self.allocator = Allocator(self.layout.B, self.u_max)
+        self.fdir_failed = 0           # FDIR's bitmasks as last applied
+        self.latches_closed = 0
+        self.latch_sent_ns: int | None = None
         self.carry_Ns = np.zeros(self.layout.B.shape[1])
         self.h_wheels = np.zeros(4)
         self.q_RN = None
@@ -121,8 +126,41 @@ class ControlApp(App):
         self.delivered_dv_N = np.zeros(3)
         self.pulses_ns = None
 
+    def apply_fdir(self, failed_mask: int, latches_mask: int) -> None:
+        """Allocate without the thrusters FDIR declared failed (and those configured failed);
+        command their latches as FDIR asks."""
+        n = self.layout.B.shape[1]
+        failed_mask &= (1 << n) - 1
+        if failed_mask != self.fdir_failed:
+            out = np.array([bool(failed_mask >> i & 1) for i in range(n)]) | self.configured_failed
+            self.u_max = np.where(out, 0.0, self.layout.thrust_max_N)
+            self.allocator.set_u_max(self.u_max)
+            self.carry_Ns[out] = 0.0
+            self.fdir_failed = failed_mask
+        if latches_mask != self.latches_closed:
+            self.latches_closed = latches_mask & ((1 << n) - 1)
+            self.latch_sent_ns = None
+
+    def _latches(self, t_ns: int) -> list:
+        """The latch command: at every change, then once a second while any latch is closed
+        (a lost command is repeated; the valve drive holds the last one)."""
+        if self.latches_closed == 0 and self.latch_sent_ns is None:
+            return []
+        if self.latch_sent_ns is not None and t_ns - self.latch_sent_ns < NS_PER_S:
+            return []
+        self.latch_sent_ns = int(t_ns)
+        if self.latches_closed == 0:
+            self.latch_sent_ns = None       # all open again: said once
+        return [LatchValveCommand(closed_mask=self.latches_closed)]
+
     # -- the step ----------------------------------------------------------------------------
     def step(self, t_ns, inbox):
+        got = inbox.latest(FdirStatus)
+        if got is not None:
+            self.apply_fdir(int(got[1].thrusters_failed), int(got[1].latches_closed))
+        return self._latches(t_ns) + self._step(t_ns, inbox)
+
+    def _step(self, t_ns, inbox):
         if self.POINTING_MSG is not None and (got := inbox.latest(self.POINTING_MSG)):
             self.point(got[1].q_RN, got[1].omega_RN_R, got[0].t_ns)
         if self.BURN_MSG is not None:

@@ -1,6 +1,8 @@
 """The detect app: camera frames in, the target's line of sight and detection health out."""
 from __future__ import annotations
 
+import hashlib
+
 from collections import deque
 
 import numpy as np
@@ -128,6 +130,8 @@ class DetectApp(App):
         self.search: SearchProgress | None = None
         self.frames = 0
         self.rejected = 0
+        self.frozen = 0
+        self.last_digest: bytes | None = None
         self.last_rejection = ""
         self.last: FrameResult | None = None
 
@@ -190,7 +194,7 @@ class DetectApp(App):
 
     def _frame(self, frame: CameraFrame) -> TargetTrack | None:
         t_mid_ns = self._mid_exposure_ns(frame)
-        reason = self._frame_problem(frame.image)
+        reason = self._frame_problem(frame.image) or self._repeat(frame)
         prior = None if reason else self._attitude_at(t_mid_ns)
         if not reason and prior is None:
             reason = f"no valid attitude estimate within {self.p.max_attitude_age_s:g} s of mid-exposure"
@@ -217,6 +221,17 @@ class DetectApp(App):
         peak = self.last.target_peak_dn
         measured = self.last.track is not None and self.last.track.state == "confirmed" and np.isfinite(peak)
         return self.exposure.update(float(frame.exposure_s), peak if measured else None)
+
+    def _repeat(self, frame: CameraFrame) -> str:
+        """'' or why the frame is refused as a copy of the previous one: the shot noise of a
+        live sensor never gives the same image twice, a hung one re-sends its last."""
+        digest = hashlib.blake2b(np.ascontiguousarray(frame.image).data, digest_size=16).digest()
+        repeat = digest == self.last_digest
+        self.last_digest = digest
+        if not repeat:
+            return ""
+        self.frozen += 1
+        return f"frame {frame.frame_id} repeats the previous image (camera frozen?)"
 
     def _frame_problem(self, image) -> str:
         """Why a frame cannot be used, or '' (the pipeline checks the rest)."""
@@ -273,6 +288,7 @@ class DetectApp(App):
             prior_offset_B_rad=np.clip(self.pipeline.calibration.b, -0.1, 0.1),
             prior_offset_sigma_rad=self.pipeline.calibration.sigma_rad,
             prior_fits_refused=self.pipeline.calibration.refused,
+            frames_frozen=self.frozen,
             frames_attitude_extrapolated=self.extrapolated)
 
     # -- search -----------------------------------------------------------------------------------

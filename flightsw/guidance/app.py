@@ -96,7 +96,7 @@ from flightsw.guidance.pointing import (boresight_attitude, clear_of_sun, refere
                                         sun_attitude, unit)
 from flightsw.guidance.search_pointing import SearchPointing
 from flightsw.guidance.sun import julian_date, sun_direction_N
-from flightsw.msg import (AttitudeEstimate, BurnCommand, BurnReport, CameraCommand,
+from flightsw.msg import (AttitudeEstimate, BurnCommand, BurnReport, CameraCommand, FdirStatus,
                           GroundCommand, GuidanceEvent, GuidanceMode, NavHealth, OrbitEstimate,
                           PlanReport, PointingCommand, RelativeState, TargetCue, TargetTrack)
 from flightsw.runtime.app import NS_PER_S, App, Param
@@ -138,7 +138,7 @@ class GuidanceApp(App):
     """Runs the mission phases, plans and checks the manoeuvres, points the camera."""
 
     SUBSCRIBES = (RelativeState, OrbitEstimate, AttitudeEstimate, TargetTrack, NavHealth,
-                  TargetCue, GroundCommand, BurnReport)
+                  TargetCue, GroundCommand, BurnReport, FdirStatus)
     PUBLISHES = (GuidanceMode, PointingCommand, BurnCommand, PlanReport, CameraCommand,
                  GuidanceEvent)
     RATE_HZ = 1.0
@@ -284,6 +284,7 @@ class GuidanceApp(App):
         self.attitude: tuple | None = None        # (t_ns, q_BN)
         self.tracks: deque = deque(maxlen=2)      # (t_ns, track_id, u_N, state)
         self.diverged = False
+        self.fdir_response = "none"
         self.far_deadline_ns: int | None = None   # far approach entry + far_budget_s
         # the first fly-around plan's (side of di, flip time (ns), end time (ns), ellipse
         # phase (rad)): re-plans keep it
@@ -333,8 +334,8 @@ class GuidanceApp(App):
             self._enter(phase, t_ns)
         if phase is Phase.SAFE:
             burns = self._safe(t_ns, est)
-        elif self.mission.held:
-            burns = self._cancel_pending(t_ns, "ground hold")
+        elif self.mission.holding:
+            burns = self._cancel_pending(t_ns, "ground hold" if self.mission.held else "FDIR hold")
         else:
             burns = self._fly(t_ns, est, phase)
         self._count_coverage(phase, t_ns, est)
@@ -350,7 +351,7 @@ class GuidanceApp(App):
         for cls, take in ((OrbitEstimate, self._take_orbit), (RelativeState, self._take_relative),
                           (AttitudeEstimate, self._take_attitude), (TargetTrack, self._take_track),
                           (NavHealth, self._take_health), (TargetCue, self._take_cue),
-                          (BurnReport, self._take_burn_report)):
+                          (BurnReport, self._take_burn_report), (FdirStatus, self._take_fdir)):
             for env, msg in inbox.all(cls):
                 try:
                     take(env, msg, future_ns)
@@ -404,6 +405,11 @@ class GuidanceApp(App):
 
     def _take_health(self, env, msg, future_ns) -> None:
         self.diverged = bool(msg.diverged)
+
+    def _take_fdir(self, env, msg, future_ns) -> None:
+        if msg.response != self.fdir_response:
+            self.note(env.t_ns, f"FDIR asks {msg.response} ({msg.active or 'no fault in force'})")
+        self.fdir_response = str(msg.response)
 
     def _take_cue(self, env, msg, future_ns) -> None:
         cue = CueState(int(msg.epoch_ns) / NS_PER_S, checked_array(msg.r_TN_N, (3,), "r_TN_N"),
@@ -479,6 +485,7 @@ class GuidanceApp(App):
             range_m=est.range_m if est is not None else float("inf"),
             coverage=self.coverage.fraction,
             cam_needed=self._cam_needed(t_ns, est) if phase in PROXIMITY else False,
+            fdir_response=self.fdir_response,
         )
 
     def _attitude_known(self, t_ns: int) -> bool:
@@ -575,7 +582,7 @@ class GuidanceApp(App):
         return (t_ns >= self.settled_ns and t_ns >= self.plan_retry_ns
                 and est is not None and self._nav_settled(est)
                 and (not converged or self._converged(est))
-                and not self.mission.held and not self.diverged)
+                and not self.mission.holding and not self.diverged)
 
     def _next_leg(self, t_ns: int, est: Estimate) -> None:
         idle = self.plan is None or self.plan.flown(t_ns)
@@ -789,7 +796,7 @@ class GuidanceApp(App):
         """No burn on hold, with navigation diverged or without a valid attitude estimate (the
         controller turns the delta-v into the body with it), and none over the last one (the
         controller flies one burn at a time)."""
-        return (not self.mission.held and not self.diverged and self._attitude_known(t_ns)
+        return (not self.mission.holding and not self.diverged and self._attitude_known(t_ns)
                 and t_start_ns >= self.burn_end_ns + int(self.p.min_burn_lead_s * NS_PER_S))
 
     def _next_group(self, plan: ActivePlan):

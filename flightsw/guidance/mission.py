@@ -14,6 +14,11 @@ view of the world at time t), never on truth.
     depart          safe             range > 5 km (the end: passive hold)         12 h
     safe            —                only a ground RESUME leaves it
 
+FDIR (the health app's FdirStatus.response) weighs in too: `hold` holds the mission as a
+ground HOLD does for as long as it is asked (the phase's time-out restarts after it), `safe`
+sends the vehicle to safe, `abort` to safe with a collision-avoidance manoeuvre, from any
+phase.
+
 A time-out sends the vehicle to `safe`. Proximity phases (mid, close, inspect) also fall to
 `safe` when the navigation diverges or a collision-avoidance manoeuvre is needed; entering
 `safe` from them asks guidance for that manoeuvre (`cam_requested`) before the passive hold.
@@ -60,6 +65,7 @@ class Observations:
     range_m: float = float("inf")
     coverage: float = 0.0
     cam_needed: bool = False
+    fdir_response: str = "none"      # FDIR's: none, hold, safe, abort
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,13 @@ class MissionManager:
     go: bool = False
     fell_from: Phase | None = None
     cam_requested: bool = False
+    fdir_hold: bool = False
     log: list = field(default_factory=list)
+
+    @property
+    def holding(self) -> bool:
+        """On hold, by the ground's HOLD or FDIR's: no transition, no burn."""
+        return self.held or self.fdir_hold
 
     def time_in_phase_s(self, t_s: float) -> float:
         return t_s - self.entered_s
@@ -132,7 +144,13 @@ class MissionManager:
         if rule.proximity and (obs.nav_diverged or obs.cam_needed):
             self.to_safe(t_s, "navigation diverged" if obs.nav_diverged else "keep-out threatened", True)
             return self.phase
-        if self.phase is Phase.SAFE or self.held:
+        if obs.fdir_response in ("safe", "abort") and self.phase is not Phase.SAFE:
+            self.to_safe(t_s, f"FDIR {obs.fdir_response}", obs.fdir_response == "abort")
+            return self.phase
+        was_on_fdir_hold, self.fdir_hold = self.fdir_hold, obs.fdir_response == "hold"
+        if was_on_fdir_hold and not self.fdir_hold and not self.held:
+            self.entered_s = t_s        # the phase's time-out restarts, as after a ground hold
+        if self.phase is Phase.SAFE or self.holding:
             return self.phase
         if self.time_in_phase_s(t_s) > rule.timeout_s:
             self.to_safe(t_s, f"{self.phase.value} timed out", rule.proximity)

@@ -10,10 +10,12 @@ from flightsw.msg.codec import (
     decode,
     encode,
 )
-from flightsw.msg.health import AppHealth, AppTiming, HealthStatus
+from flightsw.msg.health import (FDIR_RESPONSES, FDIR_SENSORS, AppHealth, AppTiming,
+                                 FdirEvent, FdirStatus, HealthStatus)
 from flightsw.msg.registry import all_types, lookup
 from flightsw.msg.schema import Field, Message
-from flightsw.msg.actuators import CameraCommand, ExposureCommand, ThrusterCommand, WheelTorqueCommand
+from flightsw.msg.actuators import (CameraCommand, ExposureCommand, LatchValveCommand,
+                                    ThrusterCommand, WheelTorqueCommand)
 from flightsw.msg.control import BurnReport
 from flightsw.msg.ground import GroundCommand, TargetCue
 from flightsw.msg.guidance import (BurnCommand, GuidanceEvent, GuidanceMode, PlanReport,
@@ -33,5 +35,6 @@ __all__ = [
     "AttitudeEstimate", "TargetTrack", "DetectHealth", "OrbitEstimate", "RelativeState",
     "NavHealth", "GroundCommand", "BurnCommand", "GuidanceMode", "PointingCommand",
     "WheelSpeeds", "BurnReport", "PlanReport", "CameraCommand", "ExposureCommand", "GuidanceEvent",
+    "FdirStatus", "FdirEvent", "FDIR_SENSORS", "FDIR_RESPONSES", "LatchValveCommand",
     "Field", "Message", "all_types", "lookup",
 ]

@@ -17,6 +17,19 @@ class ThrusterCommand(Message):
     )
 
 
+class LatchValveCommand(Message):
+    """The state of the latch valve upstream of each thruster's valve: a closed latch stops
+    its thruster whatever its valve does (a valve stuck open is isolated by closing it).
+    Held by the valve drive until the next command."""
+
+    TOPIC = "act.latch_valves"
+    VERSION = 1
+    FIELDS = (
+        Field.u64("closed_mask", "bitmask", f"bit i set: the latch of thruster i (0..{N_THRUSTERS - 1}) "
+                  "closed", hi=(1 << N_THRUSTERS) - 1),
+    )
+
+
 class WheelTorqueCommand(Message):
     """Motor torque for each reaction wheel, held until the next command."""
 

@@ -35,7 +35,7 @@ class DetectHealth(Message):
     """
 
     TOPIC = "detect.health"
-    VERSION = 3
+    VERSION = 4
     FIELDS = (
         Field.u64("frames", "count", "frames processed, cumulative"),
         Field.u64("frames_rejected", "count", "frames refused (bad shape, NaN, saturated...)"),
@@ -54,6 +54,8 @@ class DetectHealth(Message):
                   "frame (q_prior = q_true (x) q(offset)), from the star fits", 3, lo=-0.1, hi=0.1),
         Field.f64("prior_offset_sigma_rad", "rad", "largest 1-sigma of that estimate", lo=0.0),
         Field.u64("prior_fits_refused", "count", "star fits the prior calibration gated out, cumulative"),
+        Field.u64("frames_frozen", "count", "frames refused as a repeat of the one before (a hung "
+                  "camera re-sending its last image), cumulative"),
         Field.u64("frames_attitude_extrapolated", "count", "frames whose attitude prior was carried "
                   "from one side, not interpolated between estimates either side, cumulative"),
     )

@@ -61,3 +61,44 @@ class HealthStatus(Message):
         Field.u64("step_faults", "count", "app step exceptions, all apps"),
         Field.text("mode", "vehicle health mode", choices=("nominal", "degraded", "fault")),
     )
+
+
+FDIR_SENSORS = ("gnss", "gyro", "star_tracker", "rangefinder", "camera")
+FDIR_RESPONSES = ("none", "hold", "safe", "abort")
+
+
+class FdirStatus(Message):
+    """Fault detection, isolation and recovery: what is isolated, and the response in force.
+
+    The consumers act on it: control allocates without the failed thrusters and closes the
+    latches; navigation leaves out the sensors excluded; guidance's mission manager holds
+    (no transition, no burn), goes to safe, or aborts (safe with a collision-avoidance
+    manoeuvre) while ``response`` asks it to.
+    """
+
+    TOPIC = "health.fdir"
+    VERSION = 1
+    FIELDS = (
+        Field.u64("thrusters_failed", "bitmask", "bit i: thruster i declared failed (not "
+                  "allocated)", hi=(1 << 12) - 1),
+        Field.u64("latches_closed", "bitmask", "bit i: thruster i isolated by its latch valve",
+                  hi=(1 << 12) - 1),
+        Field.u64("sensors_excluded", "bitmask", f"bit i: sensor {FDIR_SENSORS}[i] not to be "
+                  "used (frozen or dropped out)", hi=(1 << len(FDIR_SENSORS)) - 1),
+        Field.text("response", "response the vehicle must take", choices=FDIR_RESPONSES),
+        Field.u64("faults_declared", "count", "faults declared since boot"),
+        Field.text("active", "the faults in force, for the operator", max_len=200),
+    )
+
+
+class FdirEvent(Message):
+    """One FDIR decision: a fault declared (or cleared) and the response taken."""
+
+    TOPIC = "health.fdir_event"
+    VERSION = 1
+    FIELDS = (
+        Field.text("fault", "what was found", max_len=32),
+        Field.text("subject", "the unit concerned (thruster 3, gyro, nav, app name)", max_len=32),
+        Field.text("response", "what FDIR did about it", max_len=64),
+        Field.text("detail", "the evidence, for the operator", max_len=200),
+    )

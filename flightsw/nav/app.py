@@ -51,7 +51,8 @@ import math
 
 import numpy as np
 
-from flightsw.msg import (AttitudeEstimate, BurnCommand, BurnReport, GnssFix, GyroRate, NavHealth,
+from flightsw.msg import (FDIR_SENSORS, AttitudeEstimate, BurnCommand, BurnReport, FdirStatus,
+                          GnssFix, GyroRate, NavHealth,
                           OrbitEstimate, RangefinderRange, RelativeState, StarTrackerAttitude,
                           TargetCue, TargetTrack)
 from flightsw.nav.attitude import AttitudeFilter
@@ -67,6 +68,9 @@ from flightsw.runtime.app import App, Param
 
 MEASUREMENTS = (GyroRate, StarTrackerAttitude, GnssFix, TargetTrack, RangefinderRange)
 ATTITUDE_SENSORS = (GyroRate, StarTrackerAttitude)
+# the FDIR name of each sensor (FdirStatus.sensors_excluded)
+SENSOR_OF = {GnssFix: "gnss", GyroRate: "gyro", StarTrackerAttitude: "star_tracker",
+             RangefinderRange: "rangefinder"}
 # Within one instant: propagate on the gyro first, apply a burn, then fuse in this order.
 ORDER = {GyroRate: 0, StarTrackerAttitude: 1, BurnReport: 2, GnssFix: 3, TargetTrack: 4,
          RangefinderRange: 5}
@@ -91,7 +95,7 @@ class NavApp(App):
     """Attitude (MEKF), own orbit (GNSS EKF) and relative navigation of the target."""
 
     SUBSCRIBES = (StarTrackerAttitude, GyroRate, GnssFix, TargetTrack, RangefinderRange,
-                  TargetCue, BurnCommand, BurnReport)
+                  TargetCue, BurnCommand, BurnReport, FdirStatus)
     PUBLISHES = (AttitudeEstimate, OrbitEstimate, RelativeState, NavHealth)
     RATE_HZ = 2.0
     PARAMS = {
@@ -152,6 +156,8 @@ class NavApp(App):
     }
 
     def reset(self) -> None:
+        self.excluded_sensors: set[type] = set()
+        self.excluded = 0          # measurements left out on FDIR's word
         self.lag_ns = int(round(self.p.measurement_lag_s * NS_PER_S))
         self.epoch_jd = julian_date(self.p.epoch_utc) if self.p.epoch_utc else None
         self.gnss_correlation = self._gnss_correlation()
@@ -179,6 +185,11 @@ class NavApp(App):
 
     # -- intake ------------------------------------------------------------------------------
     def step(self, t_ns: int, inbox) -> list:
+        got = inbox.latest(FdirStatus)
+        if got is not None:
+            mask = int(got[1].sensors_excluded)
+            self.excluded_sensors = {type_ for type_, name in SENSOR_OF.items()
+                                     if mask >> FDIR_SENSORS.index(name) & 1}
         for _, cue in inbox.all(TargetCue):
             if finite(cue.r_TN_N, cue.v_TN_N, cue.P_rv) and (
                     self.cue is None or cue.epoch_ns > self.cue.epoch_ns):
@@ -217,6 +228,10 @@ class NavApp(App):
             reached = self.att_reached_ns
             reached[type(msg)] = max(reached[type(msg)], int(msg.t_meas_ns))
         if not getattr(msg, "valid", True):
+            return
+        if type(msg) in self.excluded_sensors:
+            # FDIR found the unit frozen or dropped out: its readings are not to be trusted
+            self.excluded += 1
             return
         if isinstance(msg, TargetTrack) and msg.state != "confirmed":
             return

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from flightsw.msg import (CameraCommand, CameraFrame, ExposureCommand, GnssFix, GyroRate, RangefinderRange,
-                          StarTrackerAttitude, TargetCue, ThrusterCommand, TruthState, WheelSpeeds,
-                          WheelTorqueCommand)
+from flightsw.msg import (CameraCommand, CameraFrame, ExposureCommand, GnssFix, GyroRate,
+                          LatchValveCommand, RangefinderRange, StarTrackerAttitude, TargetCue,
+                          ThrusterCommand, TruthState, WheelSpeeds, WheelTorqueCommand)
 from flightsw.runtime.app import NS_PER_S, App, Param
 from hil.attitude import RigidBody
 from hil.attitude.wheels import ReactionWheels
@@ -54,7 +54,8 @@ def dispersed_state(r_N, v_N, sigma_r_rtn, sigma_v_rtn, rng):
 class Plant(App):
     """Truth of chaser and target, and the chaser's sensors and actuators."""
 
-    SUBSCRIBES = (ThrusterCommand, WheelTorqueCommand, CameraCommand, ExposureCommand)
+    SUBSCRIBES = (ThrusterCommand, WheelTorqueCommand, CameraCommand, ExposureCommand,
+                  LatchValveCommand)
     PUBLISHES = (TargetCue, GnssFix, GyroRate, StarTrackerAttitude, RangefinderRange,
                  WheelSpeeds, CameraFrame, TruthState)
     RATE_HZ = 10.0
@@ -139,6 +140,10 @@ class Plant(App):
             # executed on receipt (the bus delivers a step after publication)
             self.cmd_start_ns = max(got[1].t_start_ns, t_ns)
             self.cmd_on_s = got[1].on_time_s.copy()
+        got = inbox.latest(LatchValveCommand)
+        if got is not None:
+            mask = int(got[1].closed_mask)
+            self.thrusters.set_latches([bool(mask >> i & 1) for i in range(12)])
         got = inbox.latest(WheelTorqueCommand)
         if got is not None:
             self.wheel_cmd_Nm = got[1].torque_Nm.copy()

@@ -47,8 +47,9 @@ import math
 from collections import Counter, deque
 from dataclasses import dataclass
 
-from flightsw.msg import (CameraFrame, GnssFix, GyroRate, RangefinderRange, StarTrackerAttitude,
-                          TargetCue, ThrusterCommand, WheelSpeeds, WheelTorqueCommand)
+from flightsw.msg import (CameraFrame, GnssFix, GyroRate, LatchValveCommand, RangefinderRange,
+                          StarTrackerAttitude, TargetCue, ThrusterCommand, WheelSpeeds,
+                          WheelTorqueCommand)
 
 SENSORS = ("gnss", "gyro", "star_tracker", "rangefinder", "camera")
 KINDS = ("sensor_dropout", "sensor_freeze", "sensor_clear", "thruster_stuck_off",
@@ -58,7 +59,7 @@ KINDS = ("sensor_dropout", "sensor_freeze", "sensor_clear", "thruster_stuck_off"
 LINK_TOPICS = {
     "out": tuple(m.TOPIC for m in (TargetCue, GnssFix, GyroRate, StarTrackerAttitude,
                                    RangefinderRange, WheelSpeeds, CameraFrame)),
-    "in": tuple(m.TOPIC for m in (ThrusterCommand, WheelTorqueCommand)),
+    "in": tuple(m.TOPIC for m in (ThrusterCommand, WheelTorqueCommand, LatchValveCommand)),
 }
 CORRUPT_MODES = ("flip", "truncate")
 _KEYS = {"t_s", "kind", "sensor", "index", "scale", "direction", "topic", "p", "delay_s",

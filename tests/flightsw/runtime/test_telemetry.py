@@ -59,7 +59,7 @@ def test_every_app_reports_at_its_first_step_at_or_after_each_multiple_of_the_pe
         runs, topology):
     by_app, _ = reports(runs[topology], "health.app")
     timing, cols = reports(runs[topology], "health.app_timing")
-    rates = {"camera": 2.0, "timecard": 10.0, "consumer": 0.6, "health": 1.0}
+    rates = {"camera": 2.0, "timecard": 10.0, "consumer": 0.6, "health": 5.0}
     assert set(by_app) == set(rates)
     for app, rate in rates.items():
         want, steps = expected_reports_ns(rate)

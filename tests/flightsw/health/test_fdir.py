@@ -1,0 +1,157 @@
+"""FDIR: the sensor monitors on synthetic streams; the thruster monitor against the plant (its
+rigid body, RCS with faults, gyro and tachometers are the independent reference); the whole
+vehicle answering a stuck-on thruster and a frozen gyro in close-range."""
+import tomllib
+from importlib import resources
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flightsw.health.fdir import SensorMonitor
+from flightsw.record import Recording
+from flightsw.runtime.scheduler import InProcessRun
+from hil import scenario
+from hil.cli import run_scenario
+
+NS = 1_000_000_000
+
+
+# -- sensors ------------------------------------------------------------------------------------
+def feed(mon, samples, period_s=1.0):
+    """samples: (valid, reading bytes) at 1 per period; returns the findings with their time."""
+    found = []
+    for k, (valid, reading) in enumerate(samples):
+        t = int(k * period_s * NS)
+        mon.sample(t, valid, reading)
+        found += [(k, f.fault) for f in mon.poll(t)]
+    return found
+
+
+def noisy(gen, n):
+    return [(True, gen.standard_normal(3).tobytes()) for _ in range(n)]
+
+
+def test_a_frozen_reading_is_declared_at_the_freeze_count_and_cleared_when_it_changes():
+    gen = np.random.default_rng(1)
+    live = noisy(gen, 10)
+    stuck = [live[-1]] * 7                     # the 10th reading, repeated 7 more times
+    mon = SensorMonitor("gyro", 5.0, 5, recover_count=3)
+    found = feed(mon, live + stuck + noisy(gen, 5))
+    # 5 identical in a row: the 10th and four repeats, at k = 13
+    assert found == [(13, "sensor_freeze"), (19, "sensor_recovered")]
+
+
+def test_dropout_counts_from_the_last_valid_sample_and_recovers_at_the_next():
+    gen = np.random.default_rng(2)
+    invalid = [(False, b"")] * 8
+    mon = SensorMonitor("gnss", 5.0, 5)
+    found = feed(mon, noisy(gen, 3) + invalid + noisy(gen, 2))
+    # last valid at k = 2; more than 5 s without one at k = 8; valid again at k = 11
+    assert found == [(8, "sensor_dropout"), (11, "sensor_recovered")]
+
+
+def test_a_unit_never_heard_from_is_not_judged_and_silence_only_ignores_invalid_returns():
+    mon = SensorMonitor("gyro", 1.0, 5)
+    assert all(mon.poll(k * NS) == [] for k in range(10))
+    lrf = SensorMonitor("rangefinder", 3.0, 5, silence_only=True)
+    assert feed(lrf, [(False, b"")] * 20) == []          # no return, but it speaks
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=60), st.integers(0, 2**32 - 1))
+def test_a_live_noisy_unit_with_short_gaps_is_never_declared(valid_pattern, seed):
+    """Gaps of invalid samples shorter than dropout_s, noisy readings: nothing to find."""
+    gen = np.random.default_rng(seed)
+    samples, run = [], 0
+    for v in valid_pattern:
+        run = 0 if v else run + 1
+        samples.append((True, gen.standard_normal(3).tobytes()) if v or run > 3
+                       else (False, b""))
+    mon = SensorMonitor("star_tracker", 4.5, 3)
+    assert feed(mon, [(True, gen.standard_normal(3).tobytes())] + samples) == []
+
+
+# -- thrusters, against the plant ---------------------------------------------------------------
+def bench(faults, duration_s, seed=7):
+    """The plant, navigation (for the attitude) and health, with a pulser for control."""
+    doc = tomllib.loads((resources.files("hil.scenarios") / "close-range.toml").read_text())
+    doc["run"]["duration_s"] = duration_s
+    doc["run"]["seed"] = seed
+    doc["apps"] = [a for a in doc["apps"] if a["name"] in ("health", "nav")]
+    doc["apps"][0]["params"]["monitored"] = "plant,health,nav,pulser"
+    doc["apps"].append({"name": "pulser", "cls": "fdir_test_apps:Pulser"})
+    doc["plant"]["faults"] = faults
+    sc = scenario.parse(doc, "fdir-bench")
+    run = InProcessRun(sc.apps, sc.seed, None)
+    health = run.runners["health"].app
+    events = []
+    take = health._event
+
+    def event(fault, subject, response, detail):
+        events.append((run.t_ns / NS, fault, subject))
+        take(fault, subject, response, detail)
+
+    health._event = event
+    run.run(int(duration_s * NS))
+    return events, health, run.runners["plant"].app
+
+
+@pytest.mark.parametrize("kind, index, scale, declared", [
+    ("thruster_stuck_off", 4, None, "thruster_stuck_off"),
+    ("thruster_stuck_off", 9, None, "thruster_stuck_off"),
+    ("thruster_degraded", 1, 0.4, "thruster_degraded"),
+    ("thruster_stuck_on", 6, None, "thruster_stuck_on"),
+    ("thruster_stuck_on", 0, None, "thruster_stuck_on"),
+])
+def test_a_thruster_fault_is_isolated_to_its_thruster_and_kind(kind, index, scale, declared):
+    fault = {"t_s": 20.0, "kind": kind, "index": index}
+    if scale is not None:
+        fault["scale"] = scale
+    events, health, plant = bench([fault], 50.0)
+    thr = [e for e in events if e[1].startswith("thruster")]
+    assert thr and thr[0][1:] == (declared, f"thruster {index}"), events
+    assert 20.0 < thr[0][0] < 35.0
+    assert len(thr) == 1                       # nothing else blamed afterwards
+    assert health.failed == 1 << index
+    assert plant.thrusters.latched[index] == (kind == "thruster_stuck_on")
+    assert plant.thrusters.latched.sum() == (kind == "thruster_stuck_on")
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_healthy_thrusters_firing_for_minutes_are_never_blamed(seed):
+    events, health, _ = bench([], 240.0, seed=seed)
+    assert [e for e in events if e[1].startswith("thruster")] == []
+    assert health.failed == 0
+
+
+# -- the vehicle's answer --------------------------------------------------------------------------
+def test_close_range_answers_a_stuck_on_thruster_and_a_frozen_gyro(tmp_path):
+    """The full vehicle: the stuck valve is latched shut and allocated around, the flight goes
+    on; the frozen gyro is excluded from navigation and guidance goes to safe."""
+    doc = tomllib.loads((resources.files("hil.scenarios") / "close-range.toml").read_text())
+    doc["run"]["duration_s"] = 90.0
+    doc["plant"]["faults"] = [{"t_s": 20.0, "kind": "thruster_stuck_on", "index": 3},
+                              {"t_s": 60.0, "kind": "sensor_freeze", "sensor": "gyro"}]
+    sc = scenario.parse(doc, "close-range-faults")
+    run_scenario(sc, tmp_path, "inproc", progress=False, plots=False)
+    rec = Recording(tmp_path)
+    ev = rec.arrays("health.fdir_event")
+    seen = list(zip(ev["t_ns"] / NS, ev["fault"], ev["subject"]))
+    assert [s[1:] for s in seen] == [("thruster_stuck_on", "thruster 3"), ("sensor_freeze", "gyro")]
+    assert 20.0 < seen[0][0] < 24.0 and 60.0 < seen[1][0] < 62.0
+    latch = rec.arrays("act.latch_valves")
+    assert set(latch["closed_mask"]) == {1 << 3} and latch["t_ns"][0] / NS < seen[0][0] + 1.0
+    status = rec.arrays("health.fdir")
+    last = {k: status[k][-1] for k in ("thrusters_failed", "latches_closed", "sensors_excluded",
+                                       "response")}
+    assert last == {"thrusters_failed": 8, "latches_closed": 8, "sensors_excluded": 2,
+                    "response": "safe"}
+    # no pulse on the failed thruster once control has heard
+    cmd = rec.arrays("act.thrusters")
+    after = cmd["t_ns"] > seen[0][0] * NS + 0.5 * NS
+    assert not any(on[3] > 0 for on, late in zip(cmd["on_time_s"], after) if late)
+    mode = rec.arrays("guidance.mode")
+    assert mode["phase"][-1] == "safe"
+    assert set(mode["phase"][mode["t_ns"] < 60 * NS]) == {"close_approach"}
