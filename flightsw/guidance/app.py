@@ -1046,7 +1046,7 @@ class GuidanceApp(App):
                 next_ns = max(self.plan.time_ns(burn.t_s) - half, 0)
         return GuidanceMode(phase=m.phase.value,
                             time_in_phase_s=max(m.time_in_phase_s(t_ns / NS_PER_S), 0.0),
-                            held=bool(m.held), cam_requested=bool(m.cam_requested),
+                            held=bool(m.holding), cam_requested=bool(m.cam_requested),
                             next_burn_t_ns=int(next_ns), planned_dv_mps=float(planned),
                             used_dv_mps=float(self.used_dv))
 

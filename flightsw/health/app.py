@@ -14,15 +14,20 @@ Decisions (RESPONSES): a thruster found stuck off or degraded is declared failed
 allocates without it); one stuck on is declared failed and its latch valve closed. With more
 than ``max_failed_thrusters`` failed, the RCS can no longer be trusted to reach every force and
 torque: safe. A frozen or dropped-out sensor is excluded (navigation leaves it out) until it
-recovers; without the gyro the attitude cannot be propagated: safe. A navigation divergence is
+recovers; without the gyro the attitude cannot be propagated: safe; without the camera no
+bearing comes and the relative estimate only ages: hold (no new manoeuvre, no phase change)
+until frames come again. A navigation divergence is
 reported (guidance's mission manager already falls to safe with a collision-avoidance
 manoeuvre in the proximity phases). An app gone quiet is reported; without control no burn or
 attitude command is carried out: safe. ``safe`` and ``abort`` latch in the mission manager (only
 a ground RESUME leaves safe); the response published falls back to ``none`` once its cause has
 cleared.
 
-Missed deadlines are wall-clock facts (health.app_timing) and stay out of these decisions, which
-must be the same in every run of a scenario and seed; they are reported by the runtime.
+3. deadlines: the apps' missed deadlines (the runtime's health.app_timing, wall clock) are
+   summed into DeadlineStatus once a second, itself wall-clock telemetry. They stay out of the
+   FDIR decisions, which must be the same in every run of a scenario and seed: on a SIL bench a
+   shared machine's jitter is not a vehicle fault. On a paced (real-time) HIL run they are the
+   operator's evidence of an overloaded flight computer.
 """
 from __future__ import annotations
 
@@ -31,8 +36,8 @@ import numpy as np
 from flightsw.control.attitude import WheelArray
 from flightsw.control.thrusters import reference_layout
 from flightsw.health.fdir import CounterMonitor, SensorMonitor, ThrusterModel, ThrusterMonitor
-from flightsw.msg import (FDIR_RESPONSES, FDIR_SENSORS, AppHealth, AttitudeEstimate,
-                          DetectHealth, FdirEvent, FdirStatus, GnssFix, GyroRate, HealthStatus,
+from flightsw.msg import (FDIR_RESPONSES, FDIR_SENSORS, AppHealth, AppTiming, AttitudeEstimate,
+                          DeadlineStatus, DetectHealth, FdirEvent, FdirStatus, GnssFix, GyroRate, HealthStatus,
                           NavHealth, RangefinderRange, StarTrackerAttitude, ThrusterCommand,
                           WheelSpeeds)
 from flightsw.runtime.app import NS_PER_S, App, Param
@@ -41,6 +46,7 @@ SEVERITY = {r: i for i, r in enumerate(FDIR_RESPONSES)}
 # the response each kind of active fault asks of the vehicle (the subject's own entry first)
 RESPONSES = {
     ("sensor", "gyro"): "safe",
+    ("sensor", "camera"): "hold",
     ("sensor", None): "none",
     ("app", "control"): "safe",
     ("app", None): "none",
@@ -55,9 +61,9 @@ class HealthApp(App):
     ``nominal``.
     """
 
-    SUBSCRIBES = (AppHealth, GyroRate, WheelSpeeds, GnssFix, StarTrackerAttitude,
+    SUBSCRIBES = (AppHealth, AppTiming, GyroRate, WheelSpeeds, GnssFix, StarTrackerAttitude,
                   RangefinderRange, AttitudeEstimate, ThrusterCommand, DetectHealth, NavHealth)
-    PUBLISHES = (HealthStatus, FdirStatus, FdirEvent)
+    PUBLISHES = (HealthStatus, FdirStatus, FdirEvent, DeadlineStatus)
     RATE_HZ = 5.0
     PARAMS = {
         "monitored": Param("", "", "comma-separated names of the apps that must report"),
@@ -81,6 +87,11 @@ class HealthApp(App):
         "max_failed_thrusters": Param(1, "count", "failed thrusters the allocation absorbs; "
                                                   "beyond: safe", lo=0, hi=11),
         "control_period_s": Param(0.2, "s", "control's firing window", lo=0.01, hi=10.0),
+        "actuation_delay_s": Param(0.1, "s", "from a firing window's start to its valves "
+                                             "opening (the bus hop to the plant's next step)",
+                                   lo=0.0, hi=10.0),
+        "gyro_lag_s": Param(0.05, "s", "from a gyro sample's mean-rate interval centre to its "
+                                       "time stamp (half its period)", lo=0.0, hi=10.0),
     }
 
     def reset(self) -> None:
@@ -94,7 +105,9 @@ class HealthApp(App):
             ThrusterModel(layout.B, layout.thrust_max_N, J, WheelArray.pyramid().G,
                           self.p.control_period_s),
             sigma_h_Nms=self.p.gyro_sigma_h_Nms, window_s=self.p.thruster_window_s,
-            glr_threshold=self.p.thruster_glr_threshold)
+            glr_threshold=self.p.thruster_glr_threshold, gyro_lag_s=self.p.gyro_lag_s,
+            actuation_delay_s=self.p.actuation_delay_s,
+            eval_s=max(0.5, self.p.thruster_window_s / 8))
         n = self.p.freeze_count
         self.sensors = {
             GyroRate: SensorMonitor("gyro", self.p.gyro_dropout_s, n),
@@ -113,6 +126,8 @@ class HealthApp(App):
         self.stale_seen: set[str] = set()
         self.published: tuple | None = None
         self.events: list[FdirEvent] = []
+        self.deadline_misses: dict[str, int] = {}     # wall clock: kept out of every decision
+        self.misses_reported: dict[str, int] = {}
 
     # -- the step ------------------------------------------------------------------------------
     def step(self, t_ns: int, inbox) -> list:
@@ -130,9 +145,20 @@ class HealthApp(App):
                     sensors_excluded=state[2], response=state[3], faults_declared=self.declared,
                     active=",".join(f"{f} {s}" for (_, s), (f, _) in sorted(self.active.items())
                                     )[:200]))
+        for _, timing in inbox.all(AppTiming):
+            self.deadline_misses[timing.app] = int(timing.deadline_misses)
         if t_ns % NS_PER_S == 0:
             out.append(self._status(t_ns, stale))
+            out.append(self._deadlines())
         return out
+
+    def _deadlines(self) -> DeadlineStatus:
+        new = {a: n - self.misses_reported.get(a, 0) for a, n in self.deadline_misses.items()}
+        over = {a: n for a, n in sorted(new.items()) if n > 0}
+        self.misses_reported = dict(self.deadline_misses)
+        return DeadlineStatus(misses=sum(self.deadline_misses.values()),
+                              new_misses=sum(over.values()),
+                              apps_overrunning=",".join(f"{a} {n}" for a, n in over.items())[:200])
 
     # -- apps ------------------------------------------------------------------------------------
     def _apps(self, t_ns: int, inbox) -> list[str]:

@@ -13,7 +13,7 @@ class GuidanceMode(Message):
     FIELDS = (
         Field.text("phase", "mission phase", choices=PHASES),
         Field.f64("time_in_phase_s", "s", "time since the phase was entered", lo=0.0),
-        Field.boolean("held", "a ground hold is in force"),
+        Field.boolean("held", "a hold is in force (the ground's HOLD, or FDIR's)"),
         Field.boolean("cam_requested", "a collision-avoidance manoeuvre is requested"),
         Field.u64("next_burn_t_ns", "ns", "sim time of the next planned burn (0: none)"),
         Field.f64("planned_dv_mps", "m/s", "delta-v of the current plan still to fly", lo=0.0),

@@ -102,3 +102,18 @@ class FdirEvent(Message):
         Field.text("response", "what FDIR did about it", max_len=64),
         Field.text("detail", "the evidence, for the operator", max_len=200),
     )
+
+
+class DeadlineStatus(Message):
+    """The health app's view of the apps' missed deadlines (wall clock, so apart from the
+    deterministic FDIR decisions): the apps whose steps overran since the previous report."""
+
+    TOPIC = "health.deadlines"
+    VERSION = 1
+    WALL_CLOCK = True
+    FIELDS = (
+        Field.u64("misses", "count", "deadline misses of all apps, cumulative"),
+        Field.u64("new_misses", "count", "misses since the previous report"),
+        Field.text("apps_overrunning", "apps that missed a deadline since the previous report, "
+                   "with their counts", max_len=200),
+    )

@@ -74,7 +74,12 @@ def test_a_live_noisy_unit_with_short_gaps_is_never_declared(valid_pattern, seed
 
 
 # -- thrusters, against the plant ---------------------------------------------------------------
-def bench(faults, duration_s, seed=7):
+# the long missions' rates (victus-haze, mid-range): plant, control and gyro at 1 Hz
+SLOW = {"rate_hz": 1.0, "params": {"control_period_s": 1.0, "actuation_delay_s": 1.0,
+                                   "gyro_lag_s": 0.5, "thruster_window_s": 20.0}}
+
+
+def bench(faults, duration_s, seed=7, slow=False):
     """The plant, navigation (for the attitude) and health, with a pulser for control."""
     doc = tomllib.loads((resources.files("hil.scenarios") / "close-range.toml").read_text())
     doc["run"]["duration_s"] = duration_s
@@ -82,6 +87,13 @@ def bench(faults, duration_s, seed=7):
     doc["apps"] = [a for a in doc["apps"] if a["name"] in ("health", "nav")]
     doc["apps"][0]["params"]["monitored"] = "plant,health,nav,pulser"
     doc["apps"].append({"name": "pulser", "cls": "fdir_test_apps:Pulser"})
+    if slow:
+        doc["apps"][0]["rate_hz"] = 1.0
+        doc["apps"][0]["params"].update(SLOW["params"])
+        doc["apps"][0]["params"]["stale_after_s"] = 30.0
+        doc["apps"][-1]["rate_hz"] = 1.0
+        doc["plant"]["rate_hz"] = 1.0
+        doc["plant"].setdefault("sensors", {})["gyro"] = {"rate_hz": 1.0}
     doc["plant"]["faults"] = faults
     sc = scenario.parse(doc, "fdir-bench")
     run = InProcessRun(sc.apps, sc.seed, None)
@@ -126,6 +138,19 @@ def test_healthy_thrusters_firing_for_minutes_are_never_blamed(seed):
     assert health.failed == 0
 
 
+@pytest.mark.parametrize("kind, index", [("thruster_stuck_off", 2), ("thruster_stuck_on", 10),
+                                         (None, None)])
+def test_at_the_long_missions_1_hz_a_fault_is_isolated_and_health_is_not_blamed(kind, index):
+    faults = [] if kind is None else [{"t_s": 60.0, "kind": kind, "index": index}]
+    events, health, _ = bench(faults, 300.0, slow=True)
+    thr = [e for e in events if e[1].startswith("thruster")]
+    if kind is None:
+        assert thr == [] and health.failed == 0
+    else:
+        assert [e[1:] for e in thr] == [(kind, f"thruster {index}")]
+        assert 60.0 < thr[0][0] < 120.0
+
+
 # -- the vehicle's answer --------------------------------------------------------------------------
 def test_close_range_answers_a_stuck_on_thruster_and_a_frozen_gyro(tmp_path):
     """The full vehicle: the stuck valve is latched shut and allocated around, the flight goes
@@ -155,3 +180,25 @@ def test_close_range_answers_a_stuck_on_thruster_and_a_frozen_gyro(tmp_path):
     mode = rec.arrays("guidance.mode")
     assert mode["phase"][-1] == "safe"
     assert set(mode["phase"][mode["t_ns"] < 60 * NS]) == {"close_approach"}
+
+
+def test_close_range_holds_while_the_camera_is_frozen_and_carries_on_after(tmp_path):
+    doc = tomllib.loads((resources.files("hil.scenarios") / "close-range.toml").read_text())
+    doc["run"]["duration_s"] = 80.0
+    doc["plant"]["faults"] = [{"t_s": 30.0, "kind": "sensor_freeze", "sensor": "camera"},
+                              {"t_s": 52.0, "kind": "sensor_clear", "sensor": "camera"}]
+    sc = scenario.parse(doc, "close-range-camera")
+    run_scenario(sc, tmp_path, "inproc", progress=False, plots=False)
+    rec = Recording(tmp_path)
+    ev = rec.arrays("health.fdir_event")
+    seen = list(zip(ev["t_ns"] / NS, ev["fault"], ev["subject"]))
+    # frames every 5 s: the first repeat is the frame at 30 s or 35 s, the first new one at 55 s
+    assert [s[1:] for s in seen] == [("sensor_freeze", "camera"), ("sensor_recovered", "camera")]
+    assert 30.0 <= seen[0][0] <= 38.0 and 55.0 <= seen[1][0] <= 60.0
+    assert rec.arrays("detect.health")["frames_frozen"][-1] >= 4
+    mode = rec.arrays("guidance.mode")
+    t = mode["t_ns"] / NS
+    held = mode["held"]
+    assert held[(t > seen[0][0] + 2) & (t < seen[1][0])].all()
+    assert not held[t > seen[1][0] + 2].any() and not held[t < seen[0][0]].any()
+    assert set(mode["phase"]) == {"close_approach"}
