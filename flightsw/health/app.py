@@ -90,8 +90,11 @@ class HealthApp(App):
         "actuation_delay_s": Param(0.1, "s", "from a firing window's start to its valves "
                                              "opening (the bus hop to the plant's next step)",
                                    lo=0.0, hi=10.0),
-        "gyro_lag_s": Param(0.05, "s", "from a gyro sample's mean-rate interval centre to its "
-                                       "time stamp (half its period)", lo=0.0, hi=10.0),
+        "gyro_lag_s": Param(0.0, "s", "how far behind a gyro sample's time stamp the thruster "
+                                      "model is compared with it (the plant's gyro samples the "
+                                      "rate at its stamp; at a 1 s plant step, which spreads a "
+                                      "window's impulse over the step, 0.5 fits best)",
+                            lo=0.0, hi=10.0),
     }
 
     def reset(self) -> None:
@@ -107,6 +110,8 @@ class HealthApp(App):
             sigma_h_Nms=self.p.gyro_sigma_h_Nms, window_s=self.p.thruster_window_s,
             glr_threshold=self.p.thruster_glr_threshold, gyro_lag_s=self.p.gyro_lag_s,
             actuation_delay_s=self.p.actuation_delay_s,
+            # the latch closes a few hops after the declaration (health -> control -> plant)
+            holdoff_s=max(1.0, 4.0 * self.p.control_period_s),
             eval_s=max(0.5, self.p.thruster_window_s / 8))
         n = self.p.freeze_count
         self.sensors = {

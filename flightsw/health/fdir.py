@@ -190,7 +190,7 @@ class ThrusterMonitor:
     def __init__(self, model: ThrusterModel, *, sigma_h_Nms: float = 1.5e-3,
                  build_fraction: float = 0.05, window_s: float = 4.0, eval_s: float = 0.5,
                  glr_threshold: float = 80.0, a_min: float = 0.3, stuck_a: float = 0.8,
-                 confirm: int = 2, gyro_lag_s: float = 0.05, holdoff_s: float = 1.0,
+                 confirm: int = 2, gyro_lag_s: float = 0.0, holdoff_s: float = 1.0,
                  actuation_delay_s: float = 0.1):
         self.m = model
         self.n = model.B.shape[1]
@@ -265,8 +265,8 @@ class ThrusterMonitor:
             del self.windows[w]
 
     def sample(self, t_meas_ns: int, omega_B, h_wheels) -> None:
-        """One gyro sample (its mean rate over the interval ending at t_meas_ns) and the wheel
-        momenta (N m s) at it."""
+        """One gyro sample (the rate at t_meas_ns less gyro_lag_s) and the wheel momenta
+        (N m s) at it."""
         omega_B = np.asarray(omega_B, float)
         t_ns = int(t_meas_ns) - self.gyro_lag_ns
         C_NB = self._C_NB(t_ns, omega_B)
