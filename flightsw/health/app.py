@@ -13,7 +13,8 @@ Every step it reads what the bus delivers and
 Decisions (RESPONSES): a thruster found stuck off or degraded is declared failed (control
 allocates without it); one stuck on is declared failed and its latch valve closed. With more
 than ``max_failed_thrusters`` failed, the RCS can no longer be trusted to reach every force and
-torque: safe. A frozen or dropped-out sensor is excluded (navigation leaves it out) until it
+torque: abort (safe, with a collision-avoidance manoeuvre flown on what is left while it still
+can be). A frozen or dropped-out sensor is excluded (navigation leaves it out) until it
 recovers; without the gyro the attitude cannot be propagated: safe; without the camera no
 bearing comes and the relative estimate only ages: hold (no new manoeuvre, no phase change)
 until frames come again. A navigation divergence is
@@ -273,7 +274,7 @@ class HealthApp(App):
             done = "latch valve closed, declared failed, reallocated"
         self.declared += 1
         n_failed = bin(self.failed).count("1")
-        response = "safe" if n_failed > self.p.max_failed_thrusters else "none"
+        response = "abort" if n_failed > self.p.max_failed_thrusters else "none"
         self.active[("thruster", f.subject)] = (f.fault, response)
         self._event(f.fault, f.subject, done + ("" if response == "none" else f", {response}"),
                     f.detail)

@@ -151,6 +151,23 @@ def test_at_the_long_missions_1_hz_a_fault_is_isolated_and_health_is_not_blamed(
         assert 60.0 < thr[0][0] < 120.0
 
 
+def test_responses_a_second_failed_thruster_aborts_and_a_recovered_sensor_clears():
+    from flightsw.health.app import HealthApp
+    from flightsw.health.fdir import Finding
+    h = HealthApp("health", {})
+    h.reset()
+    h._thruster_finding(Finding("thruster_stuck_off", "thruster 2", 2))
+    assert (h.failed, h.latched, h._response()) == (0b100, 0, "none")
+    h._thruster_finding(Finding("thruster_stuck_on", "thruster 5", 5))
+    assert (h.failed, h.latched, h._response()) == (0b100100, 0b100000, "abort")
+    h._sensor_finding(Finding("sensor_freeze", "camera"))
+    assert h._excluded() == 1 << 4
+    h._sensor_finding(Finding("sensor_recovered", "camera"))
+    assert h._excluded() == 0 and h._response() == "abort"
+    assert [e.fault for e in h.events] == ["thruster_stuck_off", "thruster_stuck_on",
+                                           "sensor_freeze", "sensor_recovered"]
+
+
 # -- the vehicle's answer --------------------------------------------------------------------------
 def test_close_range_answers_a_stuck_on_thruster_and_a_frozen_gyro(tmp_path):
     """The full vehicle: the stuck valve is latched shut and allocated around, the flight goes
