@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -98,7 +99,11 @@ def table(figures: dict, results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _histogram(results: list[dict], value, label: str) -> Figure | None:
+def _title(figures: dict) -> str:
+    return f"{figures['scenario']}: {figures['runs']} runs"
+
+
+def _histogram(figures: dict, results: list[dict], value, label: str) -> Figure | None:
     """Histogram of value(result), succeeded and failed runs stacked."""
     groups = {g: [value(r) for r in results if bool(r["success"]) == (g == "succeeded")
                   and value(r) is not None] for g in COLOURS}
@@ -110,6 +115,8 @@ def _histogram(results: list[dict], value, label: str) -> Figure | None:
             label=[f"{g} ({len(v)})" for g, v in groups.items()])
     ax.set_xlabel(label)
     ax.set_ylabel("runs")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(_title(figures))
     ax.legend()
     fig.tight_layout()
     return fig
@@ -125,7 +132,9 @@ def _success_by_fault(figures: dict) -> Figure:
     ax.barh(names, [k["runs"] - s for k, s in zip(kinds.values(), ok)], left=ok,
             color=COLOURS["failed"], label="failed")
     ax.invert_yaxis()
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("runs")
+    ax.set_title(f"{_title(figures)}, by fault kind drawn")
     ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
@@ -138,10 +147,12 @@ def write_report(folder: Path, figures: dict, results: list[dict], faults: str) 
         {**figures, "faults": faults, "results": results}, indent=2) + "\n")
     nav = lambda r: (r["nav_error_pct_of_range"] or {}).get("p95")  # noqa: E731
     plots = {
-        "delta_v.png": _histogram(results, lambda r: r["delta_v_mps"], "delta-v executed (m/s)"),
-        "min_range.png": _histogram(results, lambda r: r["min_range_m"], "closest approach (m)"),
-        "nav_error.png": _histogram(results, nav, "navigation error, 95th percentile of the "
-                                                  "run (% of range)"),
+        "delta_v.png": _histogram(figures, results, lambda r: r["delta_v_mps"],
+                                  "delta-v executed (m/s)"),
+        "min_range.png": _histogram(figures, results, lambda r: r["min_range_m"],
+                                    "closest approach (m)"),
+        "nav_error.png": _histogram(figures, results, nav, "navigation error, 95th percentile "
+                                                           "of the run (% of range)"),
         "success_by_fault.png": _success_by_fault(figures),
     }
     written = []
@@ -175,7 +186,8 @@ def fly(args) -> campaign.Outcome:
     runs = campaign.plan(sc, range(args.first, args.first + args.runs), args.faults, args.out,
                          args.duration_s, args.topology)
     bar = Bar()
-    client = contextlib.nullcontext() if args.in_process else \
+    here = args.in_process or all(campaign.load_result(run) for run in runs)  # none left to fly
+    client = contextlib.nullcontext() if here else \
         campaign.dask_client(args.workers, args.scheduler)
     with client as c:
         try:
@@ -197,6 +209,7 @@ def main(argv=None) -> dict:
     results = outcome.results
     figures = campaign.aggregate(results)
     folder = args.out / results[0]["scenario"]
+    plots = write_report(folder, figures, results, args.faults)
     where = "in this process" if args.in_process else \
         f"on {args.scheduler}" if args.scheduler else f"on {args.workers} local Dask workers"
     print(f"{figures['scenario']}: {len(results)} runs (seeds {args.first}.."
@@ -204,7 +217,6 @@ def main(argv=None) -> dict:
           f"{len(results) - len(outcome.flown)} already flown, {len(outcome.flown)} flown "
           f"{where} in {wall_s:.1f} s")
     print(table(figures, results))
-    plots = write_report(folder, figures, results, args.faults)
     print(f"\nreport: {folder / 'report.json'}; plots: {', '.join(plots)}")
     print(json.dumps({**figures, "faults": args.faults}))
     return figures

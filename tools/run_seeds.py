@@ -16,6 +16,7 @@ spread of the figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -73,8 +74,10 @@ def main(argv=None) -> dict:
         if result is not None:
             print(row(result, summary_of(by_seed[result["seed"]])), flush=True)
 
-    with campaign.dask_client(max(1, args.jobs)) as client:
-        outcome = campaign.run_campaign(runs, client, on_result=show)
+    client = contextlib.nullcontext() if len(resumed) == len(runs) else \
+        campaign.dask_client(max(1, args.jobs))
+    with client as c:
+        outcome = campaign.run_campaign(runs, c, on_result=show)
     results = outcome.results
     summaries = [summary_of(run) for run in runs]
     figures = {
