@@ -3,64 +3,50 @@
     python tools/run_seeds.py victus-haze [--seeds 20] [--first 1] [--jobs 2] [--out runs/seeds]
                               [--topology inproc] [--duration-s S]
 
-Each seed disperses what the scenario draws from it: the target's insertion (the cue's
-dispersion), the sensors' noise and biases, the thrusters' magnitude and pointing errors, the
-star tracker's mount. Runs go in parallel, one process per run (--jobs), each into its own
-run folder under --out (seed-<n>); a seed whose folder already holds a completed summary.json
-is not flown again, so an interrupted campaign resumes where it stopped. Prints a row per
-seed and, as its last line, one JSON object: the successes, the failures with the criteria
-they missed, and the spread of the figures.
+A campaign without faults (hil.campaign; tools/campaign.py adds random fault schedules and the
+campaign report): each seed disperses what the scenario draws from it, the target's insertion
+(the cue's dispersion), the sensors' noise and biases, the thrusters' magnitude and pointing
+errors, the star tracker's mount. Runs go in parallel on a local Dask cluster of --jobs
+processes, each into its own run folder under --out (run-<n>); a seed whose folder already
+holds a result is not flown again, so an interrupted campaign resumes where it stopped. Prints
+a row per seed with the mission's figures and, as its last line, one JSON object: the
+successes (as hil.campaign judges them), the failures with the criteria they missed, and the
+spread of the figures.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import replace
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from hil import campaign  # noqa: E402
 from hil import scenario as scenarios  # noqa: E402
 
 COLUMNS = ("seed", "success", "detect km", "min range m", "to inspect h", "coverage", "dv m/s",
            "wall s", "missed")
 
 
-def fly(name: str, seed: int, out: Path, topology: str, duration_s: float | None) -> dict:
-    """One run (in a worker process); returns its summary."""
-    from hil.cli import run_scenario
-    sc = scenarios.load(name)
-    sc = replace(sc, seed=seed, duration_s=sc.duration_s if duration_s is None else duration_s)
-    return run_scenario(sc, out, topology, progress=False, plots=False)
-
-
-def done(folder: Path) -> dict | None:
-    """The summary of a completed run in folder, or None."""
+def summary_of(run: campaign.Run) -> dict:
+    """The run's summary.json ({} for a run that crashed before writing one)."""
     try:
-        summary = json.loads((folder / "summary.json").read_text())
+        return json.loads((run.folder / "summary.json").read_text())
     except (OSError, ValueError):
-        return None
-    return summary if summary.get("completed") else None
+        return {}
 
 
-def row(seed: int, s: dict) -> list:
-    missed = [k for k, v in s.get("success_criteria", {}).items() if v is False]
-    dv = s.get("delta_v_mps", {}).get("executed", {}).get("total")
-    cells = [seed, s.get("success"), s.get("detection_range_km"), s.get("min_range_m"),
-             s.get("time_to_inspection_h"), s.get("inspection_coverage"), dv, s.get("wall_s"),
-             ",".join(missed) or "-"]
-    return ["-" if c is None else f"{c:.1f}" if isinstance(c, float) else str(c) for c in cells]
-
-
-def spread(values) -> dict | None:
-    v = np.array([x for x in values if x is not None], dtype=float)
-    if not len(v):
-        return None
-    return {"min": float(v.min()), "median": float(np.median(v)), "max": float(v.max())}
+def row(result: dict, s: dict) -> str:
+    if result["crashed"]:
+        return f"{result['seed']:>12}  crashed: {result['error']}"[:240]
+    missed = [k for k, v in result["criteria"].items() if v is False]
+    cells = [result["seed"], result["success"], s.get("detection_range_km"),
+             result["min_range_m"], s.get("time_to_inspection_h"), s.get("inspection_coverage"),
+             result["delta_v_mps"], result["timing"].get("wall_s"), ",".join(missed) or "-"]
+    return "  ".join(f"{c:>12}" for c in (
+        "-" if c is None else f"{c:.1f}" if isinstance(c, float) else str(c) for c in cells))
 
 
 def main(argv=None) -> dict:
@@ -73,45 +59,39 @@ def main(argv=None) -> dict:
     ap.add_argument("--topology", default="inproc", choices=("inproc", "zmq"))
     ap.add_argument("--duration-s", type=float, default=None)
     args = ap.parse_args(argv)
-    scenarios.load(args.scenario)                      # a wrong name fails here, not in a worker
+    sc = scenarios.load(args.scenario)                 # a wrong name fails here, not in a worker
     seeds = list(range(args.first, args.first + args.seeds))
-    base = args.out / args.scenario
-    summaries = {s: done(base / f"seed-{s}") for s in seeds}
-    todo = [s for s in seeds if summaries[s] is None]
-    print(f"{args.scenario}: {len(seeds)} seeds, {len(seeds) - len(todo)} already flown, "
-          f"{len(todo)} to fly on {args.jobs} workers", flush=True)
+    runs = campaign.plan(sc, seeds, "none", args.out, args.duration_s, args.topology)
+    by_seed = {run.seed: run for run in runs}
+    resumed = [(run, r) for run in runs if (r := campaign.load_result(run)) is not None]
+    print(f"{args.scenario}: {len(seeds)} seeds, {len(resumed)} already flown, "
+          f"{len(seeds) - len(resumed)} to fly on {args.jobs} workers", flush=True)
     print("  ".join(f"{c:>12}" for c in COLUMNS), flush=True)
-    for s in seeds:
-        if summaries[s] is not None:
-            print("  ".join(f"{c:>12}" for c in row(s, summaries[s])), flush=True)
-    failed_runs = {}
-    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = {pool.submit(fly, args.scenario, s, base / f"seed-{s}", args.topology,
-                               args.duration_s): s for s in todo}
-        for future in as_completed(futures):
-            s = futures[future]
-            try:
-                summaries[s] = future.result()
-            except Exception as exc:                   # a crashed run is a result, not the end
-                failed_runs[s] = f"{type(exc).__name__}: {exc}"[:200]
-                print(f"{s:>12}  crashed: {failed_runs[s]}", flush=True)
-                continue
-            print("  ".join(f"{c:>12}" for c in row(s, summaries[s])), flush=True)
-    flown = {s: v for s, v in summaries.items() if v is not None}
+    for run, result in resumed:
+        print(row(result, summary_of(run)), flush=True)
+
+    def show(result, _done, _total):
+        if result is not None:
+            print(row(result, summary_of(by_seed[result["seed"]])), flush=True)
+
+    client = contextlib.nullcontext() if len(resumed) == len(runs) else \
+        campaign.dask_client(max(1, args.jobs))
+    with client as c:
+        outcome = campaign.run_campaign(runs, c, on_result=show)
+    results = outcome.results
+    summaries = [summary_of(run) for run in runs]
     figures = {
         "scenario": args.scenario, "seeds": seeds,
-        "succeeded": sorted(s for s, v in flown.items() if v.get("success")),
-        "failed": {str(s): [k for k, c in v.get("success_criteria", {}).items() if c is False]
-                   for s, v in sorted(flown.items()) if not v.get("success")},
-        "crashed": {str(s): why for s, why in failed_runs.items()},
-        "detection_range_km": spread(v.get("detection_range_km") for v in flown.values()),
-        "min_range_m": spread(v.get("min_range_m") for v in flown.values()),
-        "time_to_inspection_h": spread(v.get("time_to_inspection_h") for v in flown.values()),
-        "inspection_coverage": spread(v.get("inspection_coverage") for v in flown.values()),
-        "delta_v_mps": spread(v.get("delta_v_mps", {}).get("executed", {}).get("total")
-                              for v in flown.values()),
-        "keep_out_violations": sum(v.get("keep_out_violations", {}).get("samples", 0) or 0
-                                   for v in flown.values()),
+        "succeeded": [r["seed"] for r in results if r["success"]],
+        "failed": {str(r["seed"]): [k for k, v in r["criteria"].items() if v is False]
+                   for r in results if not r["success"] and not r["crashed"]},
+        "crashed": {str(r["seed"]): r["error"] for r in results if r["crashed"]},
+        "detection_range_km": campaign.spread(s.get("detection_range_km") for s in summaries),
+        "min_range_m": campaign.spread(r["min_range_m"] for r in results),
+        "time_to_inspection_h": campaign.spread(s.get("time_to_inspection_h") for s in summaries),
+        "inspection_coverage": campaign.spread(s.get("inspection_coverage") for s in summaries),
+        "delta_v_mps": campaign.spread(r["delta_v_mps"] for r in results),
+        "keep_out_violations": sum(r["keep_out_violations"] or 0 for r in results),
     }
     figures["success_rate"] = len(figures["succeeded"]) / len(seeds)
     print(json.dumps(figures))
