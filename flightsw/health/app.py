@@ -14,8 +14,8 @@ Decisions (RESPONSES): a thruster found stuck off or degraded is declared failed
 allocates without it); one stuck on is declared failed and its latch valve closed. With more
 than ``max_failed_thrusters`` failed, the RCS can no longer be trusted to reach every force and
 torque: abort (safe, with a collision-avoidance manoeuvre flown on what is left while it still
-can be). A frozen or dropped-out sensor is excluded (navigation leaves it out) until it
-recovers; without the gyro the attitude cannot be propagated: safe; without the camera no
+can be). A frozen sensor is excluded (navigation leaves it out) until it recovers; a
+dropped-out one is reported (its samples come flagged invalid, which navigation skips anyway); without the gyro the attitude cannot be propagated: safe; without the camera no
 bearing comes and the relative estimate only ages: hold (no new manoeuvre, no phase change)
 until frames come again. A navigation divergence is
 reported (guidance's mission manager already falls to safe with a collision-avoidance
@@ -72,9 +72,11 @@ class HealthApp(App):
         "fdir": Param(True, "", "run fault detection, isolation and recovery"),
         "inertia_diag_kgm2": Param("8,9,7", "kg m^2", "principal inertias, comma-separated"),
         "gyro_dropout_s": Param(2.0, "s", "gyro without a valid sample: dropped out", lo=0.1),
-        "gnss_dropout_s": Param(120.0, "s", "GNSS without a valid fix: dropped out", lo=1.0),
-        "star_tracker_dropout_s": Param(1800.0, "s", "star tracker without a valid solution "
-                                                     "(blinding included): dropped out", lo=1.0),
+        "gnss_dropout_s": Param(600.0, "s", "GNSS without a valid fix: dropped out (victus-haze "
+                                            "has natural gaps of 2 min)", lo=1.0),
+        "star_tracker_dropout_s": Param(3600.0, "s", "star tracker without a valid solution "
+                                                     "(blinding included, 30 min and more in the "
+                                                     "fly-around): dropped out", lo=1.0),
         "rangefinder_silence_s": Param(30.0, "s", "rangefinder sending nothing at all", lo=1.0),
         "camera_silence_s": Param(600.0, "s", "no frame reaching detect: camera dropped out",
                                   lo=1.0),
@@ -262,7 +264,8 @@ class HealthApp(App):
         response = RESPONSES.get(key, RESPONSES[("sensor", None)])
         self.declared += 1
         self.active[key] = (f.fault, response)
-        self._event(f.fault, f.subject, "excluded" + ("" if response == "none" else f", {response}"),
+        done = "excluded" if f.fault == "sensor_freeze" else "reported"
+        self._event(f.fault, f.subject, done + ("" if response == "none" else f", {response}"),
                     f.detail)
 
     def _thruster_finding(self, f) -> None:
@@ -283,7 +286,11 @@ class HealthApp(App):
         return ("sensor", sensor) in self.active
 
     def _excluded(self) -> int:
-        return sum(1 << i for i, s in enumerate(FDIR_SENSORS) if ("sensor", s) in self.active)
+        """Sensors navigation must leave out: the frozen ones (their readings look valid). A
+        dropped-out unit flags its samples invalid, which navigation skips anyway; excluding it
+        too would only cost the first good samples after it recovers, before the news does."""
+        return sum(1 << i for i, s in enumerate(FDIR_SENSORS)
+                   if self.active.get(("sensor", s), ("",))[0] == "sensor_freeze")
 
     def _response(self) -> str:
         return max((r for _, r in self.active.values()), key=SEVERITY.get, default="none")

@@ -160,12 +160,14 @@ def test_responses_a_second_failed_thruster_aborts_and_a_recovered_sensor_clears
     assert (h.failed, h.latched, h._response()) == (0b100, 0, "none")
     h._thruster_finding(Finding("thruster_stuck_on", "thruster 5", 5))
     assert (h.failed, h.latched, h._response()) == (0b100100, 0b100000, "abort")
+    h._sensor_finding(Finding("sensor_dropout", "gnss"))
+    assert h._excluded() == 0 and h._response() == "abort"
     h._sensor_finding(Finding("sensor_freeze", "camera"))
     assert h._excluded() == 1 << 4
     h._sensor_finding(Finding("sensor_recovered", "camera"))
     assert h._excluded() == 0 and h._response() == "abort"
     assert [e.fault for e in h.events] == ["thruster_stuck_off", "thruster_stuck_on",
-                                           "sensor_freeze", "sensor_recovered"]
+                                           "sensor_dropout", "sensor_freeze", "sensor_recovered"]
 
 
 # -- the vehicle's answer --------------------------------------------------------------------------
