@@ -30,7 +30,10 @@ not a fault), and the same signature has been the verdict ``confirm`` times in a
 (evaluations every ``eval_s``). a ~ 1 is stuck off (or stuck on); 0 < a < ``stuck_a`` is
 degraded (thrust scale 1 - a). After a declaration the declared thruster is taken out of the
 commanded model (its impulse is zero from then on: not allocated, or latched shut) and the
-residual history restarts, so a second fault can be told from the first.
+residual history restarts, so a second fault can be told from the first. A thruster declared
+stuck off or degraded stays a suspect for stuck on until its latch is closed: it is commanded
+nothing from then on, so a valve that sticks open later shows as its stuck-on signature alone
+(left out of that fit, it was fitted as the other thrusters one after the other).
 
 The twelve torque columns of the reference layout are pairwise distinct, but come in
 antiparallel pairs (the two nozzles of one axis and sign on opposite clusters): a missing pulse
@@ -207,6 +210,7 @@ class ThrusterMonitor:
         self.holdoff_until_ns = -1
         self.period_ns = int(round(model.window_s * NS_PER_S))
         self.out = np.zeros(self.n, dtype=bool)           # declared: no impulse from these
+        self.latched = np.zeros(self.n, dtype=bool)       # declared stuck on: latched shut
         self.windows: dict[int, np.ndarray] = {}          # window start -> on-times (s)
         self.attitude: tuple[int, np.ndarray, np.ndarray] | None = None
         self.verdicts: deque = deque(maxlen=confirm)
@@ -311,7 +315,8 @@ class ThrusterMonitor:
                 ge = np.einsum("kni,ki->n", g, e_c)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     a = np.where(gg > 1e-30, ge / gg, 0.0)
-                a = np.where(self.out, 0.0, np.maximum(a, 0.0))
+                done = self.latched if kind == "on" else self.out
+                a = np.where(done, 0.0, np.maximum(a, 0.0))
                 glr = (2 * a * ge - a ** 2 * gg) / var                 # drop of SS / sigma^2
                 i = int(np.argmax(glr))
                 if best is None or glr[i] > best[3]:
@@ -345,6 +350,7 @@ class ThrusterMonitor:
         if fault == "thruster_degraded":
             detail += f"; thrust ~{max(1.0 - a, 0.0):.2f} of nominal"
         self.out[i] = True
+        self.latched[i] |= fault == "thruster_stuck_on"
         self._restart()
         # the isolation takes a step or two to act (the latch closes at the plant's next
         # step): the residual history restarts after it

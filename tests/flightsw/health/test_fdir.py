@@ -131,6 +131,24 @@ def test_a_thruster_fault_is_isolated_to_its_thruster_and_kind(kind, index, scal
     assert plant.thrusters.latched.sum() == (kind == "thruster_stuck_on")
 
 
+@pytest.mark.parametrize("first", ["thruster_stuck_off", "thruster_degraded"])
+def test_a_thruster_declared_failed_off_that_then_sticks_on_is_latched_and_nothing_else_blamed(
+        first):
+    """Taken out of the allocation, the thruster is commanded nothing: its valve sticking open
+    then is its own stuck-on signature (found by tests/e2e/test_fault_properties.py: it was
+    left out of every fit, and the others were blamed one by one, the vehicle tumbling)."""
+    fault = {"t_s": 20.0, "kind": first, "index": 4}
+    if first == "thruster_degraded":
+        fault["scale"] = 0.2
+    events, health, plant = bench([fault, {"t_s": 45.0, "kind": "thruster_stuck_on", "index": 4}],
+                                  75.0)
+    thr = [e for e in events if e[1].startswith("thruster")]
+    assert [e[1:] for e in thr] == [(first, "thruster 4"), ("thruster_stuck_on", "thruster 4")]
+    assert 45.0 < thr[1][0] < 55.0
+    assert health.failed == health.latched == 1 << 4
+    assert list(np.flatnonzero(plant.thrusters.latched)) == [4]
+
+
 @pytest.mark.parametrize("seed", [7, 8])
 def test_healthy_thrusters_firing_for_minutes_are_never_blamed(seed):
     events, health, _ = bench([], 240.0, seed=seed)
