@@ -49,6 +49,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scipy.linalg import cho_factor, cho_solve
+
 from flightsw.control.attitude import dcm_from_quat, quat_rotated
 
 NS_PER_S = 1_000_000_000
@@ -296,31 +298,44 @@ class ThrusterMonitor:
         e = np.array([s[1] - s[2] for s in self.samples])            # (K, 3)
         G_off = -np.array([s[3] for s in self.samples])               # (K, N, 3)
         G_on = np.array([s[4] for s in self.samples])
-        # the noise: the gyro's, and the build error of what was commanded in one sample
-        fired = np.abs(np.diff(G_off, axis=0)).sum(axis=(1, 2)).mean()
-        var = self.sigma_h ** 2 + (self.build_fraction * fired) ** 2
-        e_c = e - e.mean(axis=0)
-        ss0 = float((e_c ** 2).sum())
-        K = len(e)
-        best = None
+        K, N = G_off.shape[:2]
+        e_c = (e - e.mean(axis=0)).reshape(-1)                         # (3K,), k-major
+        ss0 = float(e_c @ e_c)
+
+        def columns(G):                                                 # (K, N, 3) -> (3K, N)
+            G = G - G.mean(axis=0)
+            return G.transpose(0, 2, 1).reshape(3 * K, N)
+
+        # the null hypothesis: the gyro's white noise, and each thruster's build error (its
+        # thrust and pointing a few per cent off): a ramp along its own commanded impulse, of
+        # a size ~N(0, build_fraction^2) -- over a sustained burn, the same shape as a small
+        # fault, and treated as such rather than as white noise
+        Gb = columns(G_off)
+        S = self.sigma_h ** 2 * np.eye(3 * K) + self.build_fraction ** 2 * (Gb @ Gb.T)
         # the fault may have begun inside the window: its signature is the regressor's growth
         # from an onset, scanned over ONSETS points of the window's first three quarters
         onsets = np.unique(np.linspace(0, 3 * K // 4, self.ONSETS).astype(int))
         k = np.arange(K)[:, None, None]
+        hyps, H = [], []
         for kind, Gm in (("off", G_off), ("on", G_on)):
+            done = self.latched if kind == "on" else self.out
             for j in onsets:
-                g = np.where(k >= j, Gm - Gm[j], 0.0)                  # (K, N, 3)
-                g = g - g.mean(axis=0)
-                gg = (g ** 2).sum(axis=(0, 2))                         # (N,)
-                ge = np.einsum("kni,ki->n", g, e_c)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    a = np.where(gg > 1e-30, ge / gg, 0.0)
-                done = self.latched if kind == "on" else self.out
-                a = np.where(done, 0.0, np.maximum(a, 0.0))
-                glr = (2 * a * ge - a ** 2 * gg) / var                 # drop of SS / sigma^2
-                i = int(np.argmax(glr))
-                if best is None or glr[i] > best[3]:
-                    best = (kind, i, float(a[i]), float(glr[i]))
+                H.append(columns(np.where(k >= j, Gm - Gm[j], 0.0)))
+                hyps += [(kind, i, bool(done[i])) for i in range(N)]
+        H = np.hstack(H)                                                # (3K, hypotheses)
+        try:
+            c = cho_factor(S)
+        except np.linalg.LinAlgError:
+            return None
+        num = H.T @ cho_solve(c, e_c)
+        den = np.einsum("ij,ij->j", H, cho_solve(c, H))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.where(den > 1e-30, num / den, 0.0)
+        live = np.array([not d for _, _, d in hyps])
+        a = np.where(live & (a > 0.0), a, 0.0)
+        glr = a * num                     # = num^2 / den: the whitened drop of the residual
+        m = int(np.argmax(glr))
+        best = (hyps[m][0], hyps[m][1], float(a[m]), float(glr[m]))
         return best if best is not None and ss0 > 0 else None
 
     def poll(self, t_ns: int) -> list[Finding]:

@@ -398,16 +398,19 @@ def test_an_unrecoverable_fault_is_answered_by_safe_within_the_bound_and_no_burn
         v = flown(seed, script, t_fault_s + T_SAFE_S + 5.0, Path(tmp))
     assert v.watch.safe_ticks and v.watch.safe_ticks[0] <= t_fault_s + T_SAFE_S
     assert v.watch.safe_ticks[-1] == v.t_s                  # and it stays there
-    # the abort flies its collision-avoidance manoeuvre, the others none
-    assert len(v.watch.cams) == (case == "ground abort")
+    # a ground ABORT and a second failed thruster (FDIR asks abort: away from the target on
+    # what is left of the RCS) fly a collision-avoidance manoeuvre; the others hold passively
+    assert len(v.watch.cams) == (case in ("ground abort", "a second thruster stuck on"))
 
 
 # -- known weaknesses of FDIR, kept strict -----------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="FDIR's thruster test takes the thrusters' build errors "
-                   "for white noise; over a sustained burn they add up, and seed 7's vehicle "
-                   "has thruster 7 declared degraded ~2 s into the collision-avoidance burn")
-def test_no_healthy_thruster_is_blamed_during_the_collision_avoidance_manoeuvre(tmp_path):
-    v = flown(7, [(15.0, "abort")], 45.0, tmp_path)
+@pytest.mark.parametrize("t_abort_s", [15.0, 22.0, 31.0])
+def test_no_healthy_thruster_is_blamed_during_the_collision_avoidance_manoeuvre(tmp_path,
+                                                                               t_abort_s):
+    """Seed 7's thrusters: with their build errors taken for white noise, thruster 7 was
+    declared degraded ~2 s into the burn at 3 of 5 abort times; modelled as a ramp along each
+    thruster's own commanded impulse, none is."""
+    v = flown(7, [(t_abort_s, "abort")], t_abort_s + 30.0, tmp_path)
     assert v.watch.cams
 
 
