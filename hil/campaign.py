@@ -140,22 +140,20 @@ def _draw_fault(rng: np.random.Generator, duration_s: float) -> list[dict]:
 #                                                                    for the camera (the target)
 #                                                                    or the star tracker and
 #                                                                    gyro (the attitude filter)
-#   sensor_freeze                  it ends                           a frozen unit's readings
-#                                                                    pass as valid: the filters
-#                                                                    take them for good ones
+#   sensor_freeze                  it ends, or the sensor is one of  FDIR finds the repeats and
+#                                  TOLERATED_LOSS                    leaves the unit out: then
+#                                                                    as a dropout
 #   thruster_stuck_off             it ends, or the other thruster    the allocation flies on
 #                                  along its direction still fires   the one left
-#   thruster_degraded              always                            the allocation makes up
-#                                                                    the thrust
-#   thruster_stuck_on              it lasts at most STUCK_ON_S       its ~0.3 N m torque is 3x
-#                                                                    what the wheels apply
-#                                                                    (0.1 N m), and 3 s of it
-#                                                                    fills their 1 N m s
+#   thruster_degraded              always                            FDIR takes it out, the
+#                                                                    allocation flies on the rest
+#   thruster_stuck_on              the other thruster along its      FDIR latches it shut within
+#                                  direction still fires             ~2 s (it stays shut): then
+#                                                                    a thruster lost
 #   link_loss, link_corrupt        it ends, or p <= LINK_P_TOLERATED most messages still arrive
 #   link_delay                     it ends, or delay_s <=            within nav's measurement
 #                                  LINK_DELAY_TOLERATED_S            lag budget's order
 TOLERATED_LOSS = ("gnss", "rangefinder")
-STUCK_ON_S = 3.0
 LINK_P_TOLERATED = 0.5
 LINK_DELAY_TOLERATED_S = 5.0
 
@@ -228,8 +226,10 @@ def unrecoverable(entries: Iterable[dict], duration_s: float) -> list[str]:
     """The faults of the schedule the mission cannot survive (the table above), each as
     ``"<fault>: <why>"``; empty if it can survive them all."""
     eps = episodes(entries, duration_s)
+    # a valve stuck open is latched shut by FDIR and stays shut: lost, whatever its clear
     lost_for_good = {ep.entry["index"] for ep in eps
-                     if ep.kind == "thruster_stuck_off" and ep.end_s is None}
+                     if (ep.kind == "thruster_stuck_off" and ep.end_s is None)
+                     or ep.kind == "thruster_stuck_on"}
     out = []
     for ep in eps:
         e, permanent = ep.entry, ep.end_s is None
@@ -238,14 +238,12 @@ def unrecoverable(entries: Iterable[dict], duration_s: float) -> list[str]:
             if permanent and e["sensor"] not in TOLERATED_LOSS:
                 why = f"nothing stands in for the {e['sensor']}"
         elif ep.kind == "sensor_freeze":
-            if permanent:
-                why = "its frozen readings pass as valid for the rest of the mission"
-        elif ep.kind == "thruster_stuck_off":
-            if permanent and _partner(e["index"]) in lost_for_good:
+            if permanent and e["sensor"] not in TOLERATED_LOSS:
+                why = f"frozen for good: nothing stands in for the {e['sensor']}"
+        elif ep.kind in ("thruster_stuck_off", "thruster_stuck_on"):
+            if (permanent or ep.kind == "thruster_stuck_on") \
+                    and _partner(e["index"]) in lost_for_good:
                 why = "both thrusters along its direction are lost"
-        elif ep.kind == "thruster_stuck_on":
-            if permanent or ep.end_s - ep.start_s > STUCK_ON_S:
-                why = f"open for more than {STUCK_ON_S:g} s: its torque overwhelms the wheels"
         elif ep.kind in ("link_loss", "link_corrupt"):
             if permanent and e.get("p", 1.0) > LINK_P_TOLERATED:
                 why = f"most messages lost or damaged for good (p > {LINK_P_TOLERATED:g})"

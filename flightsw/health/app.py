@@ -57,9 +57,9 @@ RESPONSES = {
 class HealthApp(App):
     """Watches the apps, sensors and thrusters; isolates faults and asks for a response.
 
-    HealthStatus mode: ``fault`` if a monitored app is stale or FDIR has a fault in force,
-    ``degraded`` if any app rebooted, faulted a step, or rejected or lost messages, else
-    ``nominal``.
+    HealthStatus mode: ``fault`` if a monitored app is stale or FDIR asks for safe or abort,
+    ``degraded`` if FDIR has isolated a fault (flying on), or any app rebooted, faulted a step,
+    or rejected or lost messages, else ``nominal``.
     """
 
     SUBSCRIBES = (AppHealth, AppTiming, GyroRate, WheelSpeeds, GnssFix, StarTrackerAttitude,
@@ -189,9 +189,9 @@ class HealthApp(App):
         totals = {k: sum(getattr(h, k) for h in self.last.values())
                   for k in ("inputs_dropped", "outputs_rejected", "step_faults")}
         rejected = int(sum(float(h.inputs_rejected.sum()) for h in self.last.values()))
-        if stale or self.active:
+        if stale or self._response() in ("safe", "abort"):
             mode = "fault"
-        elif self.restarts or rejected or any(totals.values()):
+        elif self.active or self.restarts or rejected or any(totals.values()):
             mode = "degraded"
         else:
             mode = "nominal"

@@ -101,7 +101,8 @@ LINK = {"direction": "out", "topic": "sensor.camera.frame"}
     (dropout("gnss"), True),
     (dropout("rangefinder"), True),
     ([{"t_s": 5.0, "kind": "sensor_freeze", "sensor": "camera"}], False),
-    ([{"t_s": 5.0, "kind": "sensor_freeze", "sensor": "gnss"}], False),
+    ([{"t_s": 5.0, "kind": "sensor_freeze", "sensor": "gnss"}], True),    # left out, as lost
+    ([{"t_s": 5.0, "kind": "sensor_freeze", "sensor": "star_tracker"}], False),
     ([{"t_s": 5.0, "kind": "sensor_freeze", "sensor": "gnss"},
       {"t_s": 50.0, "kind": "sensor_clear", "sensor": "gnss"}], True),
     # a clear that comes only after the run's end does not end the fault
@@ -111,9 +112,9 @@ LINK = {"direction": "out", "topic": "sensor.camera.frame"}
     (thruster("thruster_stuck_off", 3) + thruster("thruster_stuck_off", 4), True),    # +x, +y
     (thruster("thruster_stuck_off", 3) + thruster("thruster_stuck_off", 9, clear=60.0), True),
     ([{"t_s": 1.0, "kind": "thruster_degraded", "index": 0, "scale": 0.3}], True),
-    (thruster("thruster_stuck_on", 5), False),
+    (thruster("thruster_stuck_on", 5), True),                 # latched shut: one -z left
     (thruster("thruster_stuck_on", 5, clear=12.0), True),
-    (thruster("thruster_stuck_on", 5, clear=20.0), False),
+    (thruster("thruster_stuck_on", 5) + thruster("thruster_stuck_off", campaign._partner(5)), False),
     ([{"t_s": 1.0, "kind": "link_loss", "p": 0.3, **LINK}], True),
     ([{"t_s": 1.0, "kind": "link_loss", **LINK}], False),
     ([{"t_s": 1.0, "kind": "link_loss", "duration_s": 30.0, **LINK}], True),
