@@ -108,13 +108,7 @@ class NavApp(App):
         "burn_report_timeout_s": Param(10.0, "s", "wait for a burn's report past its planned "
                                        "end", lo=0.0, hi=600.0),
         "gyro_arw_rad_sqrt_s": Param(4.4e-5, "rad/sqrt(s)", "gyro angle random walk", lo=1e-9),
-        # ~3x the unit's rate random walk (3.4e-8): propagated on the gyro alone (the star
-        # tracker blinded), the attitude drifted 1.1 arcsec/s against the 0.36 stated at the
-        # datasheet's value (victus-haze seed 2, 40.5 h, 15 min blind in the fly-around: NEES
-        # median 4.7, 61 % inside 95 %); at 1e-7 the same replay gives NEES median 1.9, all
-        # inside, and the attitude with the tracker is unchanged
-        "gyro_rrw_rad_s_sqrt_s": Param(1e-7, "rad/s/sqrt(s)", "gyro rate random walk (tuned "
-                                       "above the unit's for its unmodelled errors)", lo=0.0),
+        "gyro_rrw_rad_s_sqrt_s": Param(3.5e-8, "rad/s/sqrt(s)", "gyro rate random walk", lo=0.0),
         "gyro_bias_sigma_rad_s": Param(2.5e-5, "rad/s", "gyro turn-on bias, 1-sigma", lo=1e-9),
         "star_tracker_boresight_B": Param("0,0,1", "1", "star tracker boresight in B, 'x,y,z'"),
         "q_common_m2_s3": Param(1e-9, "m^2/s^3", "unmodelled acceleration PSD both share (drag, "
