@@ -6,7 +6,8 @@ FDIR as control does (no pulses on thrusters declared failed, latches commanded)
 """
 import numpy as np
 
-from flightsw.msg import FdirStatus, LatchValveCommand, ThrusterCommand, WheelTorqueCommand
+from flightsw.msg import (FdirStatus, LatchValveCommand, ThrusterCommand, WheelTorqueCommand,
+                          mask_bits)
 from flightsw.runtime.app import App, Param
 
 
@@ -34,7 +35,7 @@ class Pulser(App):
             k = self.gen.integers(1, 4)
             idx = self.gen.choice(12, size=k, replace=False)
             on[idx] = np.round(self.gen.uniform(0.01, 0.06, size=k), 3)
-        on[[i for i in range(12) if self.failed >> i & 1]] = 0.0
+        on[mask_bits(self.failed, 12)] = 0.0
         if on.any():
             out.append(ThrusterCommand(t_start_ns=t_ns, on_time_s=on))
         out.append(WheelTorqueCommand(torque_Nm=np.zeros(4)))

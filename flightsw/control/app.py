@@ -33,7 +33,7 @@ from flightsw.control.attitude import (AttitudeController, MomentumManager, Whee
                                        dcm_from_quat, quat_rotated)
 from flightsw.control.thrusters import reference_layout
 from flightsw.msg import (AttitudeEstimate, BurnReport, FdirStatus, LatchValveCommand,
-                          ThrusterCommand, WheelTorqueCommand)
+                          ThrusterCommand, WheelTorqueCommand, mask_bits)
 from flightsw.runtime.app import NS_PER_S, App, Param
 
 POINTING_MSG = getattr(msg, "PointingCommand", None)
@@ -132,7 +132,7 @@ class ControlApp(App):
         n = self.layout.B.shape[1]
         failed_mask &= (1 << n) - 1
         if failed_mask != self.fdir_failed:
-            out = np.array([bool(failed_mask >> i & 1) for i in range(n)]) | self.configured_failed
+            out = mask_bits(failed_mask, n) | self.configured_failed
             self.u_max = np.where(out, 0.0, self.layout.thrust_max_N)
             self.allocator.set_u_max(self.u_max)
             self.carry_Ns[out] = 0.0

@@ -10,25 +10,29 @@ Every step it reads what the bus delivers and
    what is isolated and the response in force (FdirStatus, once a second and at every change)
    and each decision (FdirEvent).
 
-Decisions (RESPONSES): a thruster found stuck off or degraded is declared failed (control
-allocates without it); one stuck on is declared failed and its latch valve closed. With more
-than ``max_failed_thrusters`` failed, the RCS can no longer be trusted to reach every force and
-torque: abort (safe, with a collision-avoidance manoeuvre flown on what is left while it still
-can be). A frozen sensor is excluded (navigation leaves it out) until it recovers; a
-dropped-out one is reported (its samples come flagged invalid, which navigation skips anyway); without the gyro the attitude cannot be propagated: safe; without the camera no
-bearing comes and the relative estimate only ages: hold (no new manoeuvre, no phase change)
-until frames come again. A navigation divergence is
-reported (guidance's mission manager already falls to safe with a collision-avoidance
-manoeuvre in the proximity phases). An app gone quiet is reported; without control no burn or
-attitude command is carried out: safe. ``safe`` and ``abort`` latch in the mission manager (only
-a ground RESUME leaves safe); the response published falls back to ``none`` once its cause has
-cleared.
+Decisions (RESPONSES):
 
-3. deadlines: the apps' missed deadlines (the runtime's health.app_timing, wall clock) are
-   summed into DeadlineStatus once a second, itself wall-clock telemetry. They stay out of the
-   FDIR decisions, which must be the same in every run of a scenario and seed: on a SIL bench a
-   shared machine's jitter is not a vehicle fault. On a paced (real-time) HIL run they are the
-   operator's evidence of an overloaded flight computer.
+* a thruster found stuck off or degraded is declared failed (control allocates without it);
+  one stuck on is also latched shut; with more than ``max_failed_thrusters`` failed the RCS can
+  no longer be trusted to reach every force and torque: abort (safe, with a collision-avoidance
+  manoeuvre flown on what is left while it still can be);
+* a frozen sensor is excluded (navigation leaves it out) until it recovers; a dropped-out one
+  is reported (its samples come flagged invalid, which navigation skips anyway); without the
+  gyro the attitude cannot be propagated: safe; without the camera no bearing comes and the
+  relative estimate only ages: hold (no new manoeuvre, no phase change) until frames return;
+* a navigation divergence is reported (guidance's mission manager already falls to safe with a
+  collision-avoidance manoeuvre in the proximity phases);
+* an app gone quiet is reported; without control no burn or attitude command is carried out:
+  safe.
+
+``safe`` and ``abort`` latch in the mission manager (only a ground RESUME leaves safe); the
+response published falls back to ``none`` once its cause has cleared.
+
+Deadlines: the apps' missed deadlines (the runtime's health.app_timing, wall clock) are summed
+into DeadlineStatus once a second, itself wall-clock telemetry. They stay out of the FDIR
+decisions, which must be the same in every run of a scenario and seed: on a SIL bench a shared
+machine's jitter is not a vehicle fault; on a paced (real-time) HIL run they are the operator's
+evidence of an overloaded flight computer.
 """
 from __future__ import annotations
 

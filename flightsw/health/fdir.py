@@ -43,7 +43,6 @@ over the window sees the difference.
 """
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -134,7 +133,6 @@ class CounterMonitor:
         self.name = name
         self.silence_ns = int(silence_s * NS_PER_S)
         self.state = "ok"
-        self.started_ns: int | None = None
         self.count: int | None = None
         self.frozen: int | None = None
         self.grew_ns: int | None = None
@@ -154,8 +152,6 @@ class CounterMonitor:
         self.count, self.frozen = received, frozen
 
     def poll(self, t_ns: int) -> list[Finding]:
-        if self.started_ns is None:
-            self.started_ns = t_ns
         since = self.grew_ns
         if self.state == "ok" and since is not None and t_ns - since > self.silence_ns:
             self._set("dropout", "sensor_dropout",
@@ -216,7 +212,6 @@ class ThrusterMonitor:
         self.windows: dict[int, np.ndarray] = {}          # window start -> on-times (s)
         self.attitude: tuple[int, np.ndarray, np.ndarray] | None = None
         self.verdicts: deque = deque(maxlen=confirm)
-        self.declared: list[Finding] = []
         self._restart()
 
     def _restart(self) -> None:
@@ -238,7 +233,7 @@ class ThrusterMonitor:
     def _C_NB(self, t_ns: int, omega_B) -> np.ndarray | None:
         if self.attitude is None:
             return None
-        t_est, q, w_est = self.attitude
+        t_est, q, _ = self.attitude
         dt = (t_ns - t_est) / NS_PER_S
         if abs(dt) > 10.0:
             return None
@@ -300,7 +295,8 @@ class ThrusterMonitor:
         G_on = np.array([s[4] for s in self.samples])
         K, N = G_off.shape[:2]
         e_c = (e - e.mean(axis=0)).reshape(-1)                         # (3K,), k-major
-        ss0 = float(e_c @ e_c)
+        if not e_c.any():
+            return None
 
         def columns(G):                                                 # (K, N, 3) -> (3K, N)
             G = G - G.mean(axis=0)
@@ -335,8 +331,7 @@ class ThrusterMonitor:
         a = np.where(live & (a > 0.0), a, 0.0)
         glr = a * num                     # = num^2 / den: the whitened drop of the residual
         m = int(np.argmax(glr))
-        best = (hyps[m][0], hyps[m][1], float(a[m]), float(glr[m]))
-        return best if best is not None and ss0 > 0 else None
+        return hyps[m][0], hyps[m][1], float(a[m]), float(glr[m])
 
     def poll(self, t_ns: int) -> list[Finding]:
         if self.next_eval_ns is None:
@@ -370,10 +365,5 @@ class ThrusterMonitor:
         # the isolation takes a step or two to act (the latch closes at the plant's next
         # step): the residual history restarts after it
         self.holdoff_until_ns = t_ns + self.holdoff_ns
-        found = Finding(fault, f"thruster {i}", i, detail)
-        self.declared.append(found)
-        return [found]
+        return [Finding(fault, f"thruster {i}", i, detail)]
 
-
-def finite(values) -> bool:
-    return all(math.isfinite(float(v)) for v in np.ravel(values))

@@ -11,7 +11,8 @@ from flightsw.msg.codec import (
     encode,
 )
 from flightsw.msg.health import (FDIR_RESPONSES, FDIR_SENSORS, AppHealth, AppTiming,
-                                 DeadlineStatus, FdirEvent, FdirStatus, HealthStatus)
+                                 DeadlineStatus, FdirEvent, FdirStatus, HealthStatus,
+                                 mask_bits)
 from flightsw.msg.registry import all_types, lookup
 from flightsw.msg.schema import Field, Message
 from flightsw.msg.actuators import (CameraCommand, ExposureCommand, LatchValveCommand,
@@ -35,6 +36,6 @@ __all__ = [
     "AttitudeEstimate", "TargetTrack", "DetectHealth", "OrbitEstimate", "RelativeState",
     "NavHealth", "GroundCommand", "BurnCommand", "GuidanceMode", "PointingCommand",
     "WheelSpeeds", "BurnReport", "PlanReport", "CameraCommand", "ExposureCommand", "GuidanceEvent",
-    "FdirStatus", "FdirEvent", "DeadlineStatus", "FDIR_SENSORS", "FDIR_RESPONSES", "LatchValveCommand",
+    "FdirStatus", "FdirEvent", "DeadlineStatus", "mask_bits", "FDIR_SENSORS", "FDIR_RESPONSES", "LatchValveCommand",
     "Field", "Message", "all_types", "lookup",
 ]

@@ -1,4 +1,6 @@
 """Health and runtime telemetry: what every app reports about itself, and the vehicle summary."""
+import numpy as np
+
 from flightsw.msg.codec import REASONS
 from flightsw.msg.schema import Field, Message
 
@@ -61,6 +63,11 @@ class HealthStatus(Message):
         Field.u64("step_faults", "count", "app step exceptions, all apps"),
         Field.text("mode", "vehicle health mode", choices=("nominal", "degraded", "fault")),
     )
+
+
+def mask_bits(mask: int, n: int):
+    """The n booleans of a bitmask field (bit i -> element i), as a numpy array."""
+    return (int(mask) >> np.arange(n)) & 1 == 1
 
 
 FDIR_SENSORS = ("gnss", "gyro", "star_tracker", "rangefinder", "camera")

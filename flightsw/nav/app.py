@@ -52,7 +52,7 @@ import math
 import numpy as np
 
 from flightsw.msg import (FDIR_SENSORS, AttitudeEstimate, BurnCommand, BurnReport, FdirStatus,
-                          GnssFix, GyroRate, NavHealth,
+                          GnssFix, GyroRate, NavHealth, mask_bits,
                           OrbitEstimate, RangefinderRange, RelativeState, StarTrackerAttitude,
                           TargetCue, TargetTrack)
 from flightsw.nav.attitude import AttitudeFilter
@@ -187,9 +187,9 @@ class NavApp(App):
     def step(self, t_ns: int, inbox) -> list:
         got = inbox.latest(FdirStatus)
         if got is not None:
-            mask = int(got[1].sensors_excluded)
+            out = mask_bits(got[1].sensors_excluded, len(FDIR_SENSORS))
             self.excluded_sensors = {type_ for type_, name in SENSOR_OF.items()
-                                     if mask >> FDIR_SENSORS.index(name) & 1}
+                                     if out[FDIR_SENSORS.index(name)]}
         for _, cue in inbox.all(TargetCue):
             if finite(cue.r_TN_N, cue.v_TN_N, cue.P_rv) and (
                     self.cue is None or cue.epoch_ns > self.cue.epoch_ns):
@@ -230,7 +230,7 @@ class NavApp(App):
         if not getattr(msg, "valid", True):
             return
         if type(msg) in self.excluded_sensors:
-            # FDIR found the unit frozen or dropped out: its readings are not to be trusted
+            # FDIR found the unit frozen: its readings look valid and are not
             self.excluded += 1
             return
         if isinstance(msg, TargetTrack) and msg.state != "confirmed":

@@ -25,7 +25,8 @@ import numpy as np
 
 from flightsw.msg import (CameraCommand, CameraFrame, ExposureCommand, GnssFix, GyroRate,
                           LatchValveCommand, RangefinderRange, StarTrackerAttitude, TargetCue,
-                          ThrusterCommand, TruthState, WheelSpeeds, WheelTorqueCommand)
+                          ThrusterCommand, TruthState, WheelSpeeds, WheelTorqueCommand,
+                          mask_bits)
 from flightsw.runtime.app import NS_PER_S, App, Param
 from hil.attitude import RigidBody
 from hil.attitude.wheels import ReactionWheels
@@ -142,8 +143,7 @@ class Plant(App):
             self.cmd_on_s = got[1].on_time_s.copy()
         got = inbox.latest(LatchValveCommand)
         if got is not None:
-            mask = int(got[1].closed_mask)
-            self.thrusters.set_latches([bool(mask >> i & 1) for i in range(12)])
+            self.thrusters.set_latches(mask_bits(got[1].closed_mask, len(self.thrusters.latched)))
         got = inbox.latest(WheelTorqueCommand)
         if got is not None:
             self.wheel_cmd_Nm = got[1].torque_Nm.copy()

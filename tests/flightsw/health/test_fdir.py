@@ -79,11 +79,29 @@ SLOW = {"rate_hz": 1.0, "params": {"control_period_s": 1.0, "actuation_delay_s":
                                    "gyro_lag_s": 0.5, "thruster_window_s": 20.0}}
 
 
-def bench(faults, duration_s, seed=7, slow=False):
-    """The plant, navigation (for the attitude) and health, with a pulser for control."""
+def close_range_doc(duration_s, faults, seed=None):
+    """The close-range scenario's document, shortened, with a fault schedule."""
     doc = tomllib.loads((resources.files("hil.scenarios") / "close-range.toml").read_text())
     doc["run"]["duration_s"] = duration_s
-    doc["run"]["seed"] = seed
+    if seed is not None:
+        doc["run"]["seed"] = seed
+    doc["plant"]["faults"] = faults
+    return doc
+
+
+def fly_close_range(tmp_path, duration_s, faults):
+    """The whole vehicle on close-range with faults: its recording, and FDIR's events as
+    (t_s, fault, subject)."""
+    sc = scenario.parse(close_range_doc(duration_s, faults), "close-range-faults")
+    run_scenario(sc, tmp_path, "inproc", progress=False, plots=False)
+    rec = Recording(tmp_path)
+    ev = rec.arrays("health.fdir_event")
+    return rec, list(zip(ev["t_ns"] / NS, ev["fault"], ev["subject"]))
+
+
+def bench(faults, duration_s, seed=7, slow=False):
+    """The plant, navigation (for the attitude) and health, with a pulser for control."""
+    doc = close_range_doc(duration_s, faults, seed)
     doc["apps"] = [a for a in doc["apps"] if a["name"] in ("health", "nav")]
     doc["apps"][0]["params"]["monitored"] = "plant,health,nav,pulser"
     doc["apps"].append({"name": "pulser", "cls": "fdir_test_apps:Pulser"})
@@ -94,7 +112,6 @@ def bench(faults, duration_s, seed=7, slow=False):
         doc["apps"][-1]["rate_hz"] = 1.0
         doc["plant"]["rate_hz"] = 1.0
         doc["plant"].setdefault("sensors", {})["gyro"] = {"rate_hz": 1.0}
-    doc["plant"]["faults"] = faults
     sc = scenario.parse(doc, "fdir-bench")
     run = InProcessRun(sc.apps, sc.seed, None)
     health = run.runners["health"].app
@@ -192,15 +209,9 @@ def test_responses_a_second_failed_thruster_aborts_and_a_recovered_sensor_clears
 def test_close_range_answers_a_stuck_on_thruster_and_a_frozen_gyro(tmp_path):
     """The full vehicle: the stuck valve is latched shut and allocated around, the flight goes
     on; the frozen gyro is excluded from navigation and guidance goes to safe."""
-    doc = tomllib.loads((resources.files("hil.scenarios") / "close-range.toml").read_text())
-    doc["run"]["duration_s"] = 90.0
-    doc["plant"]["faults"] = [{"t_s": 20.0, "kind": "thruster_stuck_on", "index": 3},
-                              {"t_s": 60.0, "kind": "sensor_freeze", "sensor": "gyro"}]
-    sc = scenario.parse(doc, "close-range-faults")
-    run_scenario(sc, tmp_path, "inproc", progress=False, plots=False)
-    rec = Recording(tmp_path)
-    ev = rec.arrays("health.fdir_event")
-    seen = list(zip(ev["t_ns"] / NS, ev["fault"], ev["subject"]))
+    rec, seen = fly_close_range(tmp_path, 90.0, [
+        {"t_s": 20.0, "kind": "thruster_stuck_on", "index": 3},
+        {"t_s": 60.0, "kind": "sensor_freeze", "sensor": "gyro"}])
     assert [s[1:] for s in seen] == [("thruster_stuck_on", "thruster 3"), ("sensor_freeze", "gyro")]
     assert 20.0 < seen[0][0] < 24.0 and 60.0 < seen[1][0] < 62.0
     latch = rec.arrays("act.latch_valves")
@@ -220,15 +231,9 @@ def test_close_range_answers_a_stuck_on_thruster_and_a_frozen_gyro(tmp_path):
 
 
 def test_close_range_holds_while_the_camera_is_frozen_and_carries_on_after(tmp_path):
-    doc = tomllib.loads((resources.files("hil.scenarios") / "close-range.toml").read_text())
-    doc["run"]["duration_s"] = 80.0
-    doc["plant"]["faults"] = [{"t_s": 30.0, "kind": "sensor_freeze", "sensor": "camera"},
-                              {"t_s": 52.0, "kind": "sensor_clear", "sensor": "camera"}]
-    sc = scenario.parse(doc, "close-range-camera")
-    run_scenario(sc, tmp_path, "inproc", progress=False, plots=False)
-    rec = Recording(tmp_path)
-    ev = rec.arrays("health.fdir_event")
-    seen = list(zip(ev["t_ns"] / NS, ev["fault"], ev["subject"]))
+    rec, seen = fly_close_range(tmp_path, 80.0, [
+        {"t_s": 30.0, "kind": "sensor_freeze", "sensor": "camera"},
+        {"t_s": 52.0, "kind": "sensor_clear", "sensor": "camera"}])
     # frames every 5 s: the first repeat is the frame at 30 s or 35 s, the first new one at 55 s
     assert [s[1:] for s in seen] == [("sensor_freeze", "camera"), ("sensor_recovered", "camera")]
     assert 30.0 <= seen[0][0] <= 38.0 and 55.0 <= seen[1][0] <= 60.0
