@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flightsw.native import build_info
 from hil.cli import run_scenario
 from hil.plant.faults import CORRUPT_MODES, LINK_TOPICS, SENSORS, parse_faults
 from hil.report.analysis import MISSION_DEADLINE_S, PRE_DETECTION
@@ -414,12 +415,32 @@ def dask_client(workers: int = 2, scheduler: str | None = None):
 
     if scheduler is not None:
         with Client(scheduler) as client:
+            check_workers(client)
             yield client
         return
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address=None, silence_logs=logging.ERROR) as local, \
             Client(local) as client:
+        check_workers(client)
         yield client
+
+
+def check_workers(client) -> None:
+    """Refuse a cluster whose workers would not fly what this process flies: each must import
+    the same flightsw, with its compiled kernels (a worker that cannot unpickle a run's task
+    leaves it pending for ever instead of failing it: a campaign would hang, not fail).
+    ``build_info`` is pure Python in a module that imports nothing of the project, so even a
+    worker with a broken build can run it and say so."""
+    here = build_info()
+    there = client.run(build_info)
+    wrong = {w: b for w, b in there.items() if b["error"] or b["package"] != here["package"]}
+    if wrong:
+        w, b = next(iter(wrong.items()))
+        raise RuntimeError(
+            f"{len(wrong)} of {len(there)} Dask workers cannot fly this campaign: {w} imports "
+            f"flightsw from {b['package']} ({b['error'] or 'not the build this process runs'}); "
+            f"this process imports it from {here['package']}: install the project where the "
+            f"workers run (pip install .)")
 
 
 def fly_all(runs: list[Run], client=None) -> Iterator[dict]:

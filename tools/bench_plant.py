@@ -65,7 +65,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+# the checkout only as a fallback: an installed (compiled) package comes first
+sys.path.append(str(REPO))
 
 from flightsw.runtime.app import Inbox  # noqa: E402
 from hil import scenario  # noqa: E402

@@ -27,7 +27,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the checkout only as a fallback: an installed (compiled) package comes first
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from hil import campaign  # noqa: E402
 from hil import scenario as scenarios  # noqa: E402

@@ -23,7 +23,8 @@ import msgpack
 import numpy as np
 from scipy.stats import chi2
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the checkout only as a fallback: an installed (compiled) package comes first
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from flightsw.msg.codec import Envelope, decode_payload  # noqa: E402
 from flightsw.msg.nav import NavHealth, RelativeState  # noqa: E402

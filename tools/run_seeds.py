@@ -21,7 +21,8 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the checkout only as a fallback: an installed (compiled) package comes first
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from hil import campaign  # noqa: E402
 from hil import scenario as scenarios  # noqa: E402

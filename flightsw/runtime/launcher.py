@@ -26,6 +26,7 @@ from typing import Callable
 import msgpack
 import zmq
 
+import flightsw
 from flightsw.bus.zmq_transport import endpoints, is_probe, make_sub
 from flightsw.native import require
 from flightsw.record import Recorder
@@ -123,7 +124,10 @@ class ProcessRun:
         })
 
     def _spawn(self, name: str) -> None:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        # the node imports the flightsw this process runs (its folder first), whatever else
+        # comes earlier on this process's path (a checkout a tool put there, say)
+        own = str(Path(flightsw.__file__).resolve().parents[1])
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([own] + [p for p in sys.path if p]))
         # -P: the working directory must not shadow the installed (compiled) package
         self.procs[name].popen = subprocess.Popen(
             [sys.executable, "-P", "-m", "flightsw.runtime.node", self._node_config(name)],

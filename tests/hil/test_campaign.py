@@ -1,6 +1,7 @@
 """Monte Carlo campaigns (hil.campaign): the fault draw, what the mission survives, the success
 rules, resumption, crashes, and the same results on a Dask cluster as in one process."""
 import json
+from pathlib import Path
 from dataclasses import replace
 
 import pytest
@@ -250,3 +251,19 @@ def test_a_campaign_on_two_dask_workers_gives_the_results_of_one_process(tmp_pat
         [campaign.comparable(r) for r in here.results]
     assert all("wall_s" in r["timing"] and "wall_s" not in campaign.comparable(r)
                for r in here.results)
+
+
+def test_a_cluster_whose_workers_import_another_build_is_refused_not_left_hanging(
+        tmp_path, monkeypatch):
+    # a checkout without compiled kernels first on the path (as a tool once put its checkout):
+    # this process has the real build loaded already, workers spawned now would import the other
+    import flightsw
+    import flightsw.native
+    shadow = tmp_path / "flightsw"
+    shadow.mkdir()
+    for name in ("__init__.py", "native.py"):
+        (shadow / name).write_text((Path(flightsw.__file__).parent / name).read_text())
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(RuntimeError, match=f"cannot fly this campaign.*imports flightsw from {shadow}"):
+        with campaign.dask_client(workers=1):
+            pass
