@@ -28,7 +28,11 @@ fitting signature is declared when it explains the residual (a generalised likel
 above ``glr_threshold``), its size a is at least ``a_min`` (a build error of a few per cent is
 not a fault), and the same signature has been the verdict ``confirm`` times in a row
 (evaluations every ``eval_s``). a ~ 1 is stuck off (or stuck on); 0 < a < ``stuck_a`` is
-degraded (thrust scale 1 - a). After a declaration the declared thruster is taken out of the
+degraded (thrust scale 1 - a). Two faults of one kind from one onset (two valves sticking
+together) are fitted by pairs as well: their summed torque, fitted one thruster at a time,
+looks like some third thruster's; a pair is the verdict when it explains the residual better
+than the best single by more than the threshold, both its sizes are between ``a_min`` and
+``PAIR_A_MAX``, and its two signatures are not near-collinear (``PAIR_CORR_MAX``). After a declaration the declared thruster is taken out of the
 commanded model (its impulse is zero from then on: not allocated, or latched shut) and the
 residual history restarts, so a second fault can be told from the first. A thruster declared
 stuck off or degraded stays a suspect for stuck on until its latch is closed: it is commanded
@@ -282,9 +286,12 @@ class ThrusterMonitor:
             self.samples.popleft()
 
     # -- the test --
-    def evaluate(self) -> tuple[str, int, float, float] | None:
-        """The best fault signature over the window: (kind, thruster, a, GLR), or None with
-        the window too short."""
+    def evaluate(self) -> tuple[str, tuple[int, ...], tuple[float, ...], float] | None:
+        """The best fault signature over the window: (kind, thrusters, their a, GLR), or None
+        with the window too short. One thruster, or two of the same kind from the same onset
+        when the pair explains the residual better than any one by more than the threshold
+        (two valves that stick at once: their summed torque is fitted, one at a time, as some
+        third thruster's)."""
         if len(self.samples) < 8:
             return None
         t = np.array([s[0] for s in self.samples])
@@ -323,15 +330,49 @@ class ThrusterMonitor:
             c = cho_factor(S)
         except np.linalg.LinAlgError:
             return None
+        SH = cho_solve(c, H)
         num = H.T @ cho_solve(c, e_c)
-        den = np.einsum("ij,ij->j", H, cho_solve(c, H))
+        den = np.einsum("ij,ij->j", H, SH)
         with np.errstate(divide="ignore", invalid="ignore"):
             a = np.where(den > 1e-30, num / den, 0.0)
         live = np.array([not d for _, _, d in hyps])
         a = np.where(live & (a > 0.0), a, 0.0)
         glr = a * num                     # = num^2 / den: the whitened drop of the residual
         m = int(np.argmax(glr))
-        return hyps[m][0], hyps[m][1], float(a[m]), float(glr[m])
+        best = (hyps[m][0], (hyps[m][1],), (float(a[m]),), float(glr[m]))
+        pair = self._best_pair(H.T @ SH, num, live, N)
+        if pair is not None and pair[4] > best[3] + self.glr_threshold:
+            p, q, a_p, a_q, g = pair
+            return hyps[p][0], (hyps[p][1], hyps[q][1]), (a_p, a_q), g
+        return best
+
+    PAIR_A_MAX = 1.5          # a pair's sizes beyond this are a fit of noise, not two faults
+    PAIR_CORR_MAX = 0.95      # nor are two signatures this alike (antiparallel nozzles' cancel)
+
+    def _best_pair(self, M, num, live, N):
+        """The best two-thruster fit (p, q, a_p, a_q, GLR) over the hypotheses' blocks of one
+        kind and onset (N each), from their whitened Gram matrix M and projections num."""
+        best = None
+        iu, ju = np.triu_indices(N, 1)
+        for b in range(0, M.shape[0], N):
+            Mb, nb, lb = M[b:b + N, b:b + N], num[b:b + N], live[b:b + N]
+            mpp, mqq, mpq = Mb[iu, iu], Mb[ju, ju], Mb[iu, ju]
+            np_, nq = nb[iu], nb[ju]
+            det = mpp * mqq - mpq ** 2
+            ok = lb[iu] & lb[ju] & (det > (1.0 - self.PAIR_CORR_MAX ** 2) * mpp * mqq) \
+                & (mpp > 1e-30) & (mqq > 1e-30)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                a_p = np.where(ok, (mqq * np_ - mpq * nq) / det, 0.0)
+                a_q = np.where(ok, (mpp * nq - mpq * np_) / det, 0.0)
+            ok &= (a_p >= self.a_min) & (a_q >= self.a_min) \
+                & (a_p <= self.PAIR_A_MAX) & (a_q <= self.PAIR_A_MAX)
+            if not ok.any():
+                continue
+            g = np.where(ok, a_p * np_ + a_q * nq, -np.inf)
+            m = int(np.argmax(g))
+            if best is None or g[m] > best[4]:
+                best = (b + iu[m], b + ju[m], float(a_p[m]), float(a_q[m]), float(g[m]))
+        return best
 
     def poll(self, t_ns: int) -> list[Finding]:
         if self.next_eval_ns is None:
@@ -341,29 +382,30 @@ class ThrusterMonitor:
         self.next_eval_ns = t_ns + self.eval_ns
         best = self.evaluate()
         verdict = None
-        if best is not None and best[3] > self.glr_threshold and best[2] >= self.a_min:
-            kind, i, a, glr = best
-            if kind == "on":
-                verdict = ("thruster_stuck_on", i)
-            elif a >= self.stuck_a:
-                verdict = ("thruster_stuck_off", i)
-            else:
-                verdict = ("thruster_degraded", i)
+        if best is not None and best[3] > self.glr_threshold and min(best[2]) >= self.a_min:
+            kind, which, sizes, glr = best
+            verdict = tuple(("thruster_stuck_on" if kind == "on" else
+                             "thruster_stuck_off" if a >= self.stuck_a else
+                             "thruster_degraded", i) for i, a in zip(which, sizes))
         self.verdicts.append((verdict, best))
         if verdict is None or len(self.verdicts) < self.confirm \
                 or any(v[0] != verdict for v in self.verdicts):
             return []
-        fault, i = verdict
-        _, _, a, glr = best
-        detail = (f"torque residual fits thruster {i} {fault.split('_', 1)[1].replace('_', ' ')}"
-                  f" (a = {a:.2f}, GLR {glr:.0f}, {self.confirm} evaluations)")
-        if fault == "thruster_degraded":
-            detail += f"; thrust ~{max(1.0 - a, 0.0):.2f} of nominal"
-        self.out[i] = True
-        self.latched[i] |= fault == "thruster_stuck_on"
+        _, _, sizes, glr = best
+        found = []
+        for (fault, i), a in zip(verdict, sizes):
+            also = "".join(f", with thruster {j}" for _, j in verdict if j != i)
+            detail = (f"torque residual fits thruster {i} "
+                      f"{fault.split('_', 1)[1].replace('_', ' ')} (a = {a:.2f}, GLR {glr:.0f}, "
+                      f"{self.confirm} evaluations{also})")
+            if fault == "thruster_degraded":
+                detail += f"; thrust ~{max(1.0 - a, 0.0):.2f} of nominal"
+            self.out[i] = True
+            self.latched[i] |= fault == "thruster_stuck_on"
+            found.append(Finding(fault, f"thruster {i}", i, detail))
         self._restart()
         # the isolation takes a step or two to act (the latch closes at the plant's next
         # step): the residual history restarts after it
         self.holdoff_until_ns = t_ns + self.holdoff_ns
-        return [Finding(fault, f"thruster {i}", i, detail)]
+        return found
 

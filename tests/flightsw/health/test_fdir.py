@@ -166,6 +166,19 @@ def test_a_thruster_declared_failed_off_that_then_sticks_on_is_latched_and_nothi
     assert list(np.flatnonzero(plant.thrusters.latched)) == [4]
 
 
+@pytest.mark.parametrize("kind, pair", [("thruster_stuck_on", (1, 6)), ("thruster_stuck_on", (3, 11)),
+                                        ("thruster_stuck_off", (4, 9))])
+def test_two_thrusters_failing_at_the_same_instant_are_isolated_together(kind, pair):
+    """Fitted one at a time, their summed torque looks like some third thruster's (found by
+    tests/e2e/test_fault_properties.py): the pair round finds the two, and nothing else."""
+    faults = [{"t_s": 20.0, "kind": kind, "index": i} for i in pair]
+    events, health, plant = bench(faults, 50.0)
+    thr = [e for e in events if e[1].startswith("thruster")]
+    assert sorted(e[1:] for e in thr) == sorted((kind, f"thruster {i}") for i in pair), events
+    assert all(20.0 < e[0] < 35.0 for e in thr)
+    assert health.failed == sum(1 << i for i in pair)
+
+
 @pytest.mark.parametrize("seed", [7, 8])
 def test_healthy_thrusters_firing_for_minutes_are_never_blamed(seed):
     events, health, _ = bench([], 240.0, seed=seed)
