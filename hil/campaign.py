@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flightsw.native import build_info
+from flightsw.runtime.build import build_info
 from hil.cli import run_scenario
 from hil.plant.faults import CORRUPT_MODES, LINK_TOPICS, SENSORS, parse_faults
 from hil.report.analysis import MISSION_DEADLINE_S, PRE_DETECTION

@@ -3,8 +3,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+
+# One BLAS thread per process, set before numpy loads (as `rpo` or `python -m hil.cli`): the
+# apps' matrices are small, and a BLAS pool of two threads on a shared two-core bench made the
+# health app's thruster test 6x slower than one thread (169 ms against 29 ms a solve, measured
+# under load); a flight computer runs an app on one thread anyway. Set variables are kept.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 from dataclasses import replace
 from pathlib import Path
 

@@ -128,6 +128,10 @@ class ProcessRun:
         # comes earlier on this process's path (a checkout a tool put there, say)
         own = str(Path(flightsw.__file__).resolve().parents[1])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([own] + [p for p in sys.path if p]))
+        # one BLAS thread per node (an app's matrices are small; a pool per node oversubscribes
+        # the cores the nodes share), unless set
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(var, "1")
         # -P: the working directory must not shadow the installed (compiled) package
         self.procs[name].popen = subprocess.Popen(
             [sys.executable, "-P", "-m", "flightsw.runtime.node", self._node_config(name)],

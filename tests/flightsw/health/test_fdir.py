@@ -257,3 +257,16 @@ def test_close_range_holds_while_the_camera_is_frozen_and_carries_on_after(tmp_p
     assert held[(t > seen[0][0] + 2) & (t < seen[1][0])].all()
     assert not held[t > seen[1][0] + 2].any() and not held[t < seen[0][0]].any()
     assert set(mode["phase"]) == {"close_approach"}
+
+
+@given(st.integers(1, 40), st.integers(1, 12), st.floats(1e-4, 1e-1), st.floats(0.0, 0.2),
+       st.integers(0, 2**32 - 1))
+def test_the_null_solver_is_the_direct_solve_of_the_null_covariance(K, N, sigma, beta, seed):
+    from flightsw.health.fdir import null_solver
+    rng = np.random.default_rng(seed)
+    Gb = rng.standard_normal((3 * K, N)) * rng.uniform(0.0, 0.1)
+    Gb[:, rng.random(N) < 0.3] = 0.0                  # thrusters not fired in the window
+    X = rng.standard_normal((3 * K, 5))
+    S = sigma ** 2 * np.eye(3 * K) + beta ** 2 * Gb @ Gb.T
+    np.testing.assert_allclose(null_solver(sigma ** 2, beta ** 2, Gb)(X), np.linalg.solve(S, X),
+                               rtol=1e-6, atol=1e-9 * np.abs(np.linalg.solve(S, X)).max())
