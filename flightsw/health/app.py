@@ -44,7 +44,7 @@ from flightsw.health.fdir import CounterMonitor, SensorMonitor, ThrusterModel, T
 from flightsw.msg import (FDIR_RESPONSES, FDIR_SENSORS, AppHealth, AppTiming, AttitudeEstimate,
                           DeadlineStatus, DetectHealth, FdirEvent, FdirStatus, GnssFix, GyroRate, HealthStatus,
                           NavHealth, RangefinderRange, StarTrackerAttitude, ThrusterCommand,
-                          WheelSpeeds)
+                          WheelSpeeds, saturated)
 from flightsw.runtime.app import NS_PER_S, App, Param
 
 SEVERITY = {r: i for i, r in enumerate(FDIR_RESPONSES)}
@@ -154,7 +154,8 @@ class HealthApp(App):
                 self.published = state
                 out.append(FdirStatus(
                     thrusters_failed=self.failed, latches_closed=self.latched,
-                    sensors_excluded=state[2], response=state[3], faults_declared=self.declared,
+                    sensors_excluded=state[2], response=state[3],
+                    faults_declared=saturated(self.declared),
                     active=",".join(f"{f} {s}" for (_, s), (f, _) in sorted(self.active.items())
                                     )[:200]))
         for _, timing in inbox.all(AppTiming):
@@ -168,8 +169,8 @@ class HealthApp(App):
         new = {a: n - self.misses_reported.get(a, 0) for a, n in self.deadline_misses.items()}
         over = {a: n for a, n in sorted(new.items()) if n > 0}
         self.misses_reported = dict(self.deadline_misses)
-        return DeadlineStatus(misses=sum(self.deadline_misses.values()),
-                              new_misses=sum(over.values()),
+        return DeadlineStatus(misses=saturated(sum(self.deadline_misses.values())),
+                              new_misses=saturated(sum(over.values())),
                               apps_overrunning=",".join(f"{a} {n}" for a, n in over.items())[:200])
 
     # -- apps ------------------------------------------------------------------------------------
@@ -190,9 +191,10 @@ class HealthApp(App):
 
     def _status(self, t_ns: int, stale: list[str]) -> HealthStatus:
         names = sorted(set(self.expected) | self.last.keys())
-        totals = {k: sum(getattr(h, k) for h in self.last.values())
+        totals = {k: saturated(sum(getattr(h, k) for h in self.last.values()))
                   for k in ("inputs_dropped", "outputs_rejected", "step_faults")}
-        rejected = int(sum(float(h.inputs_rejected.sum()) for h in self.last.values()))
+        rejected = saturated(sum(int(h.inputs_rejected.sum()) + h.inputs_refused
+                                 for h in self.last.values()))
         if stale or self._response() in ("safe", "abort"):
             mode = "fault"
         elif self.active or self.restarts or rejected or any(totals.values()):
@@ -201,7 +203,7 @@ class HealthApp(App):
             mode = "nominal"
         return HealthStatus(
             apps_expected=len(names), apps_alive=len(names) - len(stale),
-            stale_apps=",".join(stale)[:200], restarts=self.restarts,
+            stale_apps=",".join(stale)[:200], restarts=saturated(self.restarts),
             inputs_rejected=rejected, mode=mode, **totals,
         )
 

@@ -87,6 +87,10 @@ class App:
     PUBLISHES: ClassVar[tuple[type[Message], ...]] = ()
     RATE_HZ: ClassVar[float] = 1.0
     PARAMS: ClassVar[dict[str, Param]] = {}
+    # Inputs the decoder passed and the app refused on their content (a non-unit quaternion,
+    # a time out of range...): an app counts them here, the runtime reports them in
+    # health.app (inputs_refused). Bad input is refused and counted, never acted upon.
+    rejected: int = 0
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
