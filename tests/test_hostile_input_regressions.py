@@ -6,8 +6,12 @@ import msgpack
 import numpy as np
 import pytest
 
+from flightsw.control.app import ControlApp
+from flightsw.detect.app import DetectApp
 from flightsw.health import HealthApp
-from flightsw.msg import (AppHealth, CameraFrame, HealthStatus, MessageError, TimeTone, decode,
+from flightsw.msg import (AppHealth, AttitudeEstimate, BurnCommand, CameraFrame, DetectHealth,
+                          Envelope, GnssFix, HealthStatus, MessageError, PointingCommand,
+                          TargetCue, ThrusterCommand, TimeTone, WheelTorqueCommand, decode,
                           encode)
 from flightsw.runtime.app import NS_PER_S, App, Inbox
 from flightsw.runtime.runner import AppRunner
@@ -77,3 +81,107 @@ def test_the_health_summary_of_counters_that_sum_past_2_64_saturates():
 def encode_env(msg, seq, t_ns=NS_PER_S):
     frames = encode(msg, seq, t_ns, "test")
     return decode(frames)[0]
+
+
+def inbox_of(t_ns, *msgs):
+    return Inbox([(Envelope(m.TOPIC, m.VERSION, k, t_ns, "test"), m) for k, m in enumerate(msgs)])
+
+
+# -- control -----------------------------------------------------------------------------------
+Q0 = np.array([1.0, 0.0, 0.0, 0.0])
+
+
+def control_app():
+    app = ControlApp("control", {})
+    app.reset()
+    return app
+
+
+def attitude(t_ns, q=Q0):
+    return AttitudeEstimate(t_est_ns=t_ns, q_BN=np.asarray(q, float), omega_BN_B=np.zeros(3),
+                            P_att=np.eye(3) * 1e-10, valid=True)
+
+
+@pytest.mark.parametrize("q_RN", [np.zeros(4), np.array([0.5, 0.0, 0.0, 0.0]),
+                                  np.array([1.0, 1.0, 0.0, 0.0])])
+def test_control_refuses_and_counts_a_pointing_command_of_a_non_unit_quaternion(q_RN):
+    app = control_app()
+    bad = PointingCommand(q_RN=q_RN, omega_RN_R=np.zeros(3), mode="target")
+    out = app.step(0, inbox_of(0, attitude(0), bad))
+    assert app.rejected == 1 and app.q_RN is not None and np.allclose(app.q_RN, Q0)
+    torque = first(out, WheelTorqueCommand).torque_Nm     # the step went on: wheels commanded
+    assert np.isfinite(torque).all()
+
+
+@pytest.mark.parametrize("duration_s", [0.0])
+def test_control_refuses_and_counts_a_burn_of_no_duration(duration_s):
+    app = control_app()
+    bad = BurnCommand(burn_id=1, t_start_ns=0, dv_N=np.array([0.1, 0.0, 0.0]),
+                      duration_s=duration_s)
+    out = app.step(0, inbox_of(0, attitude(0), bad))
+    assert app.rejected == 1 and app.burn is None
+    assert not [m for m in out if isinstance(m, ThrusterCommand)]
+
+
+@pytest.mark.parametrize("q_BN", [np.zeros(4), np.array([0.3, 0.3, 0.0, 0.0])])
+def test_control_refuses_an_attitude_estimate_of_a_non_unit_quaternion(q_BN):
+    app = control_app()
+    app.step(0, inbox_of(0, attitude(0)))
+    out = app.step(NS_PER_S // 5, inbox_of(NS_PER_S // 5, attitude(NS_PER_S // 5, q_BN)))
+    assert app.rejected == 1
+    for m in out:
+        encode(m, 0, 0, "control")       # nothing NaN comes out of it
+
+
+def test_control_refuses_an_attitude_estimate_from_the_future():
+    app = control_app()
+    app.step(0, inbox_of(0, attitude(2**63)))
+    assert app.rejected == 1 and app.attitude is None
+
+
+# -- detect ------------------------------------------------------------------------------------
+DETECT = {"n_cols": 64, "n_rows": 64, "fov_deg": 2.5, "attitude_wait_s": 0.0,
+          "search_samples": 200}
+X_LEO = np.array([6878e3, 0.0, 0.0, 0.0, 7612.6, 0.0])
+
+
+def cue(epoch_ns=0, x=X_LEO, P=np.eye(6)):
+    return TargetCue(epoch_ns=epoch_ns, r_TN_N=x[:3], v_TN_N=x[3:], P_rv=P, radius_m=1.0)
+
+
+def detect_app():
+    app = DetectApp("detect", DETECT)
+    app.reset()
+    return app
+
+
+@pytest.mark.parametrize("bad", [
+    cue(epoch_ns=2**64 - 1),                                       # 584 years ahead: it hung
+    cue(x=np.array([6878e3, 0.0, 0.0, 0.0, 2e4, 0.0])),           # escaping
+    cue(x=np.array([1e3, 0.0, 0.0, 0.0, 7612.6, 0.0])),           # inside the Earth
+    cue(P=-np.eye(6)),
+], ids=["far_future", "hyperbolic", "inside_earth", "negative_covariance"])
+def test_detect_refuses_and_counts_a_cue_it_could_not_search(bad):
+    app = detect_app()
+    out = app.step(NS_PER_S, inbox_of(NS_PER_S, bad))
+    assert app.cue is None and app.rejected == 1
+    assert "TargetCue refused" in first(out, DetectHealth).last_rejection
+    app.step(2 * NS_PER_S, inbox_of(2 * NS_PER_S, cue()))
+    assert app.cue is not None and app.rejected == 1
+
+
+def gnss(t_ns, x=X_LEO):
+    return GnssFix(t_meas_ns=t_ns, r_BN_N=x[:3], v_BN_N=x[3:], sigma_r_m=3.0, sigma_v_mps=0.03,
+                   n_sats=9, valid=True)
+
+
+@pytest.mark.parametrize("bad", [
+    gnss(2**64 - 1), gnss(NS_PER_S, np.zeros(6)), attitude(NS_PER_S, np.zeros(4)),
+    attitude(2**63), AttitudeEstimate(t_est_ns=0, q_BN=Q0, omega_BN_B=np.zeros(3),
+                                      P_att=-np.eye(3), valid=True),
+], ids=["fix_from_the_future", "fix_inside_earth", "zero_quaternion", "estimate_from_the_future",
+        "negative_covariance"])
+def test_detect_refuses_and_counts_a_fix_or_estimate_it_could_not_use(bad):
+    app = detect_app()
+    app.step(NS_PER_S, inbox_of(NS_PER_S, bad))
+    assert app.rejected == 1 and app.chaser is None and not app.attitudes

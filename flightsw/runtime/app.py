@@ -126,6 +126,16 @@ class App:
         key = (zlib.crc32(self.name.encode()), zlib.crc32(purpose.encode()))
         return np.random.default_rng(np.random.SeedSequence(entropy=self.seed, spawn_key=key))
 
+    def refusing(self, handler, *args) -> str:
+        """``handler(*args)``, the handler of one input; '' if it took the input, else why it
+        refused it (it raised ValueError), and the refusal is counted in ``rejected``."""
+        try:
+            handler(*args)
+        except ValueError as exc:
+            self.rejected += 1
+            return str(exc) or type(exc).__name__
+        return ""
+
     def reset(self) -> None:
         """Return to the state at boot. Called once before the first step."""
 
