@@ -2,19 +2,30 @@
 requirement it broke. Bad input gets a clear error and loses nothing: it is refused, counted,
 reported, and the app keeps running.
 """
+import copy
+import tomllib
+from importlib import resources
+
 import msgpack
 import numpy as np
 import pytest
 
 from flightsw.control.app import ControlApp
 from flightsw.detect.app import DetectApp
+from flightsw.detect.propagate import propagate
+from flightsw.guidance.app import GuidanceApp
 from flightsw.health import HealthApp
 from flightsw.msg import (AppHealth, AttitudeEstimate, BurnCommand, CameraFrame, DetectHealth,
-                          Envelope, GnssFix, HealthStatus, MessageError, PointingCommand,
-                          TargetCue, ThrusterCommand, TimeTone, WheelTorqueCommand, decode,
-                          encode)
+                          Envelope, FdirEvent, GnssFix, GroundCommand, GuidanceEvent,
+                          GuidanceMode, GyroRate, HealthStatus,
+                          MessageError, OrbitEstimate, PointingCommand, StarTrackerAttitude,
+                          TargetCue, ThrusterCommand, TimeTone, WheelSpeeds,
+                          WheelTorqueCommand, decode, encode)
+from flightsw.nav import NavApp
 from flightsw.runtime.app import NS_PER_S, App, Inbox
 from flightsw.runtime.runner import AppRunner
+from hil.ground import GroundStation, parse_script
+from hil.plant import Plant
 
 
 def first(out, cls):
@@ -185,3 +196,107 @@ def test_detect_refuses_and_counts_a_fix_or_estimate_it_could_not_use(bad):
     app = detect_app()
     app.step(NS_PER_S, inbox_of(NS_PER_S, bad))
     assert app.rejected == 1 and app.chaser is None and not app.attitudes
+
+
+# -- guidance ----------------------------------------------------------------------------------
+def guidance_app():
+    app = GuidanceApp("guidance", {"nav_settle_s": 0.0, "start_phase": "search",
+                                   "search_samples": 200})
+    app.reset()
+    return app
+
+
+def orbit_estimate(t_ns, x=X_LEO):
+    return OrbitEstimate(t_est_ns=t_ns, r_BN_N=x[:3], v_BN_N=x[3:], P_rv=np.eye(6), valid=True)
+
+
+@pytest.mark.parametrize("bad", [
+    cue(epoch_ns=2**64 - 1),                                       # the search propagated it
+    cue(x=np.array([6878e3, 0.0, 0.0, 0.0, 2e4, 0.0])),
+    cue(x=np.array([6878e3, 0.0, 0.0, 7612.6, 0.0, 0.0])),         # falls straight down
+], ids=["far_future", "hyperbolic", "radial"])
+def test_guidance_refuses_and_counts_a_cue_it_could_not_search(bad):
+    app = guidance_app()
+    out = app.step(NS_PER_S, inbox_of(NS_PER_S, orbit_estimate(NS_PER_S), bad))
+    assert app.cue is None and app.rejected == 1
+    assert any("TargetCue refused" in m.text for m in out if isinstance(m, GuidanceEvent))
+    app.step(2 * NS_PER_S, inbox_of(2 * NS_PER_S, orbit_estimate(2 * NS_PER_S), cue()))
+    assert app.cue is not None and app.rejected == 1
+
+
+@pytest.mark.parametrize("x", [np.zeros(6), np.array([6878e3, 0.0, 0.0, 0.0, 0.0, 0.0])],
+                         ids=["at_the_centre", "no_velocity"])
+def test_guidance_refuses_an_orbit_estimate_that_is_no_orbit(x):
+    app = guidance_app()
+    out = app.step(NS_PER_S, inbox_of(NS_PER_S, orbit_estimate(NS_PER_S, x), cue()))
+    assert app.orbit is None and app.rejected == 1
+    for m in out:
+        encode(m, 0, NS_PER_S, "guidance")     # its pointing stays finite
+
+
+# -- nav ---------------------------------------------------------------------------------------
+def nav_app():
+    app = NavApp("nav", {"measurement_lag_s": 1.0}, rate_hz=1.0)
+    app.reset()
+    return app
+
+
+def nav_step(app, t_s, *msgs):
+    t_ns = int(t_s * NS_PER_S)
+    return app.step(t_ns, inbox_of(t_ns, *msgs))
+
+
+def test_nav_refuses_a_cue_from_centuries_ahead_instead_of_propagating_to_it():
+    app = nav_app()
+    nav_step(app, 0.0, gnss(0), cue(epoch_ns=2**64 - 1))
+    nav_step(app, 2.0, gnss(2 * NS_PER_S))     # it hung here, propagating 584 years back
+    assert app.cue is None and app.relative is None and app.rejected == 1
+    nav_step(app, 3.0, gnss(3 * NS_PER_S), cue(epoch_ns=3 * NS_PER_S))
+    nav_step(app, 5.0, gnss(5 * NS_PER_S))
+    assert app.relative is not None            # a good cue after it is taken
+
+
+@pytest.mark.parametrize("bad", [
+    cue(x=np.array([6878e3, 0.0, 0.0, 0.0, 2e4, 0.0])),
+    cue(x=np.array([1e3, 0.0, 0.0, 0.0, 7612.6, 0.0])),
+    cue(P=np.diag([1.0, 1.0, 1.0, 1.0, 1.0, -1.0])),
+    cue(P=np.zeros((6, 6))),
+], ids=["hyperbolic", "inside_earth", "indefinite_covariance", "zero_covariance"])
+def test_nav_refuses_and_counts_a_cue_that_is_no_orbit_or_has_no_covariance(bad):
+    app = nav_app()
+    nav_step(app, 0.0, gnss(0), bad)
+    nav_step(app, 2.0, gnss(2 * NS_PER_S))
+    assert app.cue is None and app.relative is None and app.rejected == 1
+
+
+def star_tracker(t_ns, q):
+    return StarTrackerAttitude(t_meas_ns=t_ns, q_BN=np.asarray(q, float), sigma_cross_rad=1e-5,
+                               sigma_roll_rad=1e-4, valid=True)
+
+
+@pytest.mark.parametrize("bad", [
+    gnss(NS_PER_S, np.zeros(6)),
+    gnss(NS_PER_S, np.array([6878e3, 0.0, 0.0, 0.0, 2e4, 0.0])),
+    star_tracker(NS_PER_S, np.zeros(4)),
+], ids=["fix_inside_earth", "fix_escaping", "zero_quaternion"])
+def test_nav_refuses_and_counts_a_measurement_that_is_impossible(bad):
+    app = nav_app()
+    nav_step(app, 1.0, bad)
+    nav_step(app, 3.0)
+    assert app.rejected == 1 and app.orbit is None and not app.attitude.initialised
+
+
+def test_a_wild_fix_delivered_twice_is_no_manoeuvre():
+    app = nav_app()
+    for k in range(5):
+        nav_step(app, k, gnss(k * NS_PER_S, propagated(k)))
+    wild = gnss(5 * NS_PER_S, propagated(5) + np.r_[1e5, 0.0, 0.0, 0.0, 0.0, 0.0])
+    nav_step(app, 5.0, gnss(5 * NS_PER_S, propagated(5)), wild, wild)
+    for k in range(6, 10):
+        nav_step(app, k, gnss(k * NS_PER_S, propagated(k)))
+    assert app.orbit.fuser.manoeuvres_detected == 0 and app.t_manoeuvre_detected_ns == -1
+
+
+def propagated(t_s):
+    return propagate(X_LEO, t_s)
+

@@ -13,7 +13,7 @@ from flightsw.detect.candidates import CandidateConfig
 from flightsw.detect.catalog import load_onboard_catalog
 from flightsw.detect.exposure import ExposureConfig, ExposureControl
 from flightsw.detect.pipeline import DetectionPipeline, FrameResult, PipelineConfig
-from flightsw.detect.propagate import R_EARTH_M
+from flightsw.detect.propagate import orbit_problem
 from flightsw.detect.rotation import (attitude_error, propagate_attitude, quaternion_multiply,
                                       rotation_quaternion, unit_quaternion)
 from flightsw.detect.search import CueState, SearchConfig, SearchPlan, SearchProgress, plan_search
@@ -169,16 +169,18 @@ class DetectApp(App):
         return out
 
     # Each input is checked here (ValueError: refused and counted) beyond what the decoder
-    # can: a unit quaternion, a covariance, a time not in the future, a position above the ground, a cue
-    # that is an orbit within max_cue_span_s of now (the search propagates the chaser and the
-    # cue from their times: a far one would take the propagator as long).
+    # can: a unit quaternion, a covariance, a time not in the future, a state that is an orbit
+    # (bound, its perigee above the ground), a cue of an epoch within max_cue_span_s of now
+    # (the search propagates the chaser and the cue from their times: a far one would take
+    # the propagator as long).
     def _take_attitude(self, estimate: AttitudeEstimate, t_ns: int) -> None:
         if not estimate.valid:
             return
         if abs(np.linalg.norm(estimate.q_BN) - 1.0) > 1e-3:
             raise ValueError("q_BN is not a unit quaternion")
         P = estimate.P_att
-        if not np.allclose(P, P.T, rtol=1e-9, atol=1e-12) or np.linalg.eigvalsh(P)[0] < -1e-9 * np.abs(P).max():
+        if (not np.allclose(P, P.T, rtol=1e-9, atol=1e-12)
+                or np.linalg.eigvalsh(P)[0] < -1e-9 * np.abs(P).max()):
             raise ValueError("P_att is not a covariance")
         if estimate.t_est_ns > t_ns + NS_PER_S:
             raise ValueError("estimate from the future")
@@ -189,8 +191,9 @@ class DetectApp(App):
             return
         if fix.t_meas_ns > t_ns + NS_PER_S:
             raise ValueError("fix from the future")
-        if not np.linalg.norm(fix.r_BN_N) > R_EARTH_M:
-            raise ValueError("fix inside the Earth")
+        problem = orbit_problem(fix.r_BN_N, fix.v_BN_N)
+        if problem:
+            raise ValueError(f"fix: {problem}")
         self.chaser = (fix.t_meas_ns / NS_PER_S, np.concatenate([fix.r_BN_N, fix.v_BN_N]))
 
     def _take_cue(self, cue: TargetCue, t_ns: int) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from flightsw.detect.camera import CameraModel
-from flightsw.detect.propagate import MU_EARTH_M3_S2, R_EARTH_M, propagate
+from flightsw.detect.propagate import orbit_problem, propagate
 from flightsw.detect.rotation import quaternion_from_dcm, quaternion_multiply, quaternion_conjugate
 from flightsw.detect.skyplane import from_plane, to_plane
 
@@ -48,9 +48,9 @@ class CueState:
             raise ValueError("P_rv must be positive semi-definite")
         if not (np.isfinite(self.r_N).all() and np.isfinite(self.v_N).all()):
             raise ValueError("cue state must be finite")
-        r_m = float(np.linalg.norm(self.r_N))
-        if not r_m > R_EARTH_M or not 0.5 * float(self.v_N @ self.v_N) < MU_EARTH_M3_S2 / r_m:
-            raise ValueError("cue orbit must be bound (elliptic) and start above the Earth's surface")
+        problem = orbit_problem(self.r_N, self.v_N)
+        if problem:
+            raise ValueError(f"cue: {problem}")
 
     def check_epoch(self, t_s: float, max_span_s: float) -> None:
         """ValueError unless the epoch is within max_span_s of t_s (s): a cue is propagated from
