@@ -300,3 +300,33 @@ def test_a_wild_fix_delivered_twice_is_no_manoeuvre():
 def propagated(t_s):
     return propagate(X_LEO, t_s)
 
+
+# -- health ------------------------------------------------------------------------------------
+def gyro(t_ns):
+    return GyroRate(t_meas_ns=t_ns, omega_BN_B=np.full(3, 1e-4 * (1 + t_ns % 7)), valid=True)
+
+
+def test_health_refuses_samples_from_the_future_which_blinded_its_monitors():
+    app = HealthApp("health", {"gyro_dropout_s": 2.0})
+    app.reset()
+    wheels = WheelSpeeds(t_meas_ns=0, momentum_Nms=np.zeros(4), valid=True)
+    app.step(0, inbox_of(0, attitude(0), wheels, gyro(0)))
+    app.step(NS_PER_S // 5, inbox_of(NS_PER_S // 5, gyro(NS_PER_S // 5)))
+    far = 2**63
+    app.step(2 * NS_PER_S // 5, inbox_of(2 * NS_PER_S // 5, attitude(far), gyro(far)))
+    assert app.rejected == 2
+    assert app.thrusters.t_int_ns <= NS_PER_S       # the thruster model was not carried to it
+    # the gyro then falls silent: its dropout is found (the future stamp hid it)
+    out = []
+    for k in range(3, 20):
+        out += app.step(k * NS_PER_S // 5, inbox_of(k * NS_PER_S // 5))
+    assert any(isinstance(m, FdirEvent) and m.fault == "sensor_dropout" and m.subject == "gyro"
+               for m in out)
+
+
+def test_health_refuses_an_attitude_estimate_of_a_zero_quaternion():
+    app = HealthApp("health", {})
+    app.reset()
+    app.step(0, inbox_of(0, attitude(0, np.zeros(4))))
+    assert app.rejected == 1 and app.thrusters.attitude is None
+

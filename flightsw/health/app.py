@@ -208,19 +208,30 @@ class HealthApp(App):
         )
 
     # -- FDIR ------------------------------------------------------------------------------------
+    def _timely(self, inbox, cls, stamp: str, t_ns: int) -> list:
+        """The messages of type cls whose time stamp is not over a second past t_ns; the others
+        are refused and counted (one stamped in the future would blind a monitor: every
+        sample after it looks stale, and the thruster model is integrated up to it)."""
+        msgs = [m for _, m in inbox.all(cls)]
+        timely = [m for m in msgs if getattr(m, stamp) <= t_ns + NS_PER_S]
+        self.rejected += len(msgs) - len(timely)
+        return timely
+
     def _fdir(self, t_ns: int, inbox, stale: list[str]) -> None:
         th = self.thrusters
-        for _, a in inbox.all(AttitudeEstimate):
-            if a.valid:
+        for a in self._timely(inbox, AttitudeEstimate, "t_est_ns", t_ns):
+            if a.valid and abs(np.linalg.norm(a.q_BN) - 1.0) > 1e-3:
+                self.rejected += 1
+            elif a.valid:
                 th.attitude_estimate(a.t_est_ns, a.q_BN, a.omega_BN_B)
-        for _, c in inbox.all(ThrusterCommand):
+        for c in self._timely(inbox, ThrusterCommand, "t_start_ns", t_ns):
             th.command(c.t_start_ns, c.on_time_s)
         # wheels and gyro in time order: each gyro sample takes the newest tachometer reading
         # at or before it
         wheels = [(int(w.t_meas_ns), np.asarray(w.momentum_Nms, float))
-                  for _, w in inbox.all(WheelSpeeds) if w.valid]
+                  for w in self._timely(inbox, WheelSpeeds, "t_meas_ns", t_ns) if w.valid]
         wi = 0
-        for _, g in inbox.all(GyroRate):
+        for g in self._timely(inbox, GyroRate, "t_meas_ns", t_ns):
             self.sensors[GyroRate].sample(int(g.t_meas_ns), bool(g.valid),
                                           np.asarray(g.omega_BN_B, float).tobytes())
             while wi < len(wheels) and wheels[wi][0] <= g.t_meas_ns:
@@ -233,7 +244,7 @@ class HealthApp(App):
         for cls, fields in ((GnssFix, ("r_BN_N", "v_BN_N")), (StarTrackerAttitude, ("q_BN",)),
                             (RangefinderRange, ("range_m",))):
             mon = self.sensors[cls]
-            for _, m in inbox.all(cls):
+            for m in self._timely(inbox, cls, "t_meas_ns", t_ns):
                 mon.sample(int(m.t_meas_ns), bool(m.valid),
                            b"".join(np.asarray(getattr(m, f), float).tobytes() for f in fields))
         got = inbox.latest(DetectHealth)
