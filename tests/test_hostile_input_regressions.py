@@ -49,6 +49,16 @@ def test_a_malformed_array_dtype_string_is_a_bad_array_not_a_numpy_error(dtype_s
     assert exc.value.reason == "bad_array"
 
 
+@pytest.mark.parametrize("envelope", [(0, 2**63, "src"), (0, 2**64, "src"), (-1, 0, "src"),
+                                      (0, 0, ""), (0, 0, "s" * 33)])
+def test_an_envelope_decode_would_refuse_is_refused_at_encode(envelope):
+    # it was put on the wire (or raised msgpack's OverflowError past 2**64) for every
+    # receiver to reject as malformed
+    with pytest.raises(MessageError) as exc:
+        encode(TimeTone(tone=1, vehicle_time_ns=0), *envelope)
+    assert exc.value.reason == "malformed"
+
+
 # -- u64 counters saturate ---------------------------------------------------------------------
 class Listener(App):
     SUBSCRIBES = (TimeTone,)
@@ -330,3 +340,65 @@ def test_health_refuses_an_attitude_estimate_of_a_zero_quaternion():
     app.step(0, inbox_of(0, attitude(0, np.zeros(4))))
     assert app.rejected == 1 and app.thrusters.attitude is None
 
+
+# -- the plant ---------------------------------------------------------------------------------
+def plant():
+    doc = tomllib.loads((resources.files("hil.scenarios") / "close-range.toml").read_text())
+    table = copy.deepcopy(doc["plant"])
+    table["camera"].update({"rate_hz": 0.2, "n_rows": 64, "n_cols": 64, "fov_deg": 2.0})
+    app = Plant("plant", {"config": table}, seed=1)
+    app.reset()
+    return app
+
+
+def test_the_plant_refuses_a_thruster_window_that_opens_after_it_arrives():
+    # it fired at once, and kept every valve open for as long as the wait (here: centuries)
+    app, coast = plant(), plant()
+    late = ThrusterCommand(t_start_ns=2**63, on_time_s=np.full(12, 0.05))
+    app.step(0, Inbox([(None, late)]))
+    coast.step(0, Inbox([]))
+    for k in range(1, 20):
+        app.step(k * app.period_ns, Inbox([]))
+        coast.step(k * coast.period_ns, Inbox([]))
+    assert app.rejected == 1
+    assert app.thrusters.propellant_kg == coast.thrusters.propellant_kg
+
+
+# -- ground commands ---------------------------------------------------------------------------
+@pytest.mark.parametrize("script", ["10:go:nan", "10:hold:inf", "10:go:1e12", "inf:abort",
+                                    "9223372037:go"])
+def test_a_ground_script_of_a_command_the_link_cannot_carry_is_refused_at_load(script):
+    # it was taken, and each such command broke its contract at encode (lost on the way)
+    with pytest.raises(ValueError, match="ground script entry"):
+        parse_script(script)
+
+
+def guidance_mode(t_ns, time_in_phase_s, phase="mid_approach"):
+    msg = GuidanceMode(phase=phase, time_in_phase_s=time_in_phase_s, held=False,
+                       cam_requested=False, next_burn_t_ns=0, planned_dv_mps=0.0,
+                       used_dv_mps=0.0)
+    return Inbox([(Envelope(msg.TOPIC, msg.VERSION, 0, t_ns, "guidance"), msg)])
+
+
+@pytest.mark.parametrize("time_in_phase_s", [1e300, 1e12])
+def test_the_ground_station_refuses_telemetry_of_a_phase_entered_before_the_epoch(
+        time_in_phase_s):
+    # 1e300 s overflowed the entry time; 1e12 s had the operators GO at once
+    station = GroundStation("ground", {"response_s": 600.0})
+    station.reset()
+    out = station.step(10 * NS_PER_S, guidance_mode(10 * NS_PER_S, time_in_phase_s))
+    assert station.rejected == 1 and out == []
+    out = station.step(700 * NS_PER_S, guidance_mode(700 * NS_PER_S, 690.0))
+    assert [m.opcode for m in out] == ["go"]
+
+
+def test_guidance_refuses_and_counts_a_used_command_id_carrying_another_opcode():
+    app = guidance_app()
+    hold = GroundCommand(cmd_id=1, opcode="hold", argument=0.0)
+    app.step(NS_PER_S, inbox_of(NS_PER_S, hold))
+    app.step(2 * NS_PER_S, inbox_of(2 * NS_PER_S, hold))          # a retransmission: ignored
+    assert app.rejected == 0 and app.mission.held
+    replay = GroundCommand(cmd_id=1, opcode="resume", argument=0.0)
+    out = app.step(3 * NS_PER_S, inbox_of(3 * NS_PER_S, replay))
+    assert app.rejected == 1 and app.mission.held
+    assert any("refused, id 1 was hold" in m.text for m in out if isinstance(m, GuidanceEvent))

@@ -302,7 +302,11 @@ def encode_payload(msg: Message) -> tuple[bytes, list]:
 
 
 def encode(msg: Message, seq: int, t_ns: int, source: str) -> list:
-    """The wire frames of ``msg`` (raises MessageError if it breaks its contract)."""
+    """The wire frames of ``msg`` (raises MessageError if it breaks its contract, or its
+    envelope is one decode would refuse)."""
+    if not (0 <= seq <= MAX_T_NS and 0 <= t_ns <= MAX_T_NS
+            and 0 < len(source) <= MAX_SOURCE_LEN):
+        raise MessageError("malformed", f"envelope seq={seq!r} t_ns={t_ns!r} source={source!r}")
     cls = type(msg)
     plan = _plan(cls)
     pack = _PACKERS.pack
