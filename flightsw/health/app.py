@@ -63,7 +63,9 @@ class HealthApp(App):
 
     HealthStatus mode: ``fault`` if a monitored app is stale or FDIR asks for safe or abort,
     ``degraded`` if FDIR has isolated a fault (flying on), or any app rebooted, faulted a step,
-    or rejected or lost messages, else ``nominal``.
+    or rejected (at decode) or lost messages, else ``nominal``. The inputs the apps refused on
+    their content are in the total of rejected inputs, but leave the mode alone: nominal
+    flight has them (navigation's measurements that arrive behind its horizon).
     """
 
     SUBSCRIBES = (AppHealth, AppTiming, GyroRate, WheelSpeeds, GnssFix, StarTrackerAttitude,
@@ -193,8 +195,8 @@ class HealthApp(App):
         names = sorted(set(self.expected) | self.last.keys())
         totals = {k: saturated(sum(getattr(h, k) for h in self.last.values()))
                   for k in ("inputs_dropped", "outputs_rejected", "step_faults")}
-        rejected = saturated(sum(int(h.inputs_rejected.sum()) + h.inputs_refused
-                                 for h in self.last.values()))
+        rejected = sum(int(h.inputs_rejected.sum()) for h in self.last.values())
+        refused = sum(h.inputs_refused for h in self.last.values())
         if stale or self._response() in ("safe", "abort"):
             mode = "fault"
         elif self.active or self.restarts or rejected or any(totals.values()):
@@ -204,7 +206,7 @@ class HealthApp(App):
         return HealthStatus(
             apps_expected=len(names), apps_alive=len(names) - len(stale),
             stale_apps=",".join(stale)[:200], restarts=saturated(self.restarts),
-            inputs_rejected=rejected, mode=mode, **totals,
+            inputs_rejected=saturated(rejected + refused), mode=mode, **totals,
         )
 
     # -- FDIR ------------------------------------------------------------------------------------
