@@ -17,9 +17,11 @@ itself is ideal (no latency, no loss): its faults belong to the interface faults
 from __future__ import annotations
 
 from flightsw.msg import GroundCommand, GuidanceMode
+from flightsw.msg.codec import MAX_T_NS
 from flightsw.runtime.app import NS_PER_S, App, Param
 
 OPCODES = ("go", "hold", "resume", "abort")
+ARGUMENT = next(f for f in GroundCommand.FIELDS if f.name == "argument")
 
 
 def parse_script(text: str) -> list[tuple[int, str, float]]:
@@ -35,10 +37,21 @@ def parse_script(text: str) -> list[tuple[int, str, float]]:
         except ValueError:
             raise ValueError(f"ground script entry {item!r}: time and argument must be "
                              "numbers") from None
-        if not t_s >= 0.0 or parts[1] not in OPCODES:
-            raise ValueError(f"ground script entry {item!r}: t_s >= 0 and opcode one of {OPCODES}")
+        if not (0.0 <= t_s < MAX_T_NS / NS_PER_S - 1.0) or parts[1] not in OPCODES:
+            raise ValueError(f"ground script entry {item!r}: t_s within the sim clock's range, "
+                             f"opcode one of {OPCODES}")
+        if not ARGUMENT.lo <= argument <= ARGUMENT.hi:
+            raise ValueError(f"ground script entry {item!r}: argument outside "
+                             f"[{ARGUMENT.lo:g}, {ARGUMENT.hi:g}]")
         out.append((int(round(t_s * NS_PER_S)), parts[1], argument))
     return sorted(out, key=lambda c: c[0])
+
+
+def mode_time_in_phase_ok(env, mode: GuidanceMode) -> bool:
+    """Whether the phase was entered at or after t = 0 by the report's own time (telemetry
+    saying otherwise is refused and counted: it would have the operators answer a gate at
+    once, or overflow the entry time)."""
+    return mode.time_in_phase_s * NS_PER_S <= env.t_ns + NS_PER_S
 
 
 class GroundStation(App):
@@ -68,7 +81,9 @@ class GroundStation(App):
 
     def step(self, t_ns: int, inbox) -> list:
         got = inbox.latest(GuidanceMode)
-        if got is not None:
+        if got is not None and not mode_time_in_phase_ok(*got):
+            self.rejected += 1
+        elif got is not None:
             env, mode = got
             entered_ns = env.t_ns - int(mode.time_in_phase_s * NS_PER_S)
             if mode.phase != self.phase or entered_ns > self.entered_ns + NS_PER_S:

@@ -22,6 +22,10 @@ Each step (period = the thruster firing window):
    closing) and its 1-sigma per axis: ``burn_sigma_fraction`` of its size (thrust magnitude
    and misalignment errors the allocator does not know) plus ``burn_sigma_floor_mps`` (the
    pulse-to-pulse scatter and valve transients of short pulses).
+
+Bad input (what the decoder cannot judge alone: a non-unit or zero quaternion, a burn of no
+duration, an estimate from the future) is refused and counted in ``rejected``, which the
+runtime reports in health.app; the app flies on with what it held before.
 """
 from __future__ import annotations
 
@@ -161,20 +165,30 @@ class ControlApp(App):
         return self._latches(t_ns) + self._step(t_ns, inbox)
 
     def _step(self, t_ns, inbox):
+        # a command or estimate that breaks its handler's contract is refused and counted, and
+        # the step goes on with what was held before
         if self.POINTING_MSG is not None and (got := inbox.latest(self.POINTING_MSG)):
-            self.point(got[1].q_RN, got[1].omega_RN_R, got[0].t_ns)
+            self.refusing(self.point, got[1].q_RN, got[1].omega_RN_R, got[0].t_ns)
         if self.BURN_MSG is not None:
             for _, b in inbox.all(self.BURN_MSG):
-                self.command_burn(b.burn_id, b.t_start_ns, b.dv_N, b.duration_s)
+                self.refusing(self.command_burn, b.burn_id, b.t_start_ns, b.dv_N, b.duration_s)
         got = inbox.latest(AttitudeEstimate)
         if got is not None and got[1].valid:
-            est = got[1]
-            self.attitude = (int(est.t_est_ns), np.asarray(est.q_BN, dtype=np.float64),
-                             np.asarray(est.omega_BN_B, dtype=np.float64))
+            self.refusing(self.take_attitude, t_ns, got[1])
         attitude = self._attitude_now(t_ns)
         if attitude is None:
             return [WheelTorqueCommand(torque_Nm=np.zeros(4))]
         return self.actuate(t_ns, *attitude)
+
+    def take_attitude(self, t_ns, est: AttitudeEstimate) -> None:
+        """Hold a valid attitude estimate: a unit q_BN, of a time not in the future (over a
+        second past t_ns)."""
+        q = np.asarray(est.q_BN, dtype=np.float64)
+        if abs(np.linalg.norm(q) - 1.0) > 1e-3:
+            raise ValueError("q_BN must be a unit quaternion")
+        if est.t_est_ns > t_ns + NS_PER_S:
+            raise ValueError("attitude estimate from the future")
+        self.attitude = (int(est.t_est_ns), q, np.asarray(est.omega_BN_B, dtype=np.float64))
 
     def _attitude_now(self, t_ns):
         """The latest attitude estimate carried to t_ns at its own rate (navigation publishes

@@ -13,6 +13,7 @@ from flightsw.detect.candidates import CandidateConfig
 from flightsw.detect.catalog import load_onboard_catalog
 from flightsw.detect.exposure import ExposureConfig, ExposureControl
 from flightsw.detect.pipeline import DetectionPipeline, FrameResult, PipelineConfig
+from flightsw.detect.propagate import orbit_problem
 from flightsw.detect.rotation import (attitude_error, propagate_attitude, quaternion_multiply,
                                       rotation_quaternion, unit_quaternion)
 from flightsw.detect.search import CueState, SearchConfig, SearchPlan, SearchProgress, plan_search
@@ -95,6 +96,9 @@ class DetectApp(App):
         "prior_alignment_drift_arcsec_per_sqrt_s": Param(0.05, "arcsec/sqrt(s)", "random walk of that offset",
                                                          lo=0.0, hi=100.0),
         "search_samples": Param(2000, "count", "Monte Carlo samples of the cue", lo=100, hi=100000),
+        "max_cue_span_s": Param(259200.0, "s", "a cue whose epoch is further than this from the "
+                                "step time is refused (the search propagates it from its epoch)",
+                                lo=1.0, hi=3.2e7),
     }
 
     def reset(self) -> None:
@@ -129,7 +133,8 @@ class DetectApp(App):
         self.chaser: tuple[float, np.ndarray] | None = None
         self.search: SearchProgress | None = None
         self.frames = 0
-        self.rejected = 0
+        self.frames_rejected = 0
+        self.rejected = 0           # inputs refused: frames, and estimates, fixes and cues
         self.frozen = 0
         self.last_digest: bytes | None = None
         self.last_rejection = ""
@@ -137,14 +142,12 @@ class DetectApp(App):
 
     # -- inputs --------------------------------------------------------------------------------
     def step(self, t_ns: int, inbox) -> list:
-        for _, estimate in inbox.all(AttitudeEstimate):
-            if estimate.valid:
-                self.attitudes.append(estimate)
-        for _, fix in inbox.all(GnssFix):
-            if fix.valid:
-                self.chaser = (fix.t_meas_ns / NS_PER_S, np.concatenate([fix.r_BN_N, fix.v_BN_N]))
-        for _, cue in inbox.all(TargetCue):
-            self._take_cue(cue)
+        for cls, take in ((AttitudeEstimate, self._take_attitude), (GnssFix, self._take_fix),
+                          (TargetCue, self._take_cue)):
+            for _, msg in inbox.all(cls):
+                why = self.refusing(take, msg, t_ns)
+                if why:
+                    self.last_rejection = f"{cls.__name__} refused: {why}"[:200]
         out = []
         exposure = None
         for _, frame in inbox.all(CameraFrame):
@@ -165,14 +168,39 @@ class DetectApp(App):
         out.append(self._health())
         return out
 
-    def _take_cue(self, cue: TargetCue) -> None:
-        """A new cue restarts the search's progress; the same cue again changes nothing."""
-        try:
-            new = CueState(cue.epoch_ns / NS_PER_S, np.asarray(cue.r_TN_N, float),
-                           np.asarray(cue.v_TN_N, float), np.asarray(cue.P_rv, float))
-        except ValueError as exc:
-            self.last_rejection = f"cue refused: {exc}"[:200]
+    # Each input is checked here (ValueError: refused and counted) beyond what the decoder
+    # can: a unit quaternion, a covariance, a time not in the future, a state that is an orbit
+    # (bound, its perigee above the ground), a cue of an epoch within max_cue_span_s of now
+    # (the search propagates the chaser and the cue from their times: a far one would take
+    # the propagator as long).
+    def _take_attitude(self, estimate: AttitudeEstimate, t_ns: int) -> None:
+        if not estimate.valid:
             return
+        if abs(np.linalg.norm(estimate.q_BN) - 1.0) > 1e-3:
+            raise ValueError("q_BN is not a unit quaternion")
+        P = estimate.P_att
+        if (not np.allclose(P, P.T, rtol=1e-9, atol=1e-12)
+                or np.linalg.eigvalsh(P)[0] < -1e-9 * np.abs(P).max()):
+            raise ValueError("P_att is not a covariance")
+        if estimate.t_est_ns > t_ns + NS_PER_S:
+            raise ValueError("estimate from the future")
+        self.attitudes.append(estimate)
+
+    def _take_fix(self, fix: GnssFix, t_ns: int) -> None:
+        if not fix.valid:
+            return
+        if fix.t_meas_ns > t_ns + NS_PER_S:
+            raise ValueError("fix from the future")
+        problem = orbit_problem(fix.r_BN_N, fix.v_BN_N)
+        if problem:
+            raise ValueError(f"fix: {problem}")
+        self.chaser = (fix.t_meas_ns / NS_PER_S, np.concatenate([fix.r_BN_N, fix.v_BN_N]))
+
+    def _take_cue(self, cue: TargetCue, t_ns: int) -> None:
+        """A new cue restarts the search's progress; the same cue again changes nothing."""
+        new = CueState(cue.epoch_ns / NS_PER_S, np.asarray(cue.r_TN_N, float),
+                       np.asarray(cue.v_TN_N, float), np.asarray(cue.P_rv, float))
+        new.check_epoch(t_ns / NS_PER_S, self.p.max_cue_span_s)
         old = self.cue
         if old is None or not (old.epoch_s == new.epoch_s and np.array_equal(old.state, new.state)
                                and np.array_equal(old.P_rv, new.P_rv)):
@@ -207,6 +235,7 @@ class DetectApp(App):
                 reason = f"frame {frame.frame_id}: {exc}"
         if reason:
             self.rejected += 1
+            self.frames_rejected += 1
             self.last_rejection = reason[:200]
             return None
         self.frames += 1
@@ -277,7 +306,7 @@ class DetectApp(App):
     def _health(self) -> DetectHealth:
         last = self.last
         return DetectHealth(
-            frames=self.frames, frames_rejected=self.rejected, last_rejection=self.last_rejection,
+            frames=self.frames, frames_rejected=self.frames_rejected, last_rejection=self.last_rejection,
             sources=len(last.sources) if last else 0,
             star_matches=len(last.stars.source_index) if last else 0,
             unmatched=int(len(last.sources) - len(last.stars.source_index)) if last else 0,

@@ -30,6 +30,26 @@ def acceleration(r_N: np.ndarray, j2: bool = True) -> np.ndarray:
     return a
 
 
+def orbit_problem(r_N, v_N) -> str:
+    """'' if [r_N (m), v_N (m/s)] (ECI) is a bound orbit whose perigee clears the Earth's
+    equatorial radius, else what is wrong with it (a state no spacecraft here can be in:
+    from a faulty unit or a hostile message). Perigee r_p = p / (1 + e), p = h^2 / mu,
+    e^2 = 1 + 2 E h^2 / mu^2 (Vallado 2013, sec. 2.2)."""
+    r_N, v_N = np.asarray(r_N, dtype=float), np.asarray(v_N, dtype=float)
+    r_m = float(np.linalg.norm(r_N))
+    if not r_m > R_EARTH_M:
+        return "position inside the Earth"
+    energy = 0.5 * float(v_N @ v_N) - MU_EARTH_M3_S2 / r_m
+    if not energy < 0.0:
+        return "orbit not bound (escaping)"
+    h = np.cross(r_N, v_N)
+    p_m = float(h @ h) / MU_EARTH_M3_S2
+    e = np.sqrt(max(1.0 + 2.0 * energy * p_m / MU_EARTH_M3_S2, 0.0))
+    if not p_m / (1.0 + e) > R_EARTH_M:
+        return "orbit's perigee inside the Earth"
+    return ""
+
+
 def propagate(states: np.ndarray, dt_s, max_step_s: float = 10.0, j2: bool = True) -> np.ndarray:
     """States (n, 6) or (6,) after dt_s seconds (negative: backwards), RK4 with equal steps of
     at most max_step_s.  dt_s may hold one interval per state (n,): every row then takes the

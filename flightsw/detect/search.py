@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from flightsw.detect.camera import CameraModel
-from flightsw.detect.propagate import propagate
+from flightsw.detect.propagate import orbit_problem, propagate
 from flightsw.detect.rotation import quaternion_from_dcm, quaternion_multiply, quaternion_conjugate
 from flightsw.detect.skyplane import from_plane, to_plane
 
@@ -48,6 +48,16 @@ class CueState:
             raise ValueError("P_rv must be positive semi-definite")
         if not (np.isfinite(self.r_N).all() and np.isfinite(self.v_N).all()):
             raise ValueError("cue state must be finite")
+        problem = orbit_problem(self.r_N, self.v_N)
+        if problem:
+            raise ValueError(f"cue: {problem}")
+
+    def check_epoch(self, t_s: float, max_span_s: float) -> None:
+        """ValueError unless the epoch is within max_span_s of t_s (s): a cue is propagated from
+        its epoch, and an absurd span would take the propagator that long."""
+        if not abs(t_s - self.epoch_s) <= max_span_s:
+            raise ValueError(f"cue epoch {self.epoch_s:.0f} s is over {max_span_s:g} s from "
+                             f"t = {t_s:.0f} s")
 
     @property
     def state(self) -> np.ndarray:

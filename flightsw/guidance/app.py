@@ -3,7 +3,9 @@
 Each step:
 
 1. Intake. Every input is checked at the edge (declared shapes, finite values, a covariance
-   that is one, a time not in the future); a bad one is counted in ``rejected`` and dropped.
+   that is one, a time not in the future, an orbit that is one: bound, its perigee above the
+   ground; a cue of an epoch within max_cue_span_s); a bad one is counted in ``rejected``
+   and dropped.
    Estimates older than stale_after_s are not used.
 2. Ground commands go to the mission manager, each cmd_id once; its answer is logged.
 3. The manager advances on what navigation and detection report (mission.Observations):
@@ -77,7 +79,7 @@ import numpy as np
 
 from flightsw.control.attitude import quat_from_dcm
 from flightsw.detect.camera import CameraModel
-from flightsw.detect.propagate import propagate
+from flightsw.detect.propagate import orbit_problem, propagate
 from flightsw.detect.search import CueState, SearchConfig
 from flightsw.guidance.approach import HOLD_POINTS_M, hold_aim, plan_transfer, retarget_transfer
 from flightsw.guidance.cam import CAM_DECISION_S, SHORT_HORIZON_S, cam_needed, plan_cam
@@ -159,6 +161,9 @@ class GuidanceApp(App):
         "search_samples": Param(1000, "count", "Monte Carlo samples of the cue", lo=100,
                                 hi=100000),
         "search_dwell_s": Param(20.0, "s", "time on each search tile", lo=1.0, hi=3600.0),
+        "max_cue_span_s": Param(259200.0, "s", "a cue whose epoch is further than this from the "
+                                "step time is refused (the search propagates it from its epoch)",
+                                lo=1.0, hi=3.2e7),
         "nav_pointing_sigmas": Param(3.0, "1", "sigmas of the navigation's line of sight that "
                                                "must fit in half the field to end a search by "
                                                "pointing at it", lo=0.0, hi=100.0),
@@ -291,7 +296,7 @@ class GuidanceApp(App):
         self.flyaround_schedule: tuple | None = None
         self.cue: CueState | None = None
         self.search: SearchPointing | None = None
-        self.commands_seen: set[int] = set()
+        self.commands_seen: dict[int, str] = {}   # cmd_id -> its opcode
         self.coverage = CoverageMap(np.radians(self.p.coverage_incidence_deg))
         self.coverage_counted_ns = -1             # the track measurement last counted
         # plans and burns
@@ -372,6 +377,9 @@ class GuidanceApp(App):
         if not bool(msg.valid):
             return
         t = self._time(msg.t_est_ns, future_ns)
+        problem = orbit_problem(msg.r_BN_N, msg.v_BN_N)
+        if problem:
+            raise ValueError(f"orbit estimate: {problem}")
         self.orbit = (t, checked_array(msg.r_BN_N, (3,), "r_BN_N"),
                       checked_array(msg.v_BN_N, (3,), "v_BN_N"),
                       checked_covariance(msg.P_rv, 6, "orbit P_rv"))
@@ -415,6 +423,7 @@ class GuidanceApp(App):
         cue = CueState(int(msg.epoch_ns) / NS_PER_S, checked_array(msg.r_TN_N, (3,), "r_TN_N"),
                        checked_array(msg.v_TN_N, (3,), "v_TN_N"),
                        checked_array(msg.P_rv, (6, 6), "cue P_rv"))
+        cue.check_epoch(future_ns / NS_PER_S - 1.0, self.p.max_cue_span_s)   # at the step
         if self.cue is None or cue.epoch_s > self.cue.epoch_s:
             self.cue = cue
             self.search = None
@@ -460,8 +469,13 @@ class GuidanceApp(App):
                 self.rejected += 1
                 continue
             if cmd_id in self.commands_seen:
+                if self.commands_seen[cmd_id] != opcode:
+                    # no retransmission: another command under a used id (a replay, a forgery)
+                    self.rejected += 1
+                    self.note(t_ns, f"command {cmd_id} {opcode}: refused, id {cmd_id} was "
+                              f"{self.commands_seen[cmd_id]}")
                 continue
-            self.commands_seen.add(cmd_id)
+            self.commands_seen[cmd_id] = opcode
             was_held = self.mission.held
             accepted, response = self.mission.command(t_ns / NS_PER_S, opcode)
             verdict = "accepted" if accepted else "refused"

@@ -44,7 +44,7 @@ from flightsw.health.fdir import CounterMonitor, SensorMonitor, ThrusterModel, T
 from flightsw.msg import (FDIR_RESPONSES, FDIR_SENSORS, AppHealth, AppTiming, AttitudeEstimate,
                           DeadlineStatus, DetectHealth, FdirEvent, FdirStatus, GnssFix, GyroRate, HealthStatus,
                           NavHealth, RangefinderRange, StarTrackerAttitude, ThrusterCommand,
-                          WheelSpeeds)
+                          WheelSpeeds, saturated)
 from flightsw.runtime.app import NS_PER_S, App, Param
 
 SEVERITY = {r: i for i, r in enumerate(FDIR_RESPONSES)}
@@ -63,7 +63,9 @@ class HealthApp(App):
 
     HealthStatus mode: ``fault`` if a monitored app is stale or FDIR asks for safe or abort,
     ``degraded`` if FDIR has isolated a fault (flying on), or any app rebooted, faulted a step,
-    or rejected or lost messages, else ``nominal``.
+    or rejected (at decode) or lost messages, else ``nominal``. The inputs the apps refused on
+    their content are in the total of rejected inputs, but leave the mode alone: nominal
+    flight has them (navigation's measurements that arrive behind its horizon).
     """
 
     SUBSCRIBES = (AppHealth, AppTiming, GyroRate, WheelSpeeds, GnssFix, StarTrackerAttitude,
@@ -154,7 +156,8 @@ class HealthApp(App):
                 self.published = state
                 out.append(FdirStatus(
                     thrusters_failed=self.failed, latches_closed=self.latched,
-                    sensors_excluded=state[2], response=state[3], faults_declared=self.declared,
+                    sensors_excluded=state[2], response=state[3],
+                    faults_declared=saturated(self.declared),
                     active=",".join(f"{f} {s}" for (_, s), (f, _) in sorted(self.active.items())
                                     )[:200]))
         for _, timing in inbox.all(AppTiming):
@@ -168,8 +171,8 @@ class HealthApp(App):
         new = {a: n - self.misses_reported.get(a, 0) for a, n in self.deadline_misses.items()}
         over = {a: n for a, n in sorted(new.items()) if n > 0}
         self.misses_reported = dict(self.deadline_misses)
-        return DeadlineStatus(misses=sum(self.deadline_misses.values()),
-                              new_misses=sum(over.values()),
+        return DeadlineStatus(misses=saturated(sum(self.deadline_misses.values())),
+                              new_misses=saturated(sum(over.values())),
                               apps_overrunning=",".join(f"{a} {n}" for a, n in over.items())[:200])
 
     # -- apps ------------------------------------------------------------------------------------
@@ -190,9 +193,10 @@ class HealthApp(App):
 
     def _status(self, t_ns: int, stale: list[str]) -> HealthStatus:
         names = sorted(set(self.expected) | self.last.keys())
-        totals = {k: sum(getattr(h, k) for h in self.last.values())
+        totals = {k: saturated(sum(getattr(h, k) for h in self.last.values()))
                   for k in ("inputs_dropped", "outputs_rejected", "step_faults")}
-        rejected = int(sum(float(h.inputs_rejected.sum()) for h in self.last.values()))
+        rejected = sum(int(h.inputs_rejected.sum()) for h in self.last.values())
+        refused = sum(h.inputs_refused for h in self.last.values())
         if stale or self._response() in ("safe", "abort"):
             mode = "fault"
         elif self.active or self.restarts or rejected or any(totals.values()):
@@ -201,24 +205,35 @@ class HealthApp(App):
             mode = "nominal"
         return HealthStatus(
             apps_expected=len(names), apps_alive=len(names) - len(stale),
-            stale_apps=",".join(stale)[:200], restarts=self.restarts,
-            inputs_rejected=rejected, mode=mode, **totals,
+            stale_apps=",".join(stale)[:200], restarts=saturated(self.restarts),
+            inputs_rejected=saturated(rejected + refused), mode=mode, **totals,
         )
 
     # -- FDIR ------------------------------------------------------------------------------------
+    def _timely(self, inbox, cls, stamp: str, t_ns: int) -> list:
+        """The messages of type cls whose time stamp is not over a second past t_ns; the others
+        are refused and counted (one stamped in the future would blind a monitor: every
+        sample after it looks stale, and the thruster model is integrated up to it)."""
+        msgs = [m for _, m in inbox.all(cls)]
+        timely = [m for m in msgs if getattr(m, stamp) <= t_ns + NS_PER_S]
+        self.rejected += len(msgs) - len(timely)
+        return timely
+
     def _fdir(self, t_ns: int, inbox, stale: list[str]) -> None:
         th = self.thrusters
-        for _, a in inbox.all(AttitudeEstimate):
-            if a.valid:
+        for a in self._timely(inbox, AttitudeEstimate, "t_est_ns", t_ns):
+            if a.valid and abs(np.linalg.norm(a.q_BN) - 1.0) > 1e-3:
+                self.rejected += 1
+            elif a.valid:
                 th.attitude_estimate(a.t_est_ns, a.q_BN, a.omega_BN_B)
-        for _, c in inbox.all(ThrusterCommand):
+        for c in self._timely(inbox, ThrusterCommand, "t_start_ns", t_ns):
             th.command(c.t_start_ns, c.on_time_s)
         # wheels and gyro in time order: each gyro sample takes the newest tachometer reading
         # at or before it
         wheels = [(int(w.t_meas_ns), np.asarray(w.momentum_Nms, float))
-                  for _, w in inbox.all(WheelSpeeds) if w.valid]
+                  for w in self._timely(inbox, WheelSpeeds, "t_meas_ns", t_ns) if w.valid]
         wi = 0
-        for _, g in inbox.all(GyroRate):
+        for g in self._timely(inbox, GyroRate, "t_meas_ns", t_ns):
             self.sensors[GyroRate].sample(int(g.t_meas_ns), bool(g.valid),
                                           np.asarray(g.omega_BN_B, float).tobytes())
             while wi < len(wheels) and wheels[wi][0] <= g.t_meas_ns:
@@ -231,7 +246,7 @@ class HealthApp(App):
         for cls, fields in ((GnssFix, ("r_BN_N", "v_BN_N")), (StarTrackerAttitude, ("q_BN",)),
                             (RangefinderRange, ("range_m",))):
             mon = self.sensors[cls]
-            for _, m in inbox.all(cls):
+            for m in self._timely(inbox, cls, "t_meas_ns", t_ns):
                 mon.sample(int(m.t_meas_ns), bool(m.valid),
                            b"".join(np.asarray(getattr(m, f), float).tobytes() for f in fields))
         got = inbox.latest(DetectHealth)

@@ -12,7 +12,7 @@ from flightsw.msg.codec import (
 )
 from flightsw.msg.health import (FDIR_RESPONSES, FDIR_SENSORS, AppHealth, AppTiming,
                                  DeadlineStatus, FdirEvent, FdirStatus, HealthStatus,
-                                 mask_bits)
+                                 mask_bits, saturated)
 from flightsw.msg.registry import all_types, lookup
 from flightsw.msg.schema import Field, Message
 from flightsw.msg.actuators import (CameraCommand, ExposureCommand, LatchValveCommand,
@@ -36,6 +36,6 @@ __all__ = [
     "AttitudeEstimate", "TargetTrack", "DetectHealth", "OrbitEstimate", "RelativeState",
     "NavHealth", "GroundCommand", "BurnCommand", "GuidanceMode", "PointingCommand",
     "WheelSpeeds", "BurnReport", "PlanReport", "CameraCommand", "ExposureCommand", "GuidanceEvent",
-    "FdirStatus", "FdirEvent", "DeadlineStatus", "mask_bits", "FDIR_SENSORS", "FDIR_RESPONSES", "LatchValveCommand",
+    "FdirStatus", "FdirEvent", "DeadlineStatus", "mask_bits", "saturated", "FDIR_SENSORS", "FDIR_RESPONSES", "LatchValveCommand",
     "Field", "Message", "all_types", "lookup",
 ]

@@ -32,6 +32,7 @@ from flightsw.native import require
 from flightsw.msg.schema import Field, Message
 
 MAX_SOURCE_LEN = 32
+MAX_DTYPE_LEN = 16  # an array descriptor's dtype string, e.g. '<u2'
 MAX_T_NS = 2**63 - 1
 _vec = require("flightsw.msg._vec")
 
@@ -301,7 +302,11 @@ def encode_payload(msg: Message) -> tuple[bytes, list]:
 
 
 def encode(msg: Message, seq: int, t_ns: int, source: str) -> list:
-    """The wire frames of ``msg`` (raises MessageError if it breaks its contract)."""
+    """The wire frames of ``msg`` (raises MessageError if it breaks its contract, or its
+    envelope is one decode would refuse)."""
+    if not (0 <= seq <= MAX_T_NS and 0 <= t_ns <= MAX_T_NS
+            and 0 < len(source) <= MAX_SOURCE_LEN):
+        raise MessageError("malformed", f"envelope seq={seq!r} t_ns={t_ns!r} source={source!r}")
     cls = type(msg)
     plan = _plan(cls)
     pack = _PACKERS.pack
@@ -385,9 +390,14 @@ def _decode_array(f: Field, desc: Any, blob_frames: Sequence, used: set) -> np.n
             and not isinstance(desc[2], bool)):
         raise MessageError("bad_array", f"{f.name} descriptor must be [dtype, shape, index]")
     dtype_str, shape, index = desc
+    # numpy's parser of dtype strings raises TypeError, ValueError or SyntaxError (it
+    # literal_evals the parts of a comma string): whatever it raises, the descriptor is bad.
+    # The length cap keeps hostile text from its recursion.
+    if len(dtype_str) > MAX_DTYPE_LEN:
+        raise MessageError("bad_array", f"{f.name} dtype string longer than {MAX_DTYPE_LEN}")
     try:
         dtype = np.dtype(dtype_str)
-    except TypeError:
+    except Exception:
         raise MessageError("bad_array", f"{f.name} dtype {dtype_str!r}") from None
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in shape):
         raise MessageError("bad_array", f"{f.name} shape must be integers")

@@ -7,15 +7,24 @@ from flightsw.msg.schema import Field, Message
 _N_REASONS = len(REASONS)
 
 
+U64_MAX = 2**64 - 1
+
+
+def saturated(count) -> int:
+    """A counter as a u64 field carries it: held at 2**64 - 1 rather than overflowing."""
+    return min(int(count), U64_MAX)
+
+
 class AppHealth(Message):
     """Counters of one app, published by the runtime on the app's behalf every reporting period.
 
     Everything here is a function of sim time and message content, so two runs of the same
-    scenario and seed report the same values (timing lives in AppTiming).
+    scenario and seed report the same values (timing lives in AppTiming). Counters saturate at
+    2**64 - 1.
     """
 
     TOPIC = "health.app"
-    VERSION = 1
+    VERSION = 2
     FIELDS = (
         Field.text("app", "name of the reporting app", max_len=32),
         Field.u64("boot", "count", "incarnation of the app process (0 = first start)"),
@@ -23,6 +32,8 @@ class AppHealth(Message):
         Field.u64("inputs_accepted", "count", "messages decoded and delivered to the app"),
         Field.vec("inputs_rejected", "count", f"rejected inputs per reason {REASONS}",
                   _N_REASONS, lo=0),
+        Field.u64("inputs_refused", "count", "inputs decoded and delivered that the app refused "
+                  "on their content (its own checks: a non-unit quaternion, a time out of range)"),
         Field.u64("inputs_dropped", "count", "messages lost on the bus before decode (gaps, HWM)"),
         Field.u64("outputs_rejected", "count", "messages the app produced that broke contract"),
         Field.u64("outputs_dropped", "count", "messages the transport could not queue (HWM)"),
@@ -57,7 +68,8 @@ class HealthStatus(Message):
         Field.u64("apps_alive", "count", "apps whose health report arrived within its timeout"),
         Field.text("stale_apps", "comma-separated names of apps gone quiet", max_len=200),
         Field.u64("restarts", "count", "app reboots seen (boot counter increments)"),
-        Field.u64("inputs_rejected", "count", "rejected inputs, all apps"),
+        Field.u64("inputs_rejected", "count", "inputs rejected at decode or refused by their app, "
+                  "all apps"),
         Field.u64("inputs_dropped", "count", "bus losses, all apps"),
         Field.u64("outputs_rejected", "count", "contract-breaking outputs, all apps"),
         Field.u64("step_faults", "count", "app step exceptions, all apps"),

@@ -4,7 +4,10 @@ Time. Every measurement carries its own time (t_meas_ns). The app keeps a proces
 ``measurement_lag_s`` behind its step time: measurements wait in a buffer until the horizon
 passes them, then all filters process them in time order, predicting to each one. A
 measurement that arrives for a time the horizon has already passed (stale or out of order) is
-rejected and counted, as are measurements with non-finite values or impossible sigmas. After
+rejected and counted, as are measurements with non-finite values or impossible sigmas or
+content (a fix that is no orbit: inside the Earth, escaping; a non-unit quaternion or line of
+sight); so are cues that are no orbit, older than the one in use, of a covariance that is none
+or an epoch over ``max_cue_span_s`` from now. After
 processing, every filter is predicted to the horizon, and the estimates published refer to it
 (t_est_ns). Sensor samples flagged not valid carry no data and are skipped without counting.
 
@@ -57,8 +60,9 @@ from flightsw.msg import (FDIR_SENSORS, AttitudeEstimate, BurnCommand, BurnRepor
                           TargetCue, TargetTrack)
 from flightsw.nav.attitude import AttitudeFilter
 from flightsw.nav.consistency import BearingConsistency
+from flightsw.detect.propagate import orbit_problem
 from flightsw.nav.dynamics import predict_inplace
-from flightsw.nav.ekf import NS_PER_S
+from flightsw.nav.ekf import NS_PER_S, check_state_and_covariance
 from flightsw.nav.orbit import GnssCorrelation, OrbitFilter
 from flightsw.nav.photocentre import centre_bearing
 from flightsw.guidance.sun import julian_date, sun_direction_N
@@ -149,6 +153,8 @@ class NavApp(App):
         # off by default: in mid-range an isotropic reset at 20 km let the range collapse to
         # zero under the angles-only updates that followed (the bearings constrain only the
         # directions across the line of sight); a reset across the line of sight is the fix
+        "max_cue_span_s": Param(259200.0, "s", "a cue whose epoch is further than this from the "
+                                "step time is refused", lo=1.0, hi=3.2e7),
         "divergence_reset_fraction": Param(0.0, "1", "on a divergence, 1-sigma per axis added "
                                            "to the target's position, / range (velocity: "
                                            "times the mean motion); 0: no reset",
@@ -191,11 +197,7 @@ class NavApp(App):
             self.excluded_sensors = {type_ for type_, name in SENSOR_OF.items()
                                      if out[FDIR_SENSORS.index(name)]}
         for _, cue in inbox.all(TargetCue):
-            if finite(cue.r_TN_N, cue.v_TN_N, cue.P_rv) and (
-                    self.cue is None or cue.epoch_ns > self.cue.epoch_ns):
-                self.cue = cue
-            elif self.cue is None or cue.epoch_ns != self.cue.epoch_ns:
-                self.rejected += 1
+            self.refusing(self._take_cue, cue, t_ns)
         for cls in MEASUREMENTS:
             for _, msg in inbox.all(cls):
                 self._admit(msg, t_ns)
@@ -222,6 +224,34 @@ class NavApp(App):
         self._start_relative_from_cue()
         return self._outputs()
 
+    def _take_cue(self, cue: TargetCue, t_ns: int) -> None:
+        """Take a newer cue (the ground's word wins); the one in use again changes nothing.
+        Refused (ValueError): an older one, one that is no orbit or whose covariance is none,
+        one whose epoch is over max_cue_span_s from now (the relative filter starts on the cue
+        propagated from its epoch: an absurd span would take the propagator as long)."""
+        if self.cue is not None and cue.epoch_ns == self.cue.epoch_ns:
+            return
+        if self.cue is not None and cue.epoch_ns < self.cue.epoch_ns:
+            raise ValueError("cue older than the one in use")
+        problem = orbit_problem(cue.r_TN_N, cue.v_TN_N)
+        if problem:
+            raise ValueError(f"cue: {problem}")
+        check_state_and_covariance(np.concatenate((cue.r_TN_N, cue.v_TN_N)), cue.P_rv, 6)
+        if not abs(int(cue.epoch_ns) - t_ns) <= self.p.max_cue_span_s * NS_PER_S:
+            raise ValueError(f"cue epoch over {self.p.max_cue_span_s:g} s from now")
+        self.cue = cue
+
+    @staticmethod
+    def _problem(msg) -> str:
+        """What makes a measurement unusable that the decoder cannot see, or ''."""
+        if isinstance(msg, GnssFix):
+            return orbit_problem(msg.r_BN_N, msg.v_BN_N)
+        if isinstance(msg, StarTrackerAttitude) and abs(np.linalg.norm(msg.q_BN) - 1.0) > 1e-3:
+            return "q_BN is not a unit quaternion"
+        if isinstance(msg, TargetTrack) and abs(np.linalg.norm(msg.u_N) - 1.0) > 1e-3:
+            return "u_N is not a unit vector"
+        return ""
+
     def _admit(self, msg, t_ns: int) -> None:
         """Buffer a measurement, or count it rejected (non-finite, stale, from the future)."""
         if isinstance(msg, ATTITUDE_SENSORS) and msg.t_meas_ns <= t_ns + NS_PER_S:
@@ -237,7 +267,8 @@ class NavApp(App):
             return
         values = [getattr(msg, f.name) for f in type(msg).FIELDS if f.kind in ("vec", "f64")]
         passed = self._horizon_of(msg, self.horizon_ns, self.att_horizon_ns)
-        if not finite(*values) or not passed < msg.t_meas_ns <= t_ns + NS_PER_S:
+        if (not finite(*values) or not passed < msg.t_meas_ns <= t_ns + NS_PER_S
+                or self._problem(msg)):
             self.rejected += 1
             return
         self.arrivals += 1

@@ -10,7 +10,8 @@ Manoeuvres the filter is not told about show as a run of gated fixes: when ``man
 consecutive fixes fail the gate, the last innovation is taken as evidence of an unmodelled
 impulse and its square is added to the covariance's diagonal before the fix is fused (a
 covariance reset on detection, Bar-Shalom, Li & Kirubarajan 2001, ch. 11). A lone outlier
-is rejected. ``FixFuser`` does this for any state holding the chaser's [r, v] as a block, so the
+is rejected, and so is one delivered twice: only fixes of distinct instants count in the run
+(a copy of a wild fix is no second piece of evidence). ``FixFuser`` does this for any state holding the chaser's [r, v] as a block, so the
 relative filter (which carries the chaser too) fuses fixes the same way.
 
 Time-correlated fix errors. A single-frequency receiver's error is mostly not white: its
@@ -77,6 +78,7 @@ class FixFuser:
         self.manoeuvre_after = int(manoeuvre_after)
         self.correlation = correlation
         self.consecutive_gated = 0
+        self.t_last_gated_ns: int | None = None
         self.manoeuvres_detected = 0
         self.t_last_fused_ns: int | None = None
 
@@ -102,7 +104,9 @@ class FixFuser:
                     (int(t_ns) - self.t_last_fused_ns) / NS_PER_S)
                 R = R + np.diag([var_r] * 3 + [var_v] * 3)
         if not nis <= self.gate:
-            self.consecutive_gated += 1
+            if t_ns is None or self.t_last_gated_ns != int(t_ns):
+                self.consecutive_gated += 1
+            self.t_last_gated_ns = None if t_ns is None else int(t_ns)
             if self.consecutive_gated < self.manoeuvre_after:
                 return x, P, UpdateResult(nis, False)
             P = P.copy()

@@ -87,6 +87,10 @@ class App:
     PUBLISHES: ClassVar[tuple[type[Message], ...]] = ()
     RATE_HZ: ClassVar[float] = 1.0
     PARAMS: ClassVar[dict[str, Param]] = {}
+    # Inputs the decoder passed and the app refused on their content (a non-unit quaternion,
+    # a time out of range...): an app counts them here, the runtime reports them in
+    # health.app (inputs_refused). Bad input is refused and counted, never acted upon.
+    rejected: int = 0
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -121,6 +125,16 @@ class App:
         """
         key = (zlib.crc32(self.name.encode()), zlib.crc32(purpose.encode()))
         return np.random.default_rng(np.random.SeedSequence(entropy=self.seed, spawn_key=key))
+
+    def refusing(self, handler, *args) -> str:
+        """``handler(*args)``, the handler of one input; '' if it took the input, else why it
+        refused it (it raised ValueError), and the refusal is counted in ``rejected``."""
+        try:
+            handler(*args)
+        except ValueError as exc:
+            self.rejected += 1
+            return str(exc) or type(exc).__name__
+        return ""
 
     def reset(self) -> None:
         """Return to the state at boot. Called once before the first step."""

@@ -11,7 +11,8 @@ import traceback
 from collections import Counter
 
 
-from flightsw.msg import REASONS, AppHealth, AppTiming, Decoder, MessageError, encode
+from flightsw.msg import (REASONS, AppHealth, AppTiming, Decoder, MessageError, encode,
+                          saturated)
 from flightsw.runtime.app import NS_PER_S, App, Inbox
 
 
@@ -149,16 +150,19 @@ class AppRunner:
     def _reports(self, t_ns: int) -> list:
         rejected = [float(self.decoder.rejected[r]) for r in REASONS]  # the vec's own type
         health = AppHealth(
-            app=self.app.name, boot=self.boot, steps=self.steps,
-            inputs_accepted=self.decoder.accepted, inputs_rejected=rejected,
-            inputs_dropped=self.inputs_dropped, outputs_rejected=self.outputs_rejected,
-            outputs_dropped=self.outputs_dropped, step_faults=self.step_faults,
-            last_error=self.last_error,
+            app=self.app.name, boot=saturated(self.boot), steps=saturated(self.steps),
+            inputs_accepted=saturated(self.decoder.accepted), inputs_rejected=rejected,
+            inputs_refused=saturated(self.app.rejected),
+            inputs_dropped=saturated(self.inputs_dropped),
+            outputs_rejected=saturated(self.outputs_rejected),
+            outputs_dropped=saturated(self.outputs_dropped),
+            step_faults=saturated(self.step_faults), last_error=self.last_error,
         )
         median_us, p99_us, max_us = window_stats_us(self._step_ns)
         timing = AppTiming(
-            app=self.app.name, steps=len(self._step_ns), step_median_us=median_us,
-            step_p99_us=p99_us, step_max_us=max_us, deadline_misses=self.deadline_misses,
+            app=self.app.name, steps=saturated(len(self._step_ns)), step_median_us=median_us,
+            step_p99_us=p99_us, step_max_us=max_us,
+            deadline_misses=saturated(self.deadline_misses),
         )
         self._step_ns.clear()
         return [f for f in (self._encode(health, t_ns), self._encode(timing, t_ns)) if f]

@@ -7,7 +7,8 @@ At each step (sim time t, period dt) the plant, like a bench of hardware emulato
    outputs as they leave it; see hil.plant.faults);
 2. latches the newest actuator commands delivered to it (thrusters, wheels, and the camera's
    imaging cadence: frames on whole multiples of the commanded period, else the configured
-   camera rate; and its exposure, clamped to the shutter's limits);
+   camera rate; and its exposure, clamped to the shutter's limits); a thruster command whose
+   window opens after it arrives is refused and counted (``rejected``, in health.app);
 3. samples every sensor due at t from the truth at t and publishes what their interfaces
    deliver (after each sensor's latency), the camera frame when one is due, the truth record
    when due, and the cue once at t = 0;
@@ -136,7 +137,11 @@ class Plant(App):
 
     def _latch_commands(self, t_ns: int, inbox) -> None:
         got = inbox.latest(ThrusterCommand)
-        if got is not None:
+        if got is not None and got[1].t_start_ns > t_ns:
+            # the valve driver executes on receipt; a window that opens later than it is
+            # received is no command it can keep (it fired at once, for as long as the wait)
+            self.rejected += 1
+        elif got is not None:
             # like a valve driver, a command whose window opened before it arrived is
             # executed on receipt (the bus delivers a step after publication)
             self.cmd_start_ns = max(got[1].t_start_ns, t_ns)

@@ -19,6 +19,7 @@ def frame_msg(shape=(8, 6), dtype=np.uint16):
 
 def health_msg(**over):
     values = dict(app="nav", boot=0, steps=5, inputs_accepted=4, inputs_rejected=[0.0] * 6,
+                  inputs_refused=0,
                   inputs_dropped=0, outputs_rejected=0, outputs_dropped=0, step_faults=0,
                   last_error="")
     values.update(over)
