@@ -430,9 +430,11 @@ def check_workers(client) -> None:
     the same flightsw, with its compiled kernels (a worker that cannot unpickle a run's task
     leaves it pending for ever instead of failing it: a campaign would hang, not fail).
     ``build_info`` is pure Python in a module that imports nothing of the project, so even a
-    worker with a broken build can run it and say so."""
+    worker with a broken build can run it and say so; one that cannot load even that is
+    refused with the exception it raised."""
     here = build_info()
-    there = client.run(build_info)
+    there = {w: b if isinstance(b, dict) else {"package": "?", "error": f"{type(b).__name__}: {b}"}
+             for w, b in client.run(build_info, on_error="return").items()}
     wrong = {w: b for w, b in there.items() if b["error"] or b["package"] != here["package"]}
     if wrong:
         w, b = next(iter(wrong.items()))

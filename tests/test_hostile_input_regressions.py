@@ -402,3 +402,21 @@ def test_guidance_refuses_and_counts_a_used_command_id_carrying_another_opcode()
     out = app.step(3 * NS_PER_S, inbox_of(3 * NS_PER_S, replay))
     assert app.rejected == 1 and app.mission.held
     assert any("refused, id 1 was hold" in m.text for m in out if isinstance(m, GuidanceEvent))
+
+
+def test_a_frozen_receiver_repeating_its_last_fix_is_no_manoeuvre():
+    """close-range campaign seed 61: the GNSS froze, its one fix re-sent at every instant (1 s
+    stale is 7.5 km off); two such gated fixes declared a manoeuvre and pulled nav 15 km away.
+    Each gated fix must agree with the last carried on the dynamics; frozen ones never do."""
+    app = nav_app()
+    for k in range(5):
+        nav_step(app, k, gnss(k * NS_PER_S, propagated(k)))
+    frozen = propagated(4)
+    for k in range(5, 15):
+        nav_step(app, k, gnss(k * NS_PER_S, frozen))
+    assert app.orbit.fuser.manoeuvres_detected == 0 and app.t_manoeuvre_detected_ns == -1
+    assert np.linalg.norm(app.orbit.x[:3] - propagated(app.orbit.t_ns / NS_PER_S)[:3]) < 100.0
+    # and the receiver recovered, its fixes are fused again
+    for k in range(15, 20):
+        nav_step(app, k, gnss(k * NS_PER_S, propagated(k)))
+    assert app.orbit.fuser.consecutive_gated == 0

@@ -264,6 +264,16 @@ def test_a_cluster_whose_workers_import_another_build_is_refused_not_left_hangin
     for name in ("__init__.py", "native.py"):
         (shadow / name).write_text((Path(flightsw.__file__).parent / name).read_text())
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(RuntimeError, match=f"cannot fly this campaign.*imports flightsw from {shadow}"):
+    # without the probe a worker cannot load it (installed) or loads the real one's (editable)
+    with pytest.raises(RuntimeError, match="cannot fly this campaign"):
+        with campaign.dask_client(workers=1):
+            pass
+    # with the probe there, the worker says where it imports flightsw from
+    (shadow / "runtime").mkdir()
+    for name in ("__init__.py", "build.py"):
+        (shadow / "runtime" / name).write_text(
+            (Path(flightsw.__file__).parent / "runtime" / name).read_text())
+    with pytest.raises(RuntimeError, match=f"cannot fly this campaign.*imports flightsw from "
+                                           f"{shadow} "):
         with campaign.dask_client(workers=1):
             pass
