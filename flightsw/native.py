@@ -18,4 +18,3 @@ def require(module_name: str) -> ModuleType:
         return importlib.import_module(module_name)
     except ImportError as exc:
         raise ImportError(f"compiled module {module_name!r} is missing: {BUILD_HINT}") from exc
-

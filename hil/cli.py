@@ -7,12 +7,9 @@ import os
 import sys
 import time
 
-# One BLAS thread per process, set before numpy loads (as `rpo` or `python -m hil.cli`): the
-# apps' matrices are small, and a BLAS pool of two threads on a shared two-core bench made the
-# health app's thruster test 6x slower than one thread (169 ms against 29 ms a solve, measured
-# under load); a flight computer runs an app on one thread anyway. Set variables are kept.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+from flightsw.runtime.build import one_blas_thread
+
+one_blas_thread(os.environ)   # before numpy loads (as `rpo` or `python -m hil.cli`)
 from dataclasses import replace
 from pathlib import Path
 

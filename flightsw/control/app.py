@@ -36,7 +36,7 @@ from flightsw.control.allocate import Allocator, pulse_widths
 from flightsw.control.attitude import (AttitudeController, MomentumManager, WheelArray,
                                        dcm_from_quat, quat_rotated)
 from flightsw.control.thrusters import reference_layout
-from flightsw.msg import (AttitudeEstimate, BurnReport, FdirStatus, LatchValveCommand,
+from flightsw.msg import (off_unit, AttitudeEstimate, BurnReport, FdirStatus, LatchValveCommand,
                           ThrusterCommand, WheelTorqueCommand, mask_bits)
 from flightsw.runtime.app import NS_PER_S, App, Param
 
@@ -184,7 +184,7 @@ class ControlApp(App):
         """Hold a valid attitude estimate: a unit q_BN, of a time not in the future (over a
         second past t_ns)."""
         q = np.asarray(est.q_BN, dtype=np.float64)
-        if abs(np.linalg.norm(q) - 1.0) > 1e-3:
+        if off_unit(q):
             raise ValueError("q_BN must be a unit quaternion")
         if est.t_est_ns > t_ns + NS_PER_S:
             raise ValueError("attitude estimate from the future")

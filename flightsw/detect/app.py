@@ -19,7 +19,7 @@ from flightsw.detect.rotation import (attitude_error, propagate_attitude, quater
 from flightsw.detect.search import CueState, SearchConfig, SearchPlan, SearchProgress, plan_search
 from flightsw.detect.stars import StarMatchConfig
 from flightsw.detect.track import TrackConfig
-from flightsw.msg import (AttitudeEstimate, CameraFrame, DetectHealth, ExposureCommand, GnssFix, TargetCue,
+from flightsw.msg import (off_unit, AttitudeEstimate, CameraFrame, DetectHealth, ExposureCommand, GnssFix, TargetCue,
                           TargetTrack)
 from flightsw.runtime.app import NS_PER_S, App, Param
 
@@ -176,7 +176,7 @@ class DetectApp(App):
     def _take_attitude(self, estimate: AttitudeEstimate, t_ns: int) -> None:
         if not estimate.valid:
             return
-        if abs(np.linalg.norm(estimate.q_BN) - 1.0) > 1e-3:
+        if off_unit(estimate.q_BN):
             raise ValueError("q_BN is not a unit quaternion")
         P = estimate.P_att
         if (not np.allclose(P, P.T, rtol=1e-9, atol=1e-12)

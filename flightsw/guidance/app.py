@@ -98,7 +98,7 @@ from flightsw.guidance.pointing import (boresight_attitude, clear_of_sun, refere
                                         sun_attitude, unit)
 from flightsw.guidance.search_pointing import SearchPointing
 from flightsw.guidance.sun import julian_date, sun_direction_N
-from flightsw.msg import (AttitudeEstimate, BurnCommand, BurnReport, CameraCommand, FdirStatus,
+from flightsw.msg import (off_unit, AttitudeEstimate, BurnCommand, BurnReport, CameraCommand, FdirStatus,
                           GroundCommand, GuidanceEvent, GuidanceMode, NavHealth, OrbitEstimate,
                           PlanReport, PointingCommand, RelativeState, TargetCue, TargetTrack)
 from flightsw.runtime.app import NS_PER_S, App, Param
@@ -400,7 +400,7 @@ class GuidanceApp(App):
             return
         t = self._time(msg.t_est_ns, future_ns)
         q = checked_array(msg.q_BN, (4,), "q_BN")
-        if abs(np.linalg.norm(q) - 1.0) > 1e-3:
+        if off_unit(q):
             raise ValueError("q_BN is not a unit quaternion")
         self.attitude = (t, q)
 

@@ -41,7 +41,7 @@ import numpy as np
 from flightsw.control.attitude import WheelArray
 from flightsw.control.thrusters import reference_layout
 from flightsw.health.fdir import CounterMonitor, SensorMonitor, ThrusterModel, ThrusterMonitor
-from flightsw.msg import (FDIR_RESPONSES, FDIR_SENSORS, AppHealth, AppTiming, AttitudeEstimate,
+from flightsw.msg import (off_unit, FDIR_RESPONSES, FDIR_SENSORS, AppHealth, AppTiming, AttitudeEstimate,
                           DeadlineStatus, DetectHealth, FdirEvent, FdirStatus, GnssFix, GyroRate, HealthStatus,
                           NavHealth, RangefinderRange, StarTrackerAttitude, ThrusterCommand,
                           WheelSpeeds, saturated)
@@ -222,7 +222,7 @@ class HealthApp(App):
     def _fdir(self, t_ns: int, inbox, stale: list[str]) -> None:
         th = self.thrusters
         for a in self._timely(inbox, AttitudeEstimate, "t_est_ns", t_ns):
-            if a.valid and abs(np.linalg.norm(a.q_BN) - 1.0) > 1e-3:
+            if a.valid and off_unit(a.q_BN):
                 self.rejected += 1
             elif a.valid:
                 th.attitude_estimate(a.t_est_ns, a.q_BN, a.omega_BN_B)

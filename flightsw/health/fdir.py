@@ -32,8 +32,8 @@ degraded (thrust scale 1 - a). Two faults of one kind from one onset (two valves
 together) are fitted by pairs as well: their summed torque, fitted one thruster at a time,
 looks like some third thruster's; a pair is the verdict when it explains the residual better
 than the best single by more than the threshold, both its sizes are between ``a_min`` and
-``PAIR_A_MAX``, and its two signatures are not near-collinear (``PAIR_CORR_MAX``). After a declaration the declared thruster is taken out of the
-commanded model (its impulse is zero from then on: not allocated, or latched shut) and the
+``PAIR_A_MAX``, and its two signatures are not near-collinear (``PAIR_CORR_MAX``). After a
+declaration the declared thruster is taken out of the commanded model (its impulse is zero from then on: not allocated, or latched shut) and the
 residual history restarts, so a second fault can be told from the first. A thruster declared
 stuck off or degraded stays a suspect for stuck on until its latch is closed: it is commanded
 nothing from then on, so a valve that sticks open later shows as its stuck-on signature alone

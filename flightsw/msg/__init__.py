@@ -14,7 +14,7 @@ from flightsw.msg.health import (FDIR_RESPONSES, FDIR_SENSORS, AppHealth, AppTim
                                  DeadlineStatus, FdirEvent, FdirStatus, HealthStatus,
                                  mask_bits, saturated)
 from flightsw.msg.registry import all_types, lookup
-from flightsw.msg.schema import Field, Message
+from flightsw.msg.schema import Field, Message, off_unit
 from flightsw.msg.actuators import (CameraCommand, ExposureCommand, LatchValveCommand,
                                     ThrusterCommand, WheelTorqueCommand)
 from flightsw.msg.control import BurnReport
@@ -37,5 +37,5 @@ __all__ = [
     "NavHealth", "GroundCommand", "BurnCommand", "GuidanceMode", "PointingCommand",
     "WheelSpeeds", "BurnReport", "PlanReport", "CameraCommand", "ExposureCommand", "GuidanceEvent",
     "FdirStatus", "FdirEvent", "DeadlineStatus", "mask_bits", "saturated", "FDIR_SENSORS", "FDIR_RESPONSES", "LatchValveCommand",
-    "Field", "Message", "all_types", "lookup",
+    "Field", "Message", "off_unit", "all_types", "lookup",
 ]

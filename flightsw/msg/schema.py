@@ -41,6 +41,15 @@ _INT64_MIN = -(2**63)
 _UINT64_MAX = 2**64 - 1
 
 
+UNIT_NORM_TOL = 1e-3   # how far from 1 the norm of a quaternion or direction on the wire may be
+
+
+def off_unit(v) -> bool:
+    """Whether v (a quaternion, a line of sight) is no unit vector within UNIT_NORM_TOL: an
+    app refuses it (a zero or scaled one put NaN or a wrong rotation downstream)."""
+    return not abs(float(np.linalg.norm(v)) - 1.0) <= UNIT_NORM_TOL
+
+
 @dataclass(frozen=True)
 class Field:
     """One field of a message: name, kind, unit, meaning, and the range it must lie in."""

@@ -54,7 +54,7 @@ import math
 
 import numpy as np
 
-from flightsw.msg import (FDIR_SENSORS, AttitudeEstimate, BurnCommand, BurnReport, FdirStatus,
+from flightsw.msg import (off_unit, FDIR_SENSORS, AttitudeEstimate, BurnCommand, BurnReport, FdirStatus,
                           GnssFix, GyroRate, NavHealth, mask_bits,
                           OrbitEstimate, RangefinderRange, RelativeState, StarTrackerAttitude,
                           TargetCue, TargetTrack)
@@ -246,9 +246,9 @@ class NavApp(App):
         """What makes a measurement unusable that the decoder cannot see, or ''."""
         if isinstance(msg, GnssFix):
             return orbit_problem(msg.r_BN_N, msg.v_BN_N)
-        if isinstance(msg, StarTrackerAttitude) and abs(np.linalg.norm(msg.q_BN) - 1.0) > 1e-3:
+        if isinstance(msg, StarTrackerAttitude) and off_unit(msg.q_BN):
             return "q_BN is not a unit quaternion"
-        if isinstance(msg, TargetTrack) and abs(np.linalg.norm(msg.u_N) - 1.0) > 1e-3:
+        if isinstance(msg, TargetTrack) and off_unit(msg.u_N):
             return "u_N is not a unit vector"
         return ""
 

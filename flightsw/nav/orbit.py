@@ -16,8 +16,8 @@ it carried to its instant on the dynamics (the same chi-square gate on their dif
 both fixes' noise): the fixes after a real impulse all lie on the new orbit, while a receiver
 that has frozen repeats one position at every instant (1 s stale is 7.5 km off in low orbit:
 close-range campaign seed 61, two such fixes declared a manoeuvre and pulled the filter 15 km
-away) and wild fixes scatter. ``FixFuser`` does this for any state holding the chaser's [r, v] as a block, so the
-relative filter (which carries the chaser too) fuses fixes the same way.
+away) and wild fixes scatter. ``FixFuser`` does this for any state holding the chaser's [r, v]
+as a block, so the relative filter (which carries the chaser too) fuses fixes the same way.
 
 Time-correlated fix errors. A single-frequency receiver's error is mostly not white: its
 orbit/clock and ionospheric residuals are a Gauss-Markov process of some sigma_gm and
@@ -73,6 +73,8 @@ class GnssCorrelation:
 
 class FixFuser:
     """GNSS fix update, with manoeuvre detection, of the [r, v] block at ``offset`` of a state."""
+
+    RUN_GAP_S = 300.0   # gated fixes further apart are no run (the dynamics' error unknown)
 
     def __init__(self, offset: int = 0, gate: float = FIX_GATE_CHI2, manoeuvre_after: int = 2,
                  correlation: GnssCorrelation | None = None):
@@ -132,10 +134,6 @@ class FixFuser:
         x, P = joseph_update(x, P, H, R, y)
         return x, P, UpdateResult(nis, True)
 
-
-    # gated fixes further apart than this are no run (the dynamics' error over it is not known)
-    RUN_GAP_S = 300.0
-
     def _follows_last_gated(self, fix, sigma_r_m, sigma_v_mps, t_ns) -> bool:
         """Whether this gated fix continues the run: the last gated fix, carried on the
         dynamics to this one's instant, agrees with it within the gate (the two fixes' noise,
@@ -149,7 +147,7 @@ class FixFuser:
         dt = (int(t_ns) - t0) / NS_PER_S
         if not 0.0 < dt <= self.RUN_GAP_S:
             return False
-        x0, P0 = np.ascontiguousarray(fix0, dtype=np.float64).copy(), np.zeros((6, 6))
+        x0, P0 = np.array(fix0, dtype=np.float64), np.zeros((6, 6))
         predict_inplace(x0, P0, dt, 0.0)
         d = fix - x0
         var = np.array([s_r0 ** 2 + sigma_r_m ** 2] * 3 + [s_v0 ** 2 + sigma_v_mps ** 2] * 3)

@@ -30,6 +30,7 @@ import flightsw
 from flightsw.bus.zmq_transport import endpoints, is_probe, make_sub
 from flightsw.native import require
 from flightsw.record import Recorder
+from flightsw.runtime.build import one_blas_thread
 from flightsw.runtime.schedule import Schedule
 from flightsw.runtime.topology import AppSpec, check_topology
 
@@ -128,10 +129,7 @@ class ProcessRun:
         # comes earlier on this process's path (a checkout a tool put there, say)
         own = str(Path(flightsw.__file__).resolve().parents[1])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([own] + [p for p in sys.path if p]))
-        # one BLAS thread per node (an app's matrices are small; a pool per node oversubscribes
-        # the cores the nodes share), unless set
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            env.setdefault(var, "1")
+        one_blas_thread(env)     # a pool per node would oversubscribe the cores they share
         # -P: the working directory must not shadow the installed (compiled) package
         self.procs[name].popen = subprocess.Popen(
             [sys.executable, "-P", "-m", "flightsw.runtime.node", self._node_config(name)],
